@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+// An intrusive FIFO of parked fibers, used by channel<T> and the sync types.
+#pragma once
+
+#include "weft/detail/park.hpp"
+
+namespace weft::detail {
+
+class wait_list;
+
+// waiter is one parked fiber's entry; it lives on that fiber's stack for the
+// length of the wait and unlinks itself when destroyed (timeout, cancel, throw).
+struct waiter {
+    explicit waiter(void* slot = nullptr) noexcept : slot(slot), fib(current_fiber()) {}
+    ~waiter();
+    waiter(const waiter&) = delete;
+    waiter& operator=(const waiter&) = delete;
+
+    void* slot;           // what the waker hands over (a channel value), owned by the waiter
+    fiber* fib;           // the fiber to unpark
+    waiter* prev = nullptr;
+    waiter* next = nullptr;
+    wait_list* list = nullptr;  // non-null while linked
+};
+
+class wait_list {
+public:
+    wait_list() = default;
+    wait_list(const wait_list&) = delete;
+    wait_list& operator=(const wait_list&) = delete;
+
+    bool empty() const noexcept { return head_ == nullptr; }
+
+    void push_back(waiter& w) noexcept {
+        w.list = this;
+        w.prev = tail_;
+        w.next = nullptr;
+        (tail_ ? tail_->next : head_) = &w;
+        tail_ = &w;
+    }
+
+    void remove(waiter& w) noexcept {
+        (w.prev ? w.prev->next : head_) = w.next;
+        (w.next ? w.next->prev : tail_) = w.prev;
+        w.prev = w.next = nullptr;
+        w.list = nullptr;
+    }
+
+    // wake_one() unlinks waiters from the front until one of them is still
+    // parked, unparks it and returns it; nullptr when none is. The returned
+    // waiter is valid until the woken fiber runs, so the caller may hand it
+    // something through `slot` right away.
+    waiter* wake_one() noexcept {
+        while (head_) {
+            waiter* w = head_;
+            remove(*w);
+            if (unpark(w->fib)) return w;
+        }
+        return nullptr;
+    }
+
+    // wake_all() wakes every parked waiter; returns how many.
+    int wake_all() noexcept {
+        int n = 0;
+        while (wake_one()) ++n;
+        return n;
+    }
+
+private:
+    waiter* head_ = nullptr;
+    waiter* tail_ = nullptr;
+};
+
+inline waiter::~waiter() {
+    if (list) list->remove(*this);
+}
+
+}  // namespace weft::detail

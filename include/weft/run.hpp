@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <type_traits>
+#include <utility>
+
+#include "weft/task.hpp"
+
+namespace weft {
+
+namespace detail {
+// run_scope makes this thread's scheduler and tears it down; drive() runs the
+// loop until every fiber has ended. Both live in lib/run.cpp.
+class run_scope {
+public:
+    run_scope();  // throws std::system_error(errc::nested_run) inside a run
+    ~run_scope();
+    run_scope(const run_scope&) = delete;
+    run_scope& operator=(const run_scope&) = delete;
+    void drive(task_base* main);  // throws weft::deadlock
+};
+}  // namespace detail
+
+// run(fn) makes this thread's scheduler, runs fn() as its first fiber ("main"),
+// and drives the loop until fn returns. Fibers still alive then are cancelled
+// and unwound (their destructors run): nothing outlives run(). Returns fn()'s
+// result or rethrows its exception; throws weft::deadlock when every fiber is
+// parked with nothing left that could wake one. A fiber never leaves the
+// thread that called run(), so thread_local values stay valid across switches.
+// run() may be called again after it returns, but not from inside a fiber.
+template <class Fn>
+std::invoke_result_t<std::decay_t<Fn>> run(Fn&& fn) {
+    detail::run_scope scope;
+    auto main = spawn(spawn_options{.name = "main", .stack_size = 0}, std::forward<Fn>(fn));
+    scope.drive(detail::task_access(main));
+    return std::move(main).join();
+}
+
+}  // namespace weft

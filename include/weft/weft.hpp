@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: MIT
+// weft: stackful fibers whose blocking-looking calls yield to a round-robin
+// scheduler. Include this one header for everything.
+#pragma once
+
+#include "weft/channel.hpp"
+#include "weft/condition_variable.hpp"
+#include "weft/errors.hpp"
+#include "weft/mutex.hpp"
+#include "weft/run.hpp"
+#include "weft/semaphore.hpp"
+#include "weft/task.hpp"
+#include "weft/this_fiber.hpp"
+#include "weft/timeout.hpp"
+#include "weft/wait_group.hpp"

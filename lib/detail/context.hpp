@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+// The only place a stack switch happens. weft drives Boost.Context's fcontext
+// layer directly (make_fcontext / jump_fcontext), the layer under
+// boost::context::fiber: a fiber is never destroyed while suspended here, so
+// fiber's forced-unwind destructor would only be a hazard, and the scheduler's
+// own transfer protocol (below) needs exactly one jump per switch.
+//
+// Transfer protocol: a switch passes the suspending fiber's control block as
+// the jump's data; the side that lands stores the returned fcontext into it.
+// A finishing fiber passes its block with the low bit set: the side that lands
+// releases that fiber's stack, which is safe only once nobody runs on it.
+//
+// ASan: Boost 1.74's fcontext has no sanitizer hooks, so every switch is
+// announced with __sanitizer_start_switch_fiber / __sanitizer_finish_switch_fiber.
+#pragma once
+
+#include <boost/context/detail/fcontext.hpp>
+#include <cstddef>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define WEFT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WEFT_ASAN 1
+#endif
+#endif
+
+#if defined(WEFT_ASAN)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+namespace weft::detail {
+
+using fcontext = boost::context::detail::fcontext_t;
+using transfer = boost::context::detail::transfer_t;
+using entry_fn = void (*)(transfer);
+
+// make_context() prepares a context that starts entry() on the stack whose
+// highest address is `top`.
+inline fcontext make_context(void* top, std::size_t size, entry_fn entry) noexcept {
+    return boost::context::detail::make_fcontext(top, size, entry);
+}
+
+// jump() suspends the caller and resumes `to`, passing `data`; it returns when
+// someone resumes the caller, with that someone's context and data.
+inline transfer jump(fcontext to, void* data) noexcept {
+    return boost::context::detail::jump_fcontext(to, data);
+}
+
+// asan_switch records what ASan needs across one switch.
+struct asan_switch {
+#if defined(WEFT_ASAN)
+    void* fake_stack = nullptr;
+    // start() is called just before jumping to the stack [bottom, bottom+size);
+    // `dying` destroys the caller's fake stack (it never comes back).
+    void start(const void* bottom, std::size_t size, bool dying) noexcept {
+        __sanitizer_start_switch_fiber(dying ? nullptr : &fake_stack, bottom, size);
+    }
+    // finish() is called just after landing; it reports the stack we came from.
+    void finish(const void** from_bottom, std::size_t* from_size) noexcept {
+        __sanitizer_finish_switch_fiber(fake_stack, from_bottom, from_size);
+    }
+#else
+    void start(const void*, std::size_t, bool) noexcept {}
+    void finish(const void**, std::size_t*) noexcept {}
+#endif
+};
+
+// asan_unpoison() clears stale poisoning from a reused stack.
+inline void asan_unpoison([[maybe_unused]] void* p, [[maybe_unused]] std::size_t n) noexcept {
+#if defined(WEFT_ASAN)
+    ASAN_UNPOISON_MEMORY_REGION(p, n);
+#endif
+}
+
+inline constexpr bool asan_enabled =
+#if defined(WEFT_ASAN)
+    true;
+#else
+    false;
+#endif
+
+}  // namespace weft::detail

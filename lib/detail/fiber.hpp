@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstddef>
+
+#include "detail/context.hpp"
+#include "detail/stack_pool.hpp"
+#include "detail/timer_heap.hpp"
+#include "weft/detail/park.hpp"
+#include "weft/detail/task_state.hpp"
+
+namespace weft::detail {
+
+// fiber is the control block of one fiber. It lives at the top of the fiber's
+// own stack, so a fiber is one pooled stack plus its task's heap block. The
+// loop's block (the thread's own stack) lives in the scheduler instead.
+struct fiber {
+    fcontext ctx = nullptr;          // where to resume it; valid while it is not running
+    fiber* next_ready = nullptr;     // run-queue link
+    fiber* prev_live = nullptr;      // list of live fibers, for teardown and the deadlock report
+    fiber* next_live = nullptr;
+    task_base* task = nullptr;       // id, name, outcome; shared with the task<T> handle
+    stack stk;                       // empty for the loop's block
+    timer wake;                      // armed while parked with a deadline
+    wait_desc waiting{nullptr};      // what it is parked on (for the deadlock report)
+    deadline scope = never;          // innermost with_timeout() deadline
+    deadline parked_until = never;   // the `until` of the current park()
+    wake_reason reason = wake_reason::ready;
+    bool parked = false;             // in park(), not yet woken
+    bool started = false;            // has run at least once
+    bool cancel_requested = false;   // sticky: every later park() returns `cancelled`
+    bool interruptible = true;       // whether cancel() wakes the current park()
+    asan_switch asan;                // sanitizer bookkeeping for switches away from it
+    const void* asan_bottom = nullptr;  // this fiber's stack, for switches into it
+    std::size_t asan_size = 0;
+};
+
+}  // namespace weft::detail

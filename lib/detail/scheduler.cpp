@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: MIT
+// Invariants:
+//  - running_ is the fiber executing now (&loop_ on the loop); every other live
+//    fiber is either in the run queue (ready) or parked, never both;
+//  - a parked fiber's timer is armed iff its park() had a finite deadline, and
+//    it is disarmed by whichever wake comes first (unpark() is that single door);
+//  - a fiber's control block sits at the top of its own stack and is dead once
+//    the fiber's last switch lands: the landing side gives the stack back;
+//  - the task_base outlives the fiber while the handle holds its reference.
+#include "detail/scheduler.hpp"
+
+#include <boost/context/detail/exception.hpp>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <new>
+#include <sstream>
+
+#include "weft/errors.hpp"
+
+namespace weft::detail {
+
+namespace {
+
+// The only global: this thread's scheduler. initial-exec keeps the access a
+// single load even when weft is a shared library.
+thread_local scheduler* tls_scheduler __attribute__((tls_model("initial-exec"))) = nullptr;
+
+constexpr std::uintptr_t ended_tag = 1;
+
+std::string describe_error(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+        return x.what();
+    } catch (...) {
+        return "an exception not derived from std::exception";
+    }
+}
+
+}  // namespace
+
+scheduler::scheduler() {
+    loop_.started = true;
+    tls_scheduler = this;
+}
+
+scheduler::~scheduler() { tls_scheduler = nullptr; }
+
+scheduler* scheduler::current() noexcept { return tls_scheduler; }
+
+void scheduler::push_ready(fiber* f) noexcept {
+    f->next_ready = nullptr;
+    (ready_tail_ ? ready_tail_->next_ready : ready_head_) = f;
+    ready_tail_ = f;
+}
+
+fiber* scheduler::pop_ready() noexcept {
+    fiber* f = ready_head_;
+    ready_head_ = f->next_ready;
+    if (!ready_head_) ready_tail_ = nullptr;
+    return f;
+}
+
+fiber* scheduler::next_to_run() noexcept {
+    if (ready_head_ && budget_ > 0) {
+        --budget_;
+        return pop_ready();
+    }
+    return &loop_;
+}
+
+void scheduler::land(transfer t) noexcept {
+    const void* from_bottom = nullptr;
+    std::size_t from_size = 0;
+    running_->asan.finish(&from_bottom, &from_size);
+    auto tag = reinterpret_cast<std::uintptr_t>(t.data);
+    auto* from = reinterpret_cast<fiber*>(tag & ~ended_tag);
+    if (tag & ended_tag) {
+        stacks_.give(from->stk);  // it ran its last instruction; nobody is on it now
+        return;
+    }
+    from->ctx = t.fctx;
+    if (asan_enabled && from == &loop_) {
+        loop_.asan_bottom = from_bottom;  // learn the thread stack's bounds from ASan
+        loop_.asan_size = from_size;
+    }
+}
+
+void scheduler::switch_to(fiber* next) noexcept {
+    fiber* self = running_;
+    if (next == self) return;
+    running_ = next;
+    self->asan.start(next->asan_bottom, next->asan_size, false);
+    land(jump(next->ctx, self));
+}
+
+void scheduler::entry(transfer t) {
+    scheduler& s = *tls_scheduler;
+    s.land(t);
+    fiber* self = s.running_;
+    self->started = true;
+    s.run_body(self);
+    s.finish(self);
+}
+
+void scheduler::run_body(fiber* self) noexcept {
+    task_base* t = self->task;
+    if (self->cancel_requested) {  // cancelled before it ever ran: the body never starts
+        t->error = std::make_exception_ptr(cancelled());
+        t->final_state = task_state::cancelled;
+        return;
+    }
+    try {
+        t->run_body();
+        t->final_state = task_state::finished;
+    } catch (const boost::context::detail::forced_unwind&) {
+        std::terminate();  // weft never unwinds a Boost.Context fiber by force; one here is a bug
+    } catch (const cancelled&) {
+        t->error = std::current_exception();
+        t->final_state = task_state::cancelled;
+    } catch (...) {
+        t->error = std::current_exception();
+        t->final_state = task_state::failed;
+    }
+}
+
+void scheduler::finish(fiber* self) noexcept {
+    task_base* t = self->task;
+    t->done = true;
+    t->fib = nullptr;
+    t->joiners.wake_all();
+    if (t->detached && t->final_state == task_state::failed) {
+        std::string what = describe_error(t->error);
+        std::fprintf(stderr, "weft: detached fiber #%llu '%s' ended with an exception: %s\n",
+                     static_cast<unsigned long long>(t->id), t->name.c_str(), what.c_str());
+    }
+    if (--t->refs == 0) delete t;
+
+    (self->prev_live ? self->prev_live->next_live : live_head_) = self->next_live;
+    if (self->next_live) self->next_live->prev_live = self->prev_live;
+    --live_;
+
+    fiber* next = next_to_run();
+    running_ = next;
+    self->asan.start(next->asan_bottom, next->asan_size, true);
+    jump(next->ctx, reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(self) | ended_tag));
+    __builtin_unreachable();
+}
+
+void scheduler::spawn(task_base* t, spawn_options&& opts) {
+    stack s = stacks_.take(opts.stack_size);
+    // The control block takes the top of the stack; the fiber's frames start below it.
+    auto top = reinterpret_cast<std::uintptr_t>(s.top());
+    auto* f = new (reinterpret_cast<void*>((top - sizeof(fiber)) & ~std::uintptr_t{63})) fiber;
+    f->stk = s;
+    f->task = t;
+    f->asan_bottom = s.bottom;
+    f->asan_size = s.size;
+    auto* frames_top = reinterpret_cast<char*>(f);
+    f->ctx = make_context(frames_top, static_cast<std::size_t>(frames_top - s.bottom), &entry);
+    f->cancel_requested = tearing_down_;
+
+    t->id = ++last_id_;
+    t->name = std::move(opts.name);
+    t->fib = f;
+
+    f->next_live = live_head_;
+    if (live_head_) live_head_->prev_live = f;
+    live_head_ = f;
+    ++live_;
+    push_ready(f);
+}
+
+void scheduler::yield() {
+    fiber* self = running_;
+    push_ready(self);
+    switch_to(next_to_run());
+}
+
+wake_reason scheduler::park(wait_desc what, deadline until, bool interruptible) {
+    fiber* self = running_;
+    if (self == &loop_) throw std::system_error(make_error_code(errc::no_scheduler), "weft: the loop cannot park");
+    if (interruptible && self->cancel_requested) return wake_reason::cancelled;
+    deadline at = std::min(until, self->scope);
+    if (at != never) {
+        if (at <= clock::now()) return until <= self->scope ? wake_reason::timed_out : wake_reason::scope_expired;
+        self->wake.fire = &on_timer;
+        self->wake.owner = self;
+        timers_.push(self->wake, at);
+    }
+    self->parked = true;
+    self->interruptible = interruptible;
+    self->waiting = what;
+    self->parked_until = until;
+    switch_to(next_to_run());
+    return self->reason;
+}
+
+void scheduler::on_timer(timer& t) {
+    auto* f = static_cast<fiber*>(t.owner);
+    tls_scheduler->unpark(f, f->parked_until <= f->scope ? wake_reason::timed_out : wake_reason::scope_expired);
+}
+
+bool scheduler::unpark(fiber* f, wake_reason why) noexcept {
+    if (!f->parked) return false;
+    f->parked = false;
+    f->reason = why;
+    if (f->wake.armed()) timers_.erase(f->wake);
+    push_ready(f);
+    return true;
+}
+
+void scheduler::cancel(fiber* f) noexcept {
+    f->cancel_requested = true;
+    if (f->parked && f->interruptible) unpark(f, wake_reason::cancelled);
+}
+
+void scheduler::cancel_all() noexcept {
+    tearing_down_ = true;
+    for (fiber* f = live_head_; f; f = f->next_live) cancel(f);
+}
+
+int scheduler::fire_due_timers(deadline now) {
+    int n = 0;
+    while (!timers_.empty() && timers_.top()->when <= now) {
+        timer* t = timers_.top();
+        timers_.erase(*t);
+        t->fire(*t);
+        ++n;
+    }
+    return n;
+}
+
+void scheduler::run_ready() {
+    budget_ = poll_budget;
+    if (ready_head_) switch_to(pop_ready());
+}
+
+std::string scheduler::parked_report() const {
+    std::ostringstream os;
+    os << "weft: deadlock: all " << live_ << " fibers are parked and nothing can wake them:";
+    for (const fiber* f = live_head_; f; f = f->next_live) {
+        os << "\n  fiber #" << f->task->id;
+        if (!f->task->name.empty()) os << " '" << f->task->name << "'";
+        if (f->parked) {
+            os << " waits on " << (f->waiting.what ? f->waiting.what : "something");
+            if (f->waiting.object) os << " " << f->waiting.object;
+        } else {
+            os << " is ready";
+        }
+    }
+    return os.str();
+}
+
+}  // namespace weft::detail

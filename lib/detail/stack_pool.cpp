@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+// Invariants:
+//  - every stack handed out lies inside one of regions_, preceded by its guard;
+//  - a slot's guard is installed once, when the slot is first handed out, and
+//    stays for the pool's lifetime (MADV_DONTNEED in trim() keeps guards);
+//  - in_use_ counts stacks taken and not yet given back.
+#include "detail/stack_pool.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <string>
+#include <system_error>
+
+#include "detail/context.hpp"
+#include "weft/errors.hpp"
+
+#if defined(WEFT_HAVE_VALGRIND)
+#include <valgrind/valgrind.h>
+#endif
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102  // Linux 6.13; Debian 12's headers predate it
+#endif
+
+namespace weft::detail {
+
+std::size_t page_size() noexcept {
+    static const std::size_t size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    return size;
+}
+
+namespace {
+
+constexpr std::size_t region_bytes = 64 * 1024 * 1024;  // per mmap, rounded to whole stacks
+constexpr std::size_t min_slots = 16;
+
+[[noreturn]] void throw_no_stack(const std::string& why) {
+    throw std::system_error(make_error_code(errc::no_stack), "weft::spawn: " + why);
+}
+
+}  // namespace
+
+stack_pool::stack_pool(guard_mode mode) : mode_(mode) {}
+
+stack_pool::~stack_pool() {
+#if defined(WEFT_HAVE_VALGRIND)
+    for (unsigned id : valgrind_ids_) VALGRIND_STACK_DEREGISTER(id);
+#endif
+    for (auto [p, n] : regions_) ::munmap(p, n);
+}
+
+stack_pool::size_class& stack_pool::class_for(std::size_t size) {
+    if (size == 0) size = asan_enabled ? 4 * default_stack_size : default_stack_size;
+    const std::size_t page = page_size();
+    size = (size + page - 1) / page * page;
+    for (auto& c : classes_)
+        if (c.size == size) return c;
+    auto& c = classes_.emplace_back();
+    c.size = size;
+    c.stride = size + (mode_ == guard_mode::none ? 0 : guard_size);
+    return c;
+}
+
+bool stack_pool::install_guard(char* guard) noexcept {
+    if (mode_ == guard_mode::automatic || mode_ == guard_mode::madvise) {
+        if (::madvise(guard, guard_size, MADV_GUARD_INSTALL) == 0) {
+            mode_ = guard_mode::madvise;
+            return true;
+        }
+        if (errno != EINVAL || mode_ == guard_mode::madvise) return false;
+        mode_ = guard_mode::mprotect;  // an older kernel: fall back for good
+    }
+    if (mode_ == guard_mode::mprotect) return ::mprotect(guard, guard_size, PROT_NONE) == 0;
+    return true;
+}
+
+char* stack_pool::fresh_slot(size_class& c) {
+    if (c.next == c.end) {
+        std::size_t slots = std::max(min_slots, region_bytes / c.stride);
+        std::size_t bytes = slots * c.stride;
+        void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED)
+            throw_no_stack("cannot map " + std::to_string(bytes >> 20) +
+                           " MiB for fiber stacks: " + std::generic_category().message(errno));
+        regions_.emplace_back(p, bytes);
+        c.next = static_cast<char*>(p);
+        c.end = c.next + bytes;
+    }
+    char* slot = c.next;
+    if (mode_ != guard_mode::none && !install_guard(slot)) {
+        int err = errno;
+        if (err == ENOMEM)
+            throw_no_stack("cannot install a stack guard page: the process reached "
+                           "vm.max_map_count (each mprotect-guarded stack costs two "
+                           "mappings; Linux >= 6.13 guards without them)");
+        throw_no_stack("cannot install a stack guard page: " + std::generic_category().message(err));
+    }
+    c.next += c.stride;
+    char* bottom = slot + (c.stride - c.size);
+#if defined(WEFT_HAVE_VALGRIND)
+    if (RUNNING_ON_VALGRIND) valgrind_ids_.push_back(VALGRIND_STACK_REGISTER(bottom, bottom + c.size));
+#endif
+    return bottom;
+}
+
+stack stack_pool::take(std::size_t size) {
+    size_class& c = class_for(size);
+    char* bottom;
+    if (!c.free.empty()) {
+        bottom = c.free.back();
+        c.free.pop_back();
+        c.trimmed = std::min(c.trimmed, c.free.size());
+        asan_unpoison(bottom, c.size);
+    } else {
+        bottom = fresh_slot(c);
+    }
+    ++in_use_;
+    return {bottom, c.size};
+}
+
+void stack_pool::give(stack s) noexcept {
+    for (auto& c : classes_) {
+        if (c.size == s.size) {
+            c.free.push_back(s.bottom);  // capacity grows with the peak; a failure is not survivable anyway
+            --in_use_;
+            return;
+        }
+    }
+}
+
+void stack_pool::trim(std::size_t keep) noexcept {
+    for (auto& c : classes_) {
+        if (c.free.size() <= keep) continue;
+        std::size_t cold = c.free.size() - keep;
+        for (std::size_t i = c.trimmed; i < cold; ++i) ::madvise(c.free[i], c.size, MADV_DONTNEED);
+        c.trimmed = std::max(c.trimmed, cold);
+    }
+}
+
+}  // namespace weft::detail

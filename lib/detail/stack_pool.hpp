@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+namespace weft::detail {
+
+// stack is one fiber stack: usable bytes [bottom, bottom + size), with a guard
+// region of stack_pool::guard_size just below `bottom`.
+struct stack {
+    char* bottom = nullptr;
+    std::size_t size = 0;
+    char* top() const noexcept { return bottom + size; }
+    explicit operator bool() const noexcept { return bottom != nullptr; }
+};
+
+// How guard pages are made.
+//  - madvise: MADV_GUARD_INSTALL (Linux >= 6.13). The guard lives in the page
+//    tables, so a region of a thousand stacks stays one mapping: a million
+//    guarded fibers fit under vm.max_map_count.
+//  - mprotect: PROT_NONE on the guard. Each stack splits its region into two
+//    mappings, so vm.max_map_count (65530 by default) caps guarded stacks at
+//    about 32k; past that take() throws errc::no_stack with the reason.
+//  - none: no guard at all (an overflow corrupts the stack below).
+enum class guard_mode { automatic, madvise, mprotect, none };
+
+// stack_pool hands out stacks carved from large mmap'd regions, committed on
+// touch (MAP_NORESERVE), and keeps returned ones for reuse: a pooled stack
+// costs a vector pop, a fresh one an madvise. Owned by the scheduler; every
+// region is unmapped when it is destroyed.
+class stack_pool {
+public:
+    static constexpr std::size_t guard_size = 16 * 1024;
+    static constexpr std::size_t default_stack_size = 64 * 1024;
+
+    explicit stack_pool(guard_mode mode = guard_mode::automatic);
+    ~stack_pool();
+    stack_pool(const stack_pool&) = delete;
+    stack_pool& operator=(const stack_pool&) = delete;
+
+    // take() returns a stack of at least `size` bytes (0: the default; ×4 under
+    // ASan, whose frames are larger). Throws std::system_error(errc::no_stack).
+    stack take(std::size_t size);
+    // give() returns a stack taken from this pool.
+    void give(stack s) noexcept;
+    // trim() gives the memory of all but the `keep` most recently returned
+    // free stacks back to the kernel (MADV_DONTNEED; guards survive it).
+    void trim(std::size_t keep) noexcept;
+
+    guard_mode mode() const noexcept { return mode_; }
+    std::size_t in_use() const noexcept { return in_use_; }
+
+private:
+    struct size_class {
+        std::size_t size = 0;        // usable bytes per stack
+        std::size_t stride = 0;      // guard + size
+        std::vector<char*> free;     // bottoms of returned stacks, most recent last
+        std::size_t trimmed = 0;     // free[0, trimmed) hold no memory
+        char* next = nullptr;        // next never-used slot in the newest region
+        char* end = nullptr;
+    };
+
+    size_class& class_for(std::size_t size);
+    char* fresh_slot(size_class& c);
+    bool install_guard(char* guard) noexcept;
+
+    guard_mode mode_;
+    std::vector<size_class> classes_;             // few; the default size first
+    std::vector<std::pair<void*, std::size_t>> regions_;
+    std::vector<unsigned> valgrind_ids_;          // stacks registered with Valgrind
+    std::size_t in_use_ = 0;
+};
+
+std::size_t page_size() noexcept;
+
+}  // namespace weft::detail

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+// The loop: the one place that drives both the scheduler and the reactor.
+//
+//   while fibers are alive:
+//     once run()'s main fiber has ended, cancel every other fiber (once)
+//     fire due timers
+//     nothing ready: if no timer and no fd waiter either, it is a deadlock;
+//                    else sleep in the reactor until the next timer
+//     something ready: look at the reactor without sleeping if fds are waited on
+//     run the ready fibers (they switch among themselves, then come back)
+#include "weft/run.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+#include "detail/overflow.hpp"
+#include "detail/reactor.hpp"
+#include "detail/scheduler.hpp"
+#include "weft/errors.hpp"
+
+namespace weft::detail {
+
+namespace {
+
+// runtime is everything run() owns for this thread, composed here so that no
+// layer needs to know another: the scheduler (found through its thread_local
+// pointer), the reactor, the overflow reporter's signal stack.
+struct runtime {
+    overflow_guard overflow;
+    scheduler sched;
+    reactor io;
+};
+
+thread_local runtime* tls_runtime = nullptr;
+
+// Free stacks kept warm when the loop goes idle; the rest go back to the kernel.
+constexpr std::size_t warm_stacks = 256;
+
+}  // namespace
+
+run_scope::run_scope() {
+    if (scheduler::current())
+        throw std::system_error(make_error_code(errc::nested_run),
+                                "weft::run cannot be called inside weft::run (the thread already runs one)");
+    tls_runtime = new runtime;
+}
+
+run_scope::~run_scope() {
+    delete tls_runtime;
+    tls_runtime = nullptr;
+}
+
+void run_scope::drive(task_base* main) {
+    scheduler& s = tls_runtime->sched;
+    reactor& io = tls_runtime->io;
+    bool tearing_down = false;
+    std::string deadlock_report;
+
+    while (s.live() > 0) {
+        if (!tearing_down && main->done) {
+            tearing_down = true;
+            s.cancel_all();
+        }
+        if (s.next_timer() != never) s.fire_due_timers(clock::now());
+        if (!s.has_ready()) {
+            deadline next = s.next_timer();
+            if (next == never && io.waiting() == 0) {
+                if (!deadlock_report.empty()) {
+                    // Cancelling woke nobody: only uninterruptible waits are left.
+                    std::fprintf(stderr, "%s\nweft: cannot unwind these fibers; aborting\n", deadlock_report.c_str());
+                    std::abort();
+                }
+                deadlock_report = s.parked_report();
+                tearing_down = true;
+                s.cancel_all();
+                continue;
+            }
+            s.stacks().trim(warm_stacks);
+            io.poll(next);
+            if (s.next_timer() != never) s.fire_due_timers(clock::now());
+        } else if (io.waiting() > 0) {
+            io.poll(deadline{});
+        }
+        s.run_ready();
+    }
+    if (!deadlock_report.empty()) throw deadlock(deadlock_report);
+}
+
+}  // namespace weft::detail

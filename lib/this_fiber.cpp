@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+// this_fiber:: calls and the park/unpark door that public templates use.
+#include "weft/this_fiber.hpp"
+
+#include "detail/scheduler.hpp"
+#include "weft/detail/park.hpp"
+#include "weft/errors.hpp"
+
+namespace weft {
+
+namespace detail {
+
+namespace {
+scheduler& require_scheduler(const char* what) {
+    scheduler* s = scheduler::current();
+    if (!s || !s->running())
+        throw std::system_error(make_error_code(errc::no_scheduler),
+                                std::string(what) + " must be called inside a fiber");
+    return *s;
+}
+}  // namespace
+
+fiber* current_fiber() noexcept {
+    scheduler* s = scheduler::current();
+    return s ? s->running() : nullptr;
+}
+
+wake_reason park(wait_desc what, deadline until) {
+    return require_scheduler("weft: a blocking call").park(what, until, true);
+}
+
+wake_reason throw_if_interrupted(wake_reason r) {
+    if (r == wake_reason::cancelled) throw cancelled();
+    if (r == wake_reason::scope_expired) throw timeout_error();
+    return r;
+}
+
+wake_reason park_or_throw(wait_desc what, deadline until) {
+    return throw_if_interrupted(park(what, until));
+}
+
+bool unpark(fiber* f) noexcept { return scheduler::current()->unpark(f, wake_reason::ready); }
+
+deadline scope_deadline() noexcept {
+    fiber* f = current_fiber();
+    return f ? f->scope : never;
+}
+
+deadline set_scope_deadline(deadline d) noexcept {
+    fiber* f = current_fiber();
+    return f ? std::exchange(f->scope, d) : never;
+}
+
+}  // namespace detail
+
+namespace this_fiber {
+
+void yield() {
+    detail::scheduler& s = detail::require_scheduler("weft::this_fiber::yield");
+    if (s.running()->cancel_requested) throw cancelled();
+    s.yield();
+}
+
+void sleep_until(deadline t) {
+    detail::require_scheduler("weft::this_fiber::sleep_until");
+    while (detail::park_or_throw({"sleep"}, t) != detail::wake_reason::timed_out) {
+        // only the timer ends a sleep; nobody else unparks a sleeper
+    }
+}
+
+std::uint64_t id() noexcept {
+    detail::fiber* f = detail::current_fiber();
+    return f ? f->task->id : 0;
+}
+
+std::string_view name() noexcept {
+    detail::fiber* f = detail::current_fiber();
+    return f ? std::string_view(f->task->name) : std::string_view();
+}
+
+}  // namespace this_fiber
+}  // namespace weft
