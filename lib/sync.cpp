@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+// The out-of-line parts of mutex, condition_variable, wait_group and semaphore.
+//
+// Invariants shared by all four (single-threaded: no fiber runs between two
+// statements of one of these functions unless it parks):
+//  - ownership and units are handed over, never raced for: the waker picks
+//    the first waiter that wait_list::wake_one() could still unpark and gives
+//    it the mutex / the unit before it runs, so a waiter that wakes `ready`
+//    owns what it waited for and a timed-out or cancelled one owns nothing;
+//  - a waiter leaves its wait_list (its destructor) before the fiber parks on
+//    anything else, so a wake meant for one wait never lands in another.
+#include <cerrno>
+#include <string>
+#include <system_error>
+
+#include "detail/scheduler.hpp"
+#include "weft/condition_variable.hpp"
+#include "weft/errors.hpp"
+#include "weft/mutex.hpp"
+#include "weft/semaphore.hpp"
+#include "weft/wait_group.hpp"
+
+namespace weft {
+
+namespace {
+
+using detail::wake_reason;
+
+[[noreturn]] void throw_errc(std::errc e, const char* what) {
+    throw std::system_error(std::make_error_code(e), what);
+}
+
+// running_fiber() is the running fiber; throws errc::no_scheduler outside one.
+detail::fiber* running_fiber(const char* what) {
+    detail::fiber* self = detail::current_fiber();
+    if (!self)
+        throw std::system_error(make_error_code(errc::no_scheduler), std::string(what) + " must be called inside a fiber");
+    return self;
+}
+
+}  // namespace
+
+// --- mutex ---
+
+bool mutex::try_lock() {
+    detail::fiber* self = running_fiber("weft::mutex::try_lock");
+    if (owner_ == self) throw_errc(std::errc::resource_deadlock_would_occur, "weft::mutex: already held by this fiber");
+    if (owner_) return false;
+    owner_ = self;  // free means nobody is parked: unlock() hands it to a parked waiter first
+    return true;
+}
+
+void mutex::lock() { try_lock_until(never); }
+
+bool mutex::try_lock_until(deadline at) {
+    if (try_lock()) return true;
+    detail::fiber* self = detail::current_fiber();
+    for (;;) {
+        wake_reason why;
+        {
+            detail::waiter w;
+            waiters_.push_back(w);
+            why = detail::park_or_throw({"mutex lock", this}, at);
+        }
+        if (owner_ == self) return true;  // unlock() handed it over
+        if (why == wake_reason::timed_out) return false;
+        if (!owner_) {  // a wake that handed nothing over: take it if it is free
+            owner_ = self;
+            return true;
+        }
+    }
+}
+
+void mutex::unlock() {
+    if (!owner_ || owner_ != detail::current_fiber())
+        throw_errc(std::errc::operation_not_permitted, "weft::mutex::unlock: the mutex is not held by this fiber");
+    detail::waiter* next = waiters_.wake_one();
+    owner_ = next ? next->fib : nullptr;
+}
+
+bool mutex::held_by_me() const noexcept { return owner_ && owner_ == detail::current_fiber(); }
+
+void mutex::lock_uninterruptibly() noexcept {
+    detail::fiber* self = detail::current_fiber();
+    if (!owner_) {
+        owner_ = self;
+        return;
+    }
+    // A cancelled fiber's park() returns at once, and so does one whose scope
+    // deadline has passed; neither may stop us here, so park the scheduler's
+    // uninterruptible way with the scope deadline lifted for the duration.
+    detail::scheduler& sched = *detail::scheduler::current();
+    deadline scope = detail::set_scope_deadline(never);
+    while (owner_ != self) {
+        detail::waiter w;
+        waiters_.push_back(w);
+        sched.park({"mutex re-lock after a condition_variable wait", this}, never, false);
+        if (!owner_) owner_ = self;
+    }
+    detail::set_scope_deadline(scope);
+}
+
+// --- condition_variable ---
+
+std::cv_status condition_variable::wait_until(std::unique_lock<mutex>& lock, deadline at) {
+    mutex* m = lock.mutex();
+    if (!lock.owns_lock() || !m->held_by_me())
+        throw_errc(std::errc::operation_not_permitted, "weft::condition_variable::wait: the lock does not hold its mutex");
+    wake_reason why;
+    {
+        detail::waiter w;
+        waiters_.push_back(w);
+        m->unlock();
+        why = detail::park({"condition_variable wait", this}, at);
+    }  // off the list before re-locking parks us again: a notify must not land there
+    m->lock_uninterruptibly();
+    detail::throw_if_interrupted(why);
+    return why == wake_reason::timed_out ? std::cv_status::timeout : std::cv_status::no_timeout;
+}
+
+// --- wait_group ---
+
+void wait_group::add(std::ptrdiff_t n) {
+    if (n < 0 && count_ + n < 0) throw_errc(std::errc::invalid_argument, "weft::wait_group: negative counter");
+    count_ += n;
+    if (count_ == 0) {
+        while (detail::waiter* w = waiters_.wake_one()) *static_cast<bool*>(w->slot) = true;
+    }
+}
+
+bool wait_group::wait_until(deadline at) {
+    while (count_ > 0) {
+        bool reached_zero = false;
+        detail::waiter w(&reached_zero);
+        waiters_.push_back(w);
+        wake_reason why = detail::park_or_throw({"wait_group wait", this}, at);
+        if (reached_zero) return true;
+        if (why == wake_reason::timed_out) return false;
+    }
+    return true;
+}
+
+// --- semaphore ---
+
+semaphore::semaphore(std::ptrdiff_t initial) : count_(initial) {
+    if (initial < 0) throw_errc(std::errc::invalid_argument, "weft::semaphore: negative initial count");
+}
+
+bool semaphore::try_acquire() noexcept {
+    if (count_ == 0) return false;  // units left over only when nobody is parked: no barging
+    --count_;
+    return true;
+}
+
+bool semaphore::try_acquire_until(deadline at) {
+    while (!try_acquire()) {
+        bool granted = false;
+        detail::waiter w(&granted);
+        waiters_.push_back(w);
+        wake_reason why = detail::park_or_throw({"semaphore acquire", this}, at);
+        if (granted) return true;
+        if (why == wake_reason::timed_out) return false;
+    }
+    return true;
+}
+
+void semaphore::release(std::ptrdiff_t n) {
+    if (n < 0) throw_errc(std::errc::invalid_argument, "weft::semaphore::release: negative count");
+    for (; n > 0; --n) {
+        detail::waiter* w = waiters_.wake_one();
+        if (!w) break;
+        *static_cast<bool*>(w->slot) = true;
+    }
+    count_ += n;
+}
+
+}  // namespace weft

@@ -43,12 +43,16 @@ void release(task_base* t) noexcept {
 }
 
 void report_unretrieved(const task_base* t) {
-    if (t->final_state != task_state::failed || t->retrieved) return;
-    std::fprintf(stderr, "weft: task #%llu '%s' failed and was never joined: %s\n",
-                 static_cast<unsigned long long>(t->id), t->name.c_str(), error_text(t->error).c_str());
+    if (t->final_state == task_state::failed && !t->retrieved) report_failure(t, "failed and was never joined");
 }
 
 }  // namespace
+
+void report_failure(const task_base* t, const char* how) noexcept {
+    std::string name = t->name.empty() ? std::string() : " '" + t->name + "'";
+    std::fprintf(stderr, "weft: task #%llu%s %s: %s\n", static_cast<unsigned long long>(t->id), name.c_str(),
+                 how, error_text(t->error).c_str());
+}
 
 void throw_empty_task(const char* what) {
     throw std::system_error(std::make_error_code(std::errc::invalid_argument),

@@ -1,1 +1,62 @@
+// SPDX-License-Identifier: MIT
 #pragma once
+
+#include <chrono>
+#include <cstddef>
+
+#include "weft/detail/wait_list.hpp"
+#include "weft/timeout.hpp"
+
+namespace weft {
+
+// semaphore is a counting semaphore for fibers (std::counting_semaphore's
+// interface, without the compile-time maximum).
+//
+// Fairness: waiters queue in FIFO order and release() hands each unit
+// straight to the first fiber still parked, so a fiber that arrives later
+// never takes a unit ahead of a parked one. Every wait is a cancellation
+// point and honours an enclosing with_timeout().
+//
+// It belongs to the fibers of one weft::run(); it is neither copyable nor
+// movable, and destroying it while fibers wait on it is a bug.
+class semaphore {
+public:
+    // semaphore(initial) starts with `initial` units. Throws
+    // std::system_error(invalid_argument) when initial is negative.
+    explicit semaphore(std::ptrdiff_t initial = 0);
+    semaphore(const semaphore&) = delete;
+    semaphore& operator=(const semaphore&) = delete;
+
+    // acquire() takes one unit, parking the fiber while there is none.
+    // Throws weft::cancelled, weft::timeout_error (an enclosing
+    // with_timeout()), and std::system_error(errc::no_scheduler) when it must
+    // park outside a fiber.
+    void acquire() { try_acquire_until(never); }
+
+    // try_acquire() takes one unit if there is one and returns whether it did;
+    // it never parks.
+    bool try_acquire() noexcept;
+
+    // try_acquire_until(at) is acquire() that gives up at `at` and returns
+    // false then; true once a unit is taken.
+    bool try_acquire_until(deadline at);
+
+    // try_acquire_for(d) is try_acquire_until(now + d).
+    template <class Rep, class Period>
+    bool try_acquire_for(std::chrono::duration<Rep, Period> d) {
+        return try_acquire_until(deadline_after(d));
+    }
+
+    // release(n) returns n units, waking up to n parked fibers (first come,
+    // first served). Throws std::system_error(invalid_argument) when n < 0.
+    void release(std::ptrdiff_t n = 1);
+
+    // value() is the number of units available now.
+    std::ptrdiff_t value() const noexcept { return count_; }
+
+private:
+    std::ptrdiff_t count_;       // units not handed to anyone; > 0 only when nobody is parked
+    detail::wait_list waiters_;  // fibers parked in acquire(), FIFO; slot -> their `granted` flag
+};
+
+}  // namespace weft

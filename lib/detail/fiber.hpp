@@ -11,6 +11,15 @@
 
 namespace weft::detail {
 
+// eh_state mirrors the head of libstdc++'s per-thread __cxa_eh_globals: the
+// stack of exceptions being handled and the count of those in flight. Each
+// fiber has its own, swapped on every switch; otherwise a fiber that yields
+// inside a catch block would find another fiber's exception there.
+struct eh_state {
+    void* caught = nullptr;
+    unsigned int uncaught = 0;
+};
+
 // fiber is the control block of one fiber. It lives at the top of the fiber's
 // own stack, so a fiber is one pooled stack plus its task's heap block. The
 // loop's block (the thread's own stack) lives in the scheduler instead.
@@ -30,6 +39,7 @@ struct fiber {
     bool started = false;            // has run at least once
     bool cancel_requested = false;   // sticky: every later park() returns `cancelled`
     bool interruptible = true;       // whether cancel() wakes the current park()
+    eh_state eh;                     // its exception-handling state while it is not running
     asan_switch asan;                // sanitizer bookkeeping for switches away from it
     const void* asan_bottom = nullptr;  // this fiber's stack, for switches into it
     std::size_t asan_size = 0;

@@ -9,9 +9,10 @@
 //  - the task_base outlives the fiber while the handle holds its reference.
 #include "detail/scheduler.hpp"
 
+#include <cxxabi.h>
+
 #include <boost/context/detail/exception.hpp>
 #include <cstdint>
-#include <cstdio>
 #include <exception>
 #include <new>
 #include <sstream>
@@ -28,19 +29,10 @@ thread_local scheduler* tls_scheduler __attribute__((tls_model("initial-exec")))
 
 constexpr std::uintptr_t ended_tag = 1;
 
-std::string describe_error(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-        return x.what();
-    } catch (...) {
-        return "an exception not derived from std::exception";
-    }
-}
-
 }  // namespace
 
-scheduler::scheduler() {
+// cxxabi.h keeps __cxa_eh_globals opaque; its head is stable ABI, mirrored by eh_state.
+scheduler::scheduler() : eh_(reinterpret_cast<eh_state*>(abi::__cxa_get_globals())) {
     loop_.started = true;
     tls_scheduler = this;
 }
@@ -91,6 +83,7 @@ void scheduler::switch_to(fiber* next) noexcept {
     fiber* self = running_;
     if (next == self) return;
     running_ = next;
+    swap_eh(self, next);
     self->asan.start(next->asan_bottom, next->asan_size, false);
     land(jump(next->ctx, self));
 }
@@ -130,11 +123,7 @@ void scheduler::finish(fiber* self) noexcept {
     t->done = true;
     t->fib = nullptr;
     t->joiners.wake_all();
-    if (t->detached && t->final_state == task_state::failed) {
-        std::string what = describe_error(t->error);
-        std::fprintf(stderr, "weft: detached fiber #%llu '%s' ended with an exception: %s\n",
-                     static_cast<unsigned long long>(t->id), t->name.c_str(), what.c_str());
-    }
+    if (t->detached && t->final_state == task_state::failed) report_failure(t, "(detached) ended with an exception");
     if (--t->refs == 0) delete t;
 
     (self->prev_live ? self->prev_live->next_live : live_head_) = self->next_live;
@@ -143,6 +132,7 @@ void scheduler::finish(fiber* self) noexcept {
 
     fiber* next = next_to_run();
     running_ = next;
+    *eh_ = next->eh;
     self->asan.start(next->asan_bottom, next->asan_size, true);
     jump(next->ctx, reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(self) | ended_tag));
     __builtin_unreachable();

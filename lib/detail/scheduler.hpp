@@ -75,6 +75,12 @@ private:
     fiber* pop_ready() noexcept;
     static void on_timer(timer& t);
 
+    void swap_eh(fiber* from, fiber* to) noexcept {
+        from->eh = *eh_;
+        *eh_ = to->eh;
+    }
+
+    eh_state* eh_;                   // this thread's __cxa_eh_globals
     fiber loop_;                     // the thread's own stack: runs the loop
     fiber* running_ = &loop_;
     fiber* ready_head_ = nullptr;    // FIFO run queue, linked by next_ready

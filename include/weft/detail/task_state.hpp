@@ -75,6 +75,8 @@ void detach_task(task_base* t) noexcept;
 void drop_task(task_base* t) noexcept;                // the handle's destructor
 task_state state_of(const task_base* t) noexcept;
 void print_task(std::ostream& os, const task_base* t);
+// report_failure() writes "weft: task #3 'name' <how>: <what()>" to stderr.
+void report_failure(const task_base* t, const char* how) noexcept;
 
 template <class T>
 concept printable = requires(std::ostream& os, const T& v) { os << v; };
