@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: MIT
+#include <catch2/catch.hpp>
+#include <csignal>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "detail/stack_pool.hpp"
+#include "support/run_bounded.hpp"
+#include "support/subprocess.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+long map_count() {
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    long n = 0;
+    while (std::getline(maps, line)) ++n;
+    return n;
+}
+
+volatile bool keep_diving = true;
+
+// Recurses until the stack runs out; `pad` keeps each frame big and real.
+int dive(int depth) {
+    volatile char pad[512];
+    pad[0] = static_cast<char>(depth);
+    return keep_diving ? dive(depth + 1) + pad[0] : 0;
+}
+
+}  // namespace
+
+TEST_CASE("a returned stack is handed out again", "[stack]") {
+    weft::detail::stack_pool pool;
+    auto a = pool.take(0);
+    REQUIRE(a);
+    CHECK(a.size >= weft::detail::stack_pool::default_stack_size);
+    auto bottom = a.bottom;
+    pool.give(a);
+    auto b = pool.take(0);
+    CHECK(b.bottom == bottom);
+    CHECK(pool.in_use() == 1);
+    pool.give(b);
+    CHECK(pool.in_use() == 0);
+}
+
+TEST_CASE("stack sizes round up to pages and are pooled per size", "[stack]") {
+    weft::detail::stack_pool pool;
+    auto odd = pool.take(100'000);
+    CHECK(odd.size % weft::detail::page_size() == 0);
+    CHECK(odd.size >= 100'000);
+    auto def = pool.take(0);
+    CHECK(def.size != odd.size);
+    pool.give(odd);
+    pool.give(def);
+    CHECK(pool.take(100'000).bottom == odd.bottom);
+}
+
+TEST_CASE("guards do not cost a mapping each on this kernel", "[stack]") {
+    weft::detail::stack_pool pool;
+    std::vector<weft::detail::stack> stacks;
+    long before = map_count();
+    for (int i = 0; i < 2000; ++i) stacks.push_back(pool.take(0));
+    long after = map_count();
+    if (pool.mode() == weft::detail::guard_mode::madvise) {
+        CHECK(after - before < 10);
+    } else {
+        WARN("MADV_GUARD_INSTALL unavailable (kernel < 6.13): mprotect guards, two mappings per stack");
+        CHECK(pool.mode() == weft::detail::guard_mode::mprotect);
+    }
+    for (auto s : stacks) pool.give(s);
+}
+
+TEST_CASE("mprotect guards stop at vm.max_map_count with a clear error, not a crash", "[stack]") {
+    auto r = weft::test::run_child([] {
+        weft::detail::stack_pool pool(weft::detail::guard_mode::mprotect);
+        for (int i = 0; i < 200'000; ++i) {
+            try {
+                pool.take(0);
+            } catch (const std::system_error& e) {
+                bool ok = e.code() == weft::errc::no_stack &&
+                          std::string(e.what()).find("vm.max_map_count") != std::string::npos;
+                std::printf("stopped after %d stacks: %s\n", i, e.what());
+                return ok && i > 1000 ? 0 : 1;
+            }
+        }
+        return 2;  // never hit the limit
+    });
+    INFO(r.output);
+    CHECK(r.exit_code == 0);
+}
+
+TEST_CASE("a guard page is there: writing below a stack faults", "[stack]") {
+    auto r = weft::test::run_child([] {
+        weft::detail::stack_pool pool;
+        auto s = pool.take(0);
+        s.bottom[0] = 1;                                 // the lowest usable byte is fine
+        *static_cast<volatile char*>(s.bottom - 1) = 1;  // the guard is not
+        return 0;
+    });
+    CHECK(r.signal == SIGSEGV);
+}
+
+TEST_CASE("a stack overflow is reported with the fiber's name and size", "[stack]") {
+    auto r = weft::test::run_child([] {
+        return weft::run([] {
+            auto t = weft::spawn(weft::spawn_options{.name = "deep", .stack_size = 64 * 1024}, [] { return dive(0); });
+            return t.join();
+        });
+    });
+    INFO(r.output);
+    CHECK(r.signal == SIGABRT);
+    CHECK_THAT(r.output, Catch::Contains("fiber #2 'deep' overflowed its 64 KiB stack"));
+}
+
+TEST_CASE("a segfault that is not an overflow still crashes as a segfault", "[stack]") {
+    auto r = weft::test::run_child([] {
+        return weft::run([] {
+            weft::spawn([] { *static_cast<volatile int*>(nullptr) = 1; }).join();
+            return 0;
+        });
+    });
+    CHECK(r.signal == SIGSEGV);
+    CHECK_THAT(r.output, !Catch::Contains("overflowed"));
+}
+
+TEST_CASE("a fiber can ask for a big stack and use it", "[stack]") {
+    weft::test::run_bounded(10s, [] {
+        auto t = weft::spawn(weft::spawn_options{.name = "big", .stack_size = 4 << 20}, [] {
+            std::vector<char> unused;
+            volatile char buf[2 << 20];
+            for (std::size_t i = 0; i < sizeof buf; i += 4096) buf[i] = 1;
+            return static_cast<int>(buf[4096]);
+        });
+        CHECK(t.join() == 1);
+    });
+}
+
+TEST_CASE("a million guarded fibers at once", "[stack][slow]") {
+    weft::test::run_bounded(180s, [] {
+        constexpr int n = 1'000'000;
+        long maps_before = map_count();
+        int started = 0;
+        std::vector<weft::task<void>> ts;
+        ts.reserve(n);
+        for (int i = 0; i < n; ++i)
+            ts.push_back(weft::spawn([&started] {
+                ++started;
+                weft::this_fiber::sleep_for(1h);
+            }));
+        weft::this_fiber::yield();
+        while (started < n) weft::this_fiber::sleep_for(10ms);
+        CHECK(started == n);
+        CHECK(map_count() - maps_before < 65530 / 2);  // far under vm.max_map_count
+        for (auto& t : ts) t.cancel();
+        int cancelled = 0;
+        for (auto& t : ts) {
+            try {
+                t.join();
+            } catch (const weft::cancelled&) {
+                ++cancelled;
+            }
+        }
+        CHECK(cancelled == n);
+    });
+}
