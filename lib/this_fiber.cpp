@@ -11,11 +11,13 @@ namespace weft {
 namespace detail {
 
 namespace {
+[[noreturn, gnu::cold, gnu::noinline]] void throw_outside_fiber(const char* what) {
+    throw std::system_error(make_error_code(errc::no_scheduler), std::string(what) + " must be called inside a fiber");
+}
+
 scheduler& require_scheduler(const char* what) {
     scheduler* s = scheduler::current();
-    if (!s || !s->running())
-        throw std::system_error(make_error_code(errc::no_scheduler),
-                                std::string(what) + " must be called inside a fiber");
+    if (!s || !s->running()) throw_outside_fiber(what);
     return *s;
 }
 }  // namespace
@@ -56,9 +58,9 @@ deadline set_scope_deadline(deadline d) noexcept {
 namespace this_fiber {
 
 void yield() {
-    detail::scheduler& s = detail::require_scheduler("weft::this_fiber::yield");
-    if (s.running()->cancel_requested) throw cancelled();
-    s.yield();
+    detail::scheduler* s = detail::scheduler::current();
+    if (!s) detail::throw_outside_fiber("weft::this_fiber::yield");
+    s->yield();  // refuses the loop itself, and throws if cancelled
 }
 
 void sleep_until(deadline t) {

@@ -15,9 +15,11 @@ namespace weft::detail {
 // stack of exceptions being handled and the count of those in flight. Each
 // fiber has its own, swapped on every switch; otherwise a fiber that yields
 // inside a catch block would find another fiber's exception there.
-struct eh_state {
+// 16 bytes, aligned, so that a swap is two vector moves each way.
+struct alignas(16) eh_state {
     void* caught = nullptr;
     unsigned int uncaught = 0;
+    unsigned int padding_ = 0;
 };
 
 // fiber is the control block of one fiber. It lives at the top of the fiber's
@@ -37,7 +39,8 @@ struct fiber {
     wake_reason reason = wake_reason::ready;
     bool parked = false;             // in park(), not yet woken
     bool started = false;            // has run at least once
-    bool cancel_requested = false;   // sticky: every later park() returns `cancelled`
+    bool cancel_requested = false;   // sticky: every later park() returns `cancelled`;
+                                     // always set on the loop's block, so yield() needs one test
     bool interruptible = true;       // whether cancel() wakes the current park()
     eh_state eh;                     // its exception-handling state while it is not running
     asan_switch asan;                // sanitizer bookkeeping for switches away from it

@@ -21,72 +21,26 @@
 
 namespace weft::detail {
 
-namespace {
+// The only global: this thread's scheduler.
+constinit thread_local scheduler* tls_scheduler = nullptr;
 
-// The only global: this thread's scheduler. initial-exec keeps the access a
-// single load even when weft is a shared library.
-thread_local scheduler* tls_scheduler __attribute__((tls_model("initial-exec"))) = nullptr;
+void scheduler::landed_from_ended(fiber* from) noexcept { stacks_.give(from->stk); }
 
-constexpr std::uintptr_t ended_tag = 1;
+void scheduler::learn_loop_stack(const void* bottom, std::size_t size) noexcept {
+    loop_.asan_bottom = bottom;
+    loop_.asan_size = size;
+}
 
-}  // namespace
+void throw_cancelled() { throw cancelled(); }
 
 // cxxabi.h keeps __cxa_eh_globals opaque; its head is stable ABI, mirrored by eh_state.
 scheduler::scheduler() : eh_(reinterpret_cast<eh_state*>(abi::__cxa_get_globals())) {
     loop_.started = true;
+    loop_.cancel_requested = true;  // see fiber::cancel_requested
     tls_scheduler = this;
 }
 
 scheduler::~scheduler() { tls_scheduler = nullptr; }
-
-scheduler* scheduler::current() noexcept { return tls_scheduler; }
-
-void scheduler::push_ready(fiber* f) noexcept {
-    f->next_ready = nullptr;
-    (ready_tail_ ? ready_tail_->next_ready : ready_head_) = f;
-    ready_tail_ = f;
-}
-
-fiber* scheduler::pop_ready() noexcept {
-    fiber* f = ready_head_;
-    ready_head_ = f->next_ready;
-    if (!ready_head_) ready_tail_ = nullptr;
-    return f;
-}
-
-fiber* scheduler::next_to_run() noexcept {
-    if (ready_head_ && budget_ > 0) {
-        --budget_;
-        return pop_ready();
-    }
-    return &loop_;
-}
-
-void scheduler::land(transfer t) noexcept {
-    const void* from_bottom = nullptr;
-    std::size_t from_size = 0;
-    running_->asan.finish(&from_bottom, &from_size);
-    auto tag = reinterpret_cast<std::uintptr_t>(t.data);
-    auto* from = reinterpret_cast<fiber*>(tag & ~ended_tag);
-    if (tag & ended_tag) {
-        stacks_.give(from->stk);  // it ran its last instruction; nobody is on it now
-        return;
-    }
-    from->ctx = t.fctx;
-    if (asan_enabled && from == &loop_) {
-        loop_.asan_bottom = from_bottom;  // learn the thread stack's bounds from ASan
-        loop_.asan_size = from_size;
-    }
-}
-
-void scheduler::switch_to(fiber* next) noexcept {
-    fiber* self = running_;
-    if (next == self) return;
-    running_ = next;
-    swap_eh(self, next);
-    self->asan.start(next->asan_bottom, next->asan_size, false);
-    land(jump(next->ctx, self));
-}
 
 void scheduler::entry(transfer t) {
     scheduler& s = *tls_scheduler;
@@ -134,8 +88,16 @@ void scheduler::finish(fiber* self) noexcept {
     running_ = next;
     *eh_ = next->eh;
     self->asan.start(next->asan_bottom, next->asan_size, true);
-    jump(next->ctx, reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(self) | ended_tag));
+    jump(next->ctx, reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(self) | ended_tag_));
     __builtin_unreachable();
+}
+
+void scheduler::yield_slow() {
+    fiber* self = running_;
+    if (self == &loop_) throw std::system_error(make_error_code(errc::no_scheduler), "weft::this_fiber::yield must be called inside a fiber");
+    if (self->cancel_requested) throw_cancelled();
+    push_ready(self);
+    switch_to(next_to_run());
 }
 
 void scheduler::spawn(task_base* t, spawn_options&& opts) {
@@ -160,12 +122,6 @@ void scheduler::spawn(task_base* t, spawn_options&& opts) {
     live_head_ = f;
     ++live_;
     push_ready(f);
-}
-
-void scheduler::yield() {
-    fiber* self = running_;
-    push_ready(self);
-    switch_to(next_to_run());
 }
 
 wake_reason scheduler::park(wait_desc what, deadline until, bool interruptible) {

@@ -11,6 +11,13 @@
 
 namespace weft::detail {
 
+class scheduler;
+// The only global: this thread's scheduler. initial-exec keeps the access a
+// single load even when weft is a shared library.
+extern constinit thread_local scheduler* tls_scheduler __attribute__((tls_model("initial-exec")));
+
+[[noreturn, gnu::cold]] void throw_cancelled();
+
 // scheduler owns this thread's fibers: the FIFO run queue, the timers, the
 // stacks, and park/unpark. It knows nothing of file descriptors: the loop in
 // run.cpp asks it what is ready and when the next timer is due, and polls the
@@ -30,7 +37,7 @@ public:
     scheduler& operator=(const scheduler&) = delete;
 
     // current() is this thread's scheduler, or nullptr outside weft::run().
-    static scheduler* current() noexcept;
+    static scheduler* current() noexcept { return tls_scheduler; }
 
     // running() is the fiber now running, or nullptr on the loop.
     fiber* running() const noexcept { return running_ == &loop_ ? nullptr : running_; }
@@ -38,8 +45,23 @@ public:
     // spawn() puts t on a new fiber at the back of the run queue. Throws
     // std::system_error(errc::no_stack); t is untouched then.
     void spawn(task_base* t, spawn_options&& opts);
-    // yield() requeues the running fiber behind the ready ones.
-    void yield();
+    // yield() requeues the running fiber behind the ready ones; throws
+    // weft::cancelled if it was cancelled. The hot path: all of it is inline.
+    void yield() {
+        fiber* self = running_;
+        fiber* next = ready_head_;
+        if (self->cancel_requested || !next || budget_ == 0) return yield_slow();
+        --budget_;
+        self->next_ready = nullptr;  // self goes behind the others, next leaves the front
+        if (fiber* second = next->next_ready) {
+            ready_head_ = second;
+            ready_tail_->next_ready = self;
+        } else {
+            ready_head_ = self;
+        }
+        ready_tail_ = self;
+        switch_to(next);
+    }
     // park(): see weft/detail/park.hpp. An uninterruptible park ignores
     // cancel() (the cancel stays requested for the next park).
     wake_reason park(wait_desc what, deadline until, bool interruptible);
@@ -65,19 +87,68 @@ public:
     stack_pool& stacks() noexcept { return stacks_; }
 
 private:
+    // A switch passes the suspending fiber's block as the jump's data, tagged
+    // with ended_tag_ when that fiber has ended (see context.hpp).
+    static constexpr std::uintptr_t ended_tag_ = 1;
+
     static void entry(transfer t);
-    void land(transfer t) noexcept;
-    void switch_to(fiber* next) noexcept;
+    void yield_slow();
     [[noreturn]] void finish(fiber* self) noexcept;
     void run_body(fiber* self) noexcept;
-    fiber* next_to_run() noexcept;
-    void push_ready(fiber* f) noexcept;
-    fiber* pop_ready() noexcept;
     static void on_timer(timer& t);
+    void landed_from_ended(fiber* from) noexcept;
+    void learn_loop_stack(const void* bottom, std::size_t size) noexcept;
+
+    void push_ready(fiber* f) noexcept {
+        f->next_ready = nullptr;
+        (ready_tail_ ? ready_tail_->next_ready : ready_head_) = f;
+        ready_tail_ = f;
+    }
+
+    fiber* pop_ready() noexcept {
+        fiber* f = ready_head_;
+        ready_head_ = f->next_ready;
+        if (!ready_head_) ready_tail_ = nullptr;
+        return f;
+    }
+
+    // next_to_run() is the next ready fiber, or the loop when none is ready or
+    // the budget of fiber-to-fiber switches is spent.
+    fiber* next_to_run() noexcept {
+        if (ready_head_ && budget_ > 0) {
+            --budget_;
+            return pop_ready();
+        }
+        return &loop_;
+    }
+
+    // land() runs first thing after every switch, on the fiber that resumed.
+    void land(transfer t) noexcept {
+        const void* from_bottom = nullptr;
+        std::size_t from_size = 0;
+        running_->asan.finish(&from_bottom, &from_size);
+        auto tag = reinterpret_cast<std::uintptr_t>(t.data);
+        auto* from = reinterpret_cast<fiber*>(tag & ~ended_tag_);
+        if (tag & ended_tag_) return landed_from_ended(from);  // it ran its last instruction
+        from->ctx = t.fctx;
+        if (asan_enabled && from == &loop_) learn_loop_stack(from_bottom, from_size);
+    }
+
+    // switch_to() suspends the running fiber and resumes `next`; it returns
+    // when something switches back.
+    void switch_to(fiber* next) noexcept {
+        fiber* self = running_;
+        if (next == self) return;
+        running_ = next;
+        swap_eh(self, next);
+        self->asan.start(next->asan_bottom, next->asan_size, false);
+        land(jump(next->ctx, self));
+    }
 
     void swap_eh(fiber* from, fiber* to) noexcept {
-        from->eh = *eh_;
-        *eh_ = to->eh;
+        eh_state* g = eh_;
+        __builtin_memcpy(&from->eh, g, sizeof(eh_state));
+        __builtin_memcpy(g, &to->eh, sizeof(eh_state));
     }
 
     eh_state* eh_;                   // this thread's __cxa_eh_globals
