@@ -71,7 +71,8 @@ void start_task(task_base* t, spawn_options&& opts) {
 
 void wait_task(task_base* t) {
     if (t->done) return;
-    fiber* self = current_fiber();
+    scheduler* s = scheduler::current();
+    fiber* self = s ? s->running() : nullptr;
     if (!self)
         throw std::system_error(make_error_code(errc::no_scheduler),
                                 "weft::task::join of an unfinished task must be called inside a fiber");
@@ -79,9 +80,9 @@ void wait_task(task_base* t) {
         throw std::system_error(std::make_error_code(std::errc::resource_deadlock_would_occur),
                                 "weft::task::join: a fiber cannot join itself");
     while (!t->done) {
-        waiter w;
+        waiter w(self);
         t->joiners.push_back(w);
-        park_or_throw({"join of task", t});
+        throw_if_interrupted(s->park({"join of task", t}, never, true));
     }
 }
 
@@ -103,7 +104,7 @@ void drop_task(task_base* t) noexcept {
             // Wait for the unwinding even if this fiber is cancelled itself: its
             // frame may hold what the child's captures point to.
             while (!t->done) {
-                waiter w;
+                waiter w(s->running());
                 t->joiners.push_back(w);
                 s->park({"the end of a dropped task", t}, never, false);
             }

@@ -52,16 +52,21 @@ stack_pool::~stack_pool() {
     for (auto [p, n] : regions_) ::munmap(p, n);
 }
 
-stack_pool::size_class& stack_pool::class_for(std::size_t size) {
-    if (size == 0) size = asan_enabled ? 4 * default_stack_size : default_stack_size;
+std::size_t stack_pool::class_for(std::size_t size) {
+    if (size == 0 && default_class_ < classes_.size()) return default_class_;
+    const bool is_default = size == 0;
+    if (is_default) size = asan_enabled ? 4 * default_stack_size : default_stack_size;
     const std::size_t page = page_size();
     size = (size + page - 1) / page * page;
-    for (auto& c : classes_)
-        if (c.size == size) return c;
-    auto& c = classes_.emplace_back();
-    c.size = size;
-    c.stride = size + (mode_ == guard_mode::none ? 0 : guard_size);
-    return c;
+    std::size_t i = 0;
+    while (i < classes_.size() && classes_[i].size != size) ++i;
+    if (i == classes_.size()) {
+        auto& c = classes_.emplace_back();
+        c.size = size;
+        c.stride = size + (mode_ == guard_mode::none ? 0 : guard_size);
+    }
+    if (is_default) default_class_ = i;
+    return i;
 }
 
 bool stack_pool::install_guard(char* guard) noexcept {
@@ -108,7 +113,8 @@ char* stack_pool::fresh_slot(size_class& c) {
 }
 
 stack stack_pool::take(std::size_t size) {
-    size_class& c = class_for(size);
+    const std::size_t index = class_for(size);
+    size_class& c = classes_[index];
     char* bottom;
     if (!c.free.empty()) {
         bottom = c.free.back();
@@ -119,17 +125,12 @@ stack stack_pool::take(std::size_t size) {
         bottom = fresh_slot(c);
     }
     ++in_use_;
-    return {bottom, c.size};
+    return {bottom, c.size, index};
 }
 
 void stack_pool::give(stack s) noexcept {
-    for (auto& c : classes_) {
-        if (c.size == s.size) {
-            c.free.push_back(s.bottom);  // capacity grows with the peak; a failure is not survivable anyway
-            --in_use_;
-            return;
-        }
-    }
+    classes_[s.size_class].free.push_back(s.bottom);  // grows to the peak; a failure here is not survivable
+    --in_use_;
 }
 
 void stack_pool::trim(std::size_t keep) noexcept {

@@ -11,6 +11,7 @@ namespace weft::detail {
 struct stack {
     char* bottom = nullptr;
     std::size_t size = 0;
+    std::size_t size_class = 0;  // the pool's index for its size
     char* top() const noexcept { return bottom + size; }
     explicit operator bool() const noexcept { return bottom != nullptr; }
 };
@@ -61,12 +62,13 @@ private:
         char* end = nullptr;
     };
 
-    size_class& class_for(std::size_t size);
+    std::size_t class_for(std::size_t size);
     char* fresh_slot(size_class& c);
     bool install_guard(char* guard) noexcept;
 
     guard_mode mode_;
-    std::vector<size_class> classes_;             // few; the default size first
+    std::vector<size_class> classes_;             // few, looked up by size once per take()
+    std::size_t default_class_ = static_cast<std::size_t>(-1);  // index of size 0, once known
     std::vector<std::pair<void*, std::size_t>> regions_;
     std::vector<unsigned> valgrind_ids_;          // stacks registered with Valgrind
     std::size_t in_use_ = 0;

@@ -12,6 +12,7 @@ class wait_list;
 // length of the wait and unlinks itself when destroyed (timeout, cancel, throw).
 struct waiter {
     explicit waiter(void* slot = nullptr) noexcept : slot(slot), fib(current_fiber()) {}
+    explicit waiter(fiber* f, void* slot = nullptr) noexcept : slot(slot), fib(f) {}
     ~waiter();
     waiter(const waiter&) = delete;
     waiter& operator=(const waiter&) = delete;
