@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# bench/run.sh [switch|spawn|idle|all] — weft beside its peers, in one run.
+# bench/run.sh [switch|spawn|idle|timer|all] — weft beside its peers, in one run.
 #
 # Installs what is missing (Boost.Fiber, Go; needs root and apt), configures a
 # release build in build-bench/, builds weft's programs and the C++ peers,
@@ -29,8 +29,8 @@ idle_n=${IDLE_N:-1000000}
 cpu=${BENCH_CPU:-$(($(nproc) - 1))}
 
 case $what in
-    switch | spawn | idle | all) ;;
-    *) echo "usage: $0 [switch|spawn|idle|all]" >&2; exit 2 ;;
+    switch | spawn | idle | timer | all) ;;
+    *) echo "usage: $0 [switch|spawn|idle|timer|all]" >&2; exit 2 ;;
 esac
 
 say() { printf '%s\n' "$*" >&2; }
@@ -202,6 +202,17 @@ bench_spawn() {
     verdict "batch (reused) ahead of Go" "m(weft_spawn_batch_warm_ns) < m(go_spawn_batch_warm_ns)"
 }
 
+bench_timer() {
+    say "timer: $rounds rounds, 10,000 sleepers"
+    run_rounds "$rounds" "weft_timer"
+    header "timer — microseconds a sleeper wakes after its deadline (lower is better)"
+    row "weft fiber, median" weft_late_median_us
+    row "weft fiber, p99" weft_late_p99_us
+    row "thread sleep_until, median (floor)" thread_late_median_us weft_late_median_us
+    row "thread sleep_until, p99" thread_late_p99_us weft_late_p99_us
+    verdict "median wake-up within 1 ms" "m(weft_late_median_us) <= 1000"
+}
+
 bench_idle() {
     # Boost.Fiber is measured at 100k fibers by default, as the reference peer
     # was: at a million, its default stacks need ~11 GB resident. It never gets
@@ -253,6 +264,6 @@ timed() {
 }
 
 case $what in
-    all) timed switch; timed spawn; timed idle ;;
+    all) timed switch; timed spawn; timed idle; timed timer ;;
     *) timed "$what" ;;
 esac

@@ -34,8 +34,12 @@ struct runtime {
 
 thread_local runtime* tls_runtime = nullptr;
 
-// Free stacks kept warm when the loop goes idle; the rest go back to the kernel.
+// Free stacks kept warm when the loop goes idle; the rest go back to the
+// kernel, at most trim_batch per idle pass, and only when the next timer is
+// more than trim_when_idle_for away.
 constexpr std::size_t warm_stacks = 256;
+constexpr std::size_t trim_batch = 64;
+constexpr auto trim_when_idle_for = std::chrono::milliseconds(2);
 
 }  // namespace
 
@@ -76,7 +80,10 @@ void run_scope::drive(task_base* main) {
                 s.cancel_all();
                 continue;
             }
-            s.stacks().trim(warm_stacks);
+            // Give memory back only when the loop has time to spare, a little at a
+            // time, so trimming never makes a sleeper late.
+            if (next == never || next - clock::now() > trim_when_idle_for)
+                s.stacks().trim(warm_stacks, trim_batch);
             io.poll(next);
             if (s.next_timer() != never) s.fire_due_timers(clock::now());
         } else if (io.waiting() > 0) {

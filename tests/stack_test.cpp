@@ -175,3 +175,26 @@ TEST_CASE("a million guarded fibers at once", "[stack][slow]") {
         CHECK(cancelled == n);
     });
 }
+
+TEST_CASE("trim gives cold free stacks back, a batch at a time, and they still work", "[stack]") {
+    weft::detail::stack_pool pool;
+    std::vector<weft::detail::stack> stacks;
+    for (int i = 0; i < 8; ++i) {
+        stacks.push_back(pool.take(0));
+        stacks.back().bottom[0] = 1;
+        stacks.back().top()[-1] = 1;
+    }
+    for (auto s : stacks) pool.give(s);
+    pool.trim(2, 3);  // three of the six cold ones
+    pool.trim(2);     // the other three
+    pool.trim(2);     // nothing left to do
+    int zeroed = 0, kept = 0;
+    for (int i = 0; i < 8; ++i) {
+        auto s = pool.take(0);
+        (s.top()[-1] == 0 ? zeroed : kept) += 1;  // a trimmed stack reads back as fresh zero pages
+        s.top()[-1] = 2;                          // and is writable again
+    }
+    CHECK(zeroed == 6);
+    CHECK(kept == 2);
+    CHECK(pool.in_use() == 8);
+}

@@ -133,11 +133,13 @@ void stack_pool::give(stack s) noexcept {
     --in_use_;
 }
 
-void stack_pool::trim(std::size_t keep) noexcept {
+void stack_pool::trim(std::size_t keep, std::size_t most) noexcept {
     for (auto& c : classes_) {
         if (c.free.size() <= keep) continue;
         std::size_t cold = c.free.size() - keep;
+        if (cold > c.trimmed && cold - c.trimmed > most) cold = c.trimmed + most;
         for (std::size_t i = c.trimmed; i < cold; ++i) ::madvise(c.free[i], c.size, MADV_DONTNEED);
+        most -= cold > c.trimmed ? cold - c.trimmed : 0;
         c.trimmed = std::max(c.trimmed, cold);
     }
 }

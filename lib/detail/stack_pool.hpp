@@ -46,8 +46,9 @@ public:
     // give() returns a stack taken from this pool.
     void give(stack s) noexcept;
     // trim() gives the memory of all but the `keep` most recently returned
-    // free stacks back to the kernel (MADV_DONTNEED; guards survive it).
-    void trim(std::size_t keep) noexcept;
+    // free stacks back to the kernel (MADV_DONTNEED; guards survive it), at
+    // most `most` stacks per call.
+    void trim(std::size_t keep, std::size_t most = static_cast<std::size_t>(-1)) noexcept;
 
     guard_mode mode() const noexcept { return mode_; }
     std::size_t in_use() const noexcept { return in_use_; }
