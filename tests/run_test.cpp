@@ -158,10 +158,15 @@ TEST_CASE("each fiber keeps its own exception in flight across switches", "[run]
 }
 
 TEST_CASE("two runs on two threads are independent", "[run]") {
+    const int fds_before = weft::test::open_fds();
     int a = 0, b = 0;
-    std::thread other([&] { b = weft::run([] { return weft::spawn([] { return 2; }).join(); }); });
-    a = weft::test::run_bounded(5s, [] { return weft::spawn([] { return 1; }).join(); });
-    other.join();
+    {
+        weft::test::watchdog dog(5s, "two runs on two threads");
+        std::thread other([&] { b = weft::run([] { return weft::spawn([] { return 2; }).join(); }); });
+        a = weft::run([] { return weft::spawn([] { return 1; }).join(); });
+        other.join();
+    }
     CHECK(a == 1);
     CHECK(b == 2);
+    CHECK(weft::test::open_fds() == fds_before);
 }

@@ -74,7 +74,7 @@ TEST_CASE("guards do not cost a mapping each on this kernel", "[stack]") {
     for (int i = 0; i < 2000; ++i) stacks.push_back(pool.take(0));
     long after = map_count();
     if (pool.mode() == weft::detail::guard_mode::madvise) {
-        CHECK(after - before < 10);
+        CHECK(after - before < 100);  // a few per 64 MiB region, not two per stack
     } else {
         WARN("MADV_GUARD_INSTALL unavailable (kernel < 6.13): mprotect guards, two mappings per stack");
         CHECK(pool.mode() == weft::detail::guard_mode::mprotect);
@@ -131,6 +131,7 @@ TEST_CASE("a segfault that is not an overflow still crashes as a segfault", "[st
             return 0;
         });
     });
+    INFO(r.output);
     CHECK(died_of_segv(r));
     CHECK_THAT(r.output, !Catch::Contains("overflowed"));
 }

@@ -15,8 +15,9 @@ namespace weft::detail {
 // stack of exceptions being handled and the count of those in flight. Each
 // fiber has its own, swapped on every switch; otherwise a fiber that yields
 // inside a catch block would find another fiber's exception there.
-// 16 bytes, aligned, so that a swap is two vector moves each way.
-struct alignas(16) eh_state {
+// 16 bytes, the size of libstdc++'s struct, so a swap is one 16-byte copy each
+// way. Not over-aligned: the thread's own copy is only 8-aligned.
+struct eh_state {
     void* caught = nullptr;
     unsigned int uncaught = 0;
     unsigned int padding_ = 0;

@@ -34,7 +34,7 @@ void scheduler::learn_loop_stack(const void* bottom, std::size_t size) noexcept 
 void throw_cancelled() { throw cancelled(); }
 
 // cxxabi.h keeps __cxa_eh_globals opaque; its head is stable ABI, mirrored by eh_state.
-scheduler::scheduler() : eh_(reinterpret_cast<eh_state*>(abi::__cxa_get_globals())) {
+scheduler::scheduler() : eh_(abi::__cxa_get_globals()) {
     loop_.started = true;
     loop_.cancel_requested = true;  // see fiber::cancel_requested
     tls_scheduler = this;
@@ -86,7 +86,7 @@ void scheduler::finish(fiber* self) noexcept {
 
     fiber* next = next_to_run();
     running_ = next;
-    *eh_ = next->eh;
+    __builtin_memcpy(eh_, &next->eh, sizeof(eh_state));
     self->asan.start(next->asan_bottom, next->asan_size, true);
     jump(next->ctx, reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(self) | ended_tag_));
     __builtin_unreachable();

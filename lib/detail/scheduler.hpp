@@ -146,12 +146,12 @@ private:
     }
 
     void swap_eh(fiber* from, fiber* to) noexcept {
-        eh_state* g = eh_;
+        void* g = eh_;
         __builtin_memcpy(&from->eh, g, sizeof(eh_state));
         __builtin_memcpy(g, &to->eh, sizeof(eh_state));
     }
 
-    eh_state* eh_;                   // this thread's __cxa_eh_globals
+    void* eh_;                       // this thread's __cxa_eh_globals (laid out as eh_state)
     fiber loop_;                     // the thread's own stack: runs the loop
     fiber* running_ = &loop_;
     fiber* ready_head_ = nullptr;    // FIFO run queue, linked by next_ready
