@@ -20,6 +20,15 @@ public:
         }
         return "unknown weft error " + std::to_string(ev);
     }
+    // So that `ec == std::errc::timed_out` holds for weft's timeouts, and
+    // `ec == std::errc::operation_canceled` for its cancellations.
+    std::error_condition default_error_condition(int ev) const noexcept override {
+        switch (static_cast<errc>(ev)) {
+            case errc::cancelled: return std::errc::operation_canceled;
+            case errc::timed_out: return std::errc::timed_out;
+            default: return {ev, *this};
+        }
+    }
 };
 
 }  // namespace
@@ -30,6 +39,14 @@ const std::error_category& error_category() noexcept {
 }
 
 std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), error_category()}; }
+
+namespace detail {
+void throw_error(std::error_code ec, const char* what) {
+    if (ec == make_error_code(errc::cancelled)) throw cancelled();
+    if (ec == make_error_code(errc::timed_out)) throw timeout_error();
+    throw std::system_error(ec, what);
+}
+}  // namespace detail
 
 cancelled::cancelled() : std::system_error(make_error_code(errc::cancelled)) {}
 timeout_error::timeout_error() : std::system_error(make_error_code(errc::timed_out)) {}

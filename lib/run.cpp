@@ -16,6 +16,7 @@
 
 #include "detail/overflow.hpp"
 #include "detail/reactor.hpp"
+#include "detail/runtime.hpp"
 #include "detail/scheduler.hpp"
 #include "weft/errors.hpp"
 
@@ -42,6 +43,12 @@ constexpr std::size_t trim_batch = 64;
 constexpr auto trim_when_idle_for = std::chrono::milliseconds(2);
 
 }  // namespace
+
+reactor& current_reactor(const char* what) {
+    if (!tls_runtime || !tls_runtime->sched.running())
+        throw std::system_error(make_error_code(errc::no_scheduler), std::string(what) + " must be called inside a fiber");
+    return tls_runtime->io;
+}
 
 run_scope::run_scope() {
     if (scheduler::current())

@@ -1,4 +1,10 @@
 // SPDX-License-Identifier: MIT
+// Invariants:
+//  - slots_[fd].watched iff fd is in the epoll set (added, not yet removed);
+//  - a slot's reader/writer is the fiber parked in wait() on it, cleared by
+//    that same wait() when it returns, whatever woke it; waiting_ counts them;
+//  - epoll_event.data carries (gen << 32 | fd): an event whose gen is not the
+//    slot's current one belongs to a closed and reused fd and is dropped.
 #include "detail/reactor.hpp"
 
 #include <sys/epoll.h>
@@ -7,6 +13,8 @@
 #include <cerrno>
 #include <system_error>
 
+#include "detail/scheduler.hpp"
+
 namespace weft::detail {
 
 reactor::reactor() : epfd_(::epoll_create1(EPOLL_CLOEXEC)) {
@@ -14,6 +22,56 @@ reactor::reactor() : epfd_(::epoll_create1(EPOLL_CLOEXEC)) {
 }
 
 reactor::~reactor() { ::close(epfd_); }
+
+int reactor::add(int fd, bool assume_ready) noexcept {
+    if (fd < 0) return EBADF;
+    if (static_cast<std::size_t>(fd) >= slots_.size()) {
+        try {
+            slots_.resize(static_cast<std::size_t>(fd) + 1 + slots_.size() / 2);
+        } catch (const std::bad_alloc&) {
+            return ENOMEM;
+        }
+    }
+    slot& s = slots_[fd];
+    if (s.watched) return EEXIST;
+    ++s.gen;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.u64 = (std::uint64_t{s.gen} << 32) | static_cast<std::uint32_t>(fd);
+    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return errno;
+    s.watched = true;
+    s.readable = s.writable = assume_ready;
+    return 0;
+}
+
+void reactor::remove(int fd) noexcept {
+    if (!watched(fd)) return;
+    slot& s = slots_[fd];
+    ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+    s.watched = false;
+    s.readable = s.writable = false;
+    scheduler* sched = scheduler::current();
+    if (s.reader) sched->unpark(s.reader, wake_reason::ready);
+    if (s.writer) sched->unpark(s.writer, wake_reason::ready);
+}
+
+wake_reason reactor::wait(int fd, io_dir dir, deadline until, bool& busy) {
+    slot& s = slots_[fd];
+    fiber*& waiter = dir == io_dir::read ? s.reader : s.writer;
+    busy = waiter != nullptr;
+    if (busy) return wake_reason::ready;
+    if (ready(fd, dir)) return wake_reason::ready;
+    scheduler* sched = scheduler::current();
+    fiber* self = sched->running();  // callers are fibers: the public doors check
+    waiter = self;
+    ++waiting_;
+    wake_reason r = sched->park({dir == io_dir::read ? "read" : "write", nullptr, fd}, until, true);
+    slot& again = slots_[fd];  // slots_ may have grown while we were parked
+    fiber*& w = dir == io_dir::read ? again.reader : again.writer;
+    if (w == self) w = nullptr;
+    --waiting_;
+    return r;
+}
 
 void reactor::poll(deadline until) {
     epoll_event events[256];
@@ -29,7 +87,26 @@ void reactor::poll(deadline until) {
         timeout = &ts;
     }
     int n = ::epoll_pwait2(epfd_, events, 256, timeout, nullptr);
-    if (n < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "weft: epoll_pwait2");
+    if (n < 0) {
+        if (errno == EINTR) return;
+        throw std::system_error(errno, std::generic_category(), "weft: epoll_pwait2");
+    }
+    scheduler* sched = scheduler::current();
+    for (int i = 0; i < n; ++i) {
+        auto fd = static_cast<int>(events[i].data.u64 & 0xffffffffu);
+        auto gen = static_cast<std::uint32_t>(events[i].data.u64 >> 32);
+        if (!watched(fd) || slots_[fd].gen != gen) continue;  // stale: fd closed (and maybe reused)
+        slot& s = slots_[fd];
+        std::uint32_t e = events[i].events;
+        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+            s.readable = true;
+            if (s.reader) sched->unpark(s.reader, wake_reason::ready);
+        }
+        if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+            s.writable = true;
+            if (s.writer) sched->unpark(s.writer, wake_reason::ready);
+        }
+    }
 }
 
 }  // namespace weft::detail

@@ -2,30 +2,77 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <vector>
 
+#include "weft/detail/park.hpp"
 #include "weft/timeout.hpp"
 
 namespace weft::detail {
 
+enum class io_dir : unsigned char { read, write };
+
 // reactor watches file descriptors with epoll and wakes the fibers parked on
 // them. It knows nothing of sockets or timers: poll() is told how long it may
-// sleep.
+// sleep, and wakes fibers through unpark().
+//
+// Each fd is registered once, edge-triggered for both directions, and the
+// reactor remembers its readiness from the edges: a direction is "ready" from
+// an edge until the owner reports EAGAIN (or a short read/write, which drains
+// a stream socket) through clear_ready(). An edge that comes while nobody waits
+// is remembered, not lost; a wait on a ready direction returns at once.
 class reactor {
 public:
-    reactor();   // epoll_create1(EPOLL_CLOEXEC); throws std::system_error
+    reactor();  // epoll_create1(EPOLL_CLOEXEC); throws std::system_error
     ~reactor();
     reactor(const reactor&) = delete;
     reactor& operator=(const reactor&) = delete;
+
+    // add() registers fd (both directions, edge-triggered). With
+    // assume_ready it counts as ready both ways until told otherwise, so the
+    // owner's first call just tries the syscall; without, it waits for the
+    // edge epoll reports at registration when the fd is already ready.
+    // Returns an errno value (0 on success); EEXIST if fd is already added.
+    int add(int fd, bool assume_ready = true) noexcept;
+    // remove() forgets fd (before it is closed); a fiber still parked on it
+    // is woken, and its retry then sees the closed descriptor.
+    void remove(int fd) noexcept;
+    bool watched(int fd) const noexcept {
+        return fd >= 0 && static_cast<std::size_t>(fd) < slots_.size() && slots_[fd].watched;
+    }
+
+    bool ready(int fd, io_dir dir) const noexcept {
+        const slot& s = slots_[fd];
+        return dir == io_dir::read ? s.readable : s.writable;
+    }
+    void clear_ready(int fd, io_dir dir) noexcept {
+        (dir == io_dir::read ? slots_[fd].readable : slots_[fd].writable) = false;
+    }
+
+    // wait() parks the running fiber until fd is ready in `dir`, `until`, its
+    // with_timeout deadline or cancellation (park()'s reasons). A second fiber
+    // waiting on the same fd and direction gets EBUSY in `busy` and no wait.
+    wake_reason wait(int fd, io_dir dir, deadline until, bool& busy);
 
     // waiting() is the number of fibers parked on a file descriptor.
     std::size_t waiting() const noexcept { return waiting_; }
 
     // poll() waits for events until `until` (`never`: no limit; a past
-    // deadline: just look) and wakes the fibers whose fds are ready.
+    // deadline: just look) and wakes the fibers whose fds became ready.
     void poll(deadline until);
 
 private:
+    struct slot {
+        fiber* reader = nullptr;   // parked in wait(read)
+        fiber* writer = nullptr;   // parked in wait(write)
+        std::uint32_t gen = 0;     // bumped by add(): events of an older registration are stale
+        bool watched = false;
+        bool readable = false;
+        bool writable = false;
+    };
+
     int epfd_ = -1;
+    std::vector<slot> slots_;      // indexed by fd; grows in add()
     std::size_t waiting_ = 0;
 };
 

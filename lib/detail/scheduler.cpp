@@ -192,6 +192,7 @@ std::string scheduler::parked_report() const {
         if (f->parked) {
             os << " waits on " << (f->waiting.what ? f->waiting.what : "something");
             if (f->waiting.object) os << " " << f->waiting.object;
+            if (f->waiting.fd >= 0) os << " fd " << f->waiting.fd;
         } else {
             os << " is ready";
         }

@@ -20,10 +20,11 @@ enum class wake_reason : unsigned char {
 };
 
 // wait_desc says what a parked fiber waits on, for the deadlock report:
-// "<what>" followed by the object's address when there is one.
+// "<what>", then the object's address or the file descriptor when there is one.
 struct wait_desc {
     const char* what;
     const void* object = nullptr;
+    int fd = -1;
 };
 
 // current_fiber() is the running fiber, or nullptr outside a fiber.
