@@ -50,6 +50,8 @@ reactor& current_reactor(const char* what) {
     return tls_runtime->io;
 }
 
+reactor* running_reactor() noexcept { return tls_runtime ? &tls_runtime->io : nullptr; }
+
 run_scope::run_scope() {
     if (scheduler::current())
         throw std::system_error(make_error_code(errc::nested_run),

@@ -11,4 +11,8 @@ namespace weft::detail {
 // std::system_error(errc::no_scheduler) with `what` outside a fiber.
 reactor& current_reactor(const char* what);
 
+// running_reactor() is this thread's reactor while weft::run() is running
+// (fiber or loop), nullptr otherwise; it never throws.
+reactor* running_reactor() noexcept;
+
 }  // namespace weft::detail

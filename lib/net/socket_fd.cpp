@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+#include "net/socket_fd.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "detail/runtime.hpp"
+
+namespace weft::net::detail {
+
+socket_fd socket_fd::open(int domain, int type, std::error_code& ec) noexcept {
+    ec.clear();
+    int fd = ::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        ec.assign(errno, std::generic_category());
+        return {};
+    }
+    return adopt(fd, ec);
+}
+
+socket_fd socket_fd::adopt(int fd, std::error_code& ec) noexcept {
+    ec.clear();
+    weft::detail::reactor* r = weft::detail::running_reactor();
+    int err = r ? r->add(fd) : static_cast<int>(std::errc::operation_not_permitted);
+    if (err != 0) {
+        ::close(fd);
+        ec.assign(err, std::generic_category());
+        return {};
+    }
+    return socket_fd(fd);
+}
+
+weft::detail::reactor& socket_fd::reactor() const { return weft::detail::current_reactor("weft::net"); }
+
+void socket_fd::close() noexcept {
+    if (fd_ < 0) return;
+    if (weft::detail::reactor* r = weft::detail::running_reactor()) r->remove(fd_);
+    ::close(std::exchange(fd_, -1));
+}
+
+}  // namespace weft::net::detail

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+// socket_fd: the one owner of a socket's file descriptor inside weft's net
+// layer. It opens sockets non-blocking and close-on-exec, registers them with
+// this thread's reactor once (edge-triggered, for their whole life), and
+// deregisters before closing, so a fd number reused later starts clean.
+#pragma once
+
+#include <system_error>
+#include <utility>
+
+#include "detail/reactor.hpp"
+
+namespace weft::net::detail {
+
+class socket_fd {
+public:
+    socket_fd() noexcept = default;
+    ~socket_fd() { close(); }
+    socket_fd(socket_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    socket_fd& operator=(socket_fd&& o) noexcept {
+        if (this != &o) {
+            close();
+            fd_ = std::exchange(o.fd_, -1);
+        }
+        return *this;
+    }
+
+    // open() makes a socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC) and
+    // registers it; on failure returns an empty socket_fd and sets ec.
+    static socket_fd open(int domain, int type, std::error_code& ec) noexcept;
+    // adopt() takes ownership of an already non-blocking fd (accept4's) and
+    // registers it; on failure closes fd and sets ec.
+    static socket_fd adopt(int fd, std::error_code& ec) noexcept;
+
+    int get() const noexcept { return fd_; }
+    explicit operator bool() const noexcept { return fd_ >= 0; }
+    // reactor() is the reactor this socket is registered with (the running one).
+    weft::detail::reactor& reactor() const;
+
+    // close() deregisters (waking a fiber still parked on it) and closes.
+    void close() noexcept;
+
+private:
+    explicit socket_fd(int fd) noexcept : fd_(fd) {}
+    int fd_ = -1;
+};
+
+}  // namespace weft::net::detail
