@@ -9,7 +9,6 @@
 //    owns what it waited for and a timed-out or cancelled one owns nothing;
 //  - a waiter leaves its wait_list (its destructor) before the fiber parks on
 //    anything else, so a wake meant for one wait never lands in another.
-#include <cerrno>
 #include <string>
 #include <system_error>
 
@@ -34,7 +33,8 @@ using detail::wake_reason;
 detail::fiber* running_fiber(const char* what) {
     detail::fiber* self = detail::current_fiber();
     if (!self)
-        throw std::system_error(make_error_code(errc::no_scheduler), std::string(what) + " must be called inside a fiber");
+        throw std::system_error(make_error_code(errc::no_scheduler),
+                                std::string(what) + " must be called inside a fiber");
     return self;
 }
 
@@ -44,7 +44,9 @@ detail::fiber* running_fiber(const char* what) {
 
 bool mutex::try_lock() {
     detail::fiber* self = running_fiber("weft::mutex::try_lock");
-    if (owner_ == self) throw_errc(std::errc::resource_deadlock_would_occur, "weft::mutex: already held by this fiber");
+    if (owner_ == self)
+        throw_errc(std::errc::resource_deadlock_would_occur,
+                   "weft::mutex: already held by this fiber");
     if (owner_) return false;
     owner_ = self;  // free means nobody is parked: unlock() hands it to a parked waiter first
     return true;
@@ -73,7 +75,8 @@ bool mutex::try_lock_until(deadline at) {
 
 void mutex::unlock() {
     if (!owner_ || owner_ != detail::current_fiber())
-        throw_errc(std::errc::operation_not_permitted, "weft::mutex::unlock: the mutex is not held by this fiber");
+        throw_errc(std::errc::operation_not_permitted,
+                   "weft::mutex::unlock: the mutex is not held by this fiber");
     detail::waiter* next = waiters_.wake_one();
     owner_ = next ? next->fib : nullptr;
 }
@@ -105,7 +108,8 @@ void mutex::lock_uninterruptibly() noexcept {
 std::cv_status condition_variable::wait_until(std::unique_lock<mutex>& lock, deadline at) {
     mutex* m = lock.mutex();
     if (!lock.owns_lock() || !m->held_by_me())
-        throw_errc(std::errc::operation_not_permitted, "weft::condition_variable::wait: the lock does not hold its mutex");
+        throw_errc(std::errc::operation_not_permitted,
+                   "weft::condition_variable::wait: the lock does not hold its mutex");
     wake_reason why;
     {
         detail::waiter w;
@@ -121,7 +125,8 @@ std::cv_status condition_variable::wait_until(std::unique_lock<mutex>& lock, dea
 // --- wait_group ---
 
 void wait_group::add(std::ptrdiff_t n) {
-    if (n < 0 && count_ + n < 0) throw_errc(std::errc::invalid_argument, "weft::wait_group: negative counter");
+    if (n < 0 && count_ + n < 0)
+        throw_errc(std::errc::invalid_argument, "weft::wait_group: negative counter");
     count_ += n;
     if (count_ == 0) {
         while (detail::waiter* w = waiters_.wake_one()) *static_cast<bool*>(w->slot) = true;
@@ -143,7 +148,8 @@ bool wait_group::wait_until(deadline at) {
 // --- semaphore ---
 
 semaphore::semaphore(std::ptrdiff_t initial) : count_(initial) {
-    if (initial < 0) throw_errc(std::errc::invalid_argument, "weft::semaphore: negative initial count");
+    if (initial < 0)
+        throw_errc(std::errc::invalid_argument, "weft::semaphore: negative initial count");
 }
 
 bool semaphore::try_acquire() noexcept {

@@ -53,7 +53,7 @@ public:
 
 private:
     std::size_t cap_;
-    T* data_;               // cap_ slots; [head_, head_ + size_) mod cap_ hold values
+    T* data_;  // cap_ slots; [head_, head_ + size_) mod cap_ hold values
     std::size_t head_ = 0;
     std::size_t size_ = 0;
 };
@@ -118,26 +118,19 @@ public:
     // is left untouched then), weft::cancelled, weft::timeout_error (an
     // enclosing with_timeout()), and errc::no_scheduler if it must park
     // outside a fiber.
-    void send(const T& v)
-        requires std::is_copy_constructible_v<T>
-    {
-        send_impl(v, never);
-    }
+    void send(const T& v) requires std::is_copy_constructible_v<T> { send_impl(v, never); }
     void send(T&& v) { send_impl(std::move(v), never); }
 
     // send_until(v, at) is send() that gives up at `at`: false then, v untouched.
-    bool send_until(const T& v, deadline at)
-        requires std::is_copy_constructible_v<T>
-    {
+    bool send_until(const T& v, deadline at) requires std::is_copy_constructible_v<T> {
         return send_impl(v, at);
     }
     bool send_until(T&& v, deadline at) { return send_impl(std::move(v), at); }
 
     // send_for(v, d) is send_until(v, now + d).
     template <class Rep, class Period>
-    bool send_for(const T& v, std::chrono::duration<Rep, Period> d)
-        requires std::is_copy_constructible_v<T>
-    {
+    bool send_for(const T& v,
+                  std::chrono::duration<Rep, Period> d) requires std::is_copy_constructible_v<T> {
         return send_impl(v, deadline_after(d));
     }
     template <class Rep, class Period>
@@ -149,10 +142,8 @@ public:
     // buffer has room); false when it would wait or the channel is closed. v
     // is moved from only when it returns true.
     template <class U = T>
-        requires std::is_constructible_v<T, U&&>
-    bool try_send(U&& v) {
-        return !closed_ && put_now(std::forward<U>(v));
-    }
+    requires std::is_constructible_v<T, U&&>
+    bool try_send(U&& v) { return !closed_ && put_now(std::forward<U>(v)); }
 
     // recv() takes the next value, parking while there is none; std::nullopt
     // once the channel is closed and drained. Throws weft::cancelled,
@@ -179,7 +170,8 @@ public:
             // The first parked sender's value goes to the back of the buffer,
             // behind everything sent before it.
             if (detail::waiter* s = send_waiters_.wake_one())
-                offer_of(s).hand_over([this](auto&& x) { buf_.emplace_back(std::forward<decltype(x)>(x)); });
+                offer_of(s).hand_over(
+                    [this](auto&& x) { buf_.emplace_back(std::forward<decltype(x)>(x)); });
             return v;
         }
         std::optional<T> v;
@@ -236,8 +228,10 @@ private:
             if (closed_) throw channel_closed();
             if (put_now(std::forward<V>(v))) return true;
             detail::offer<T> o;
-            if constexpr (std::is_const_v<std::remove_reference_t<V>>) o.copy_from = &v;
-            else o.move_from = &v;
+            if constexpr (std::is_const_v<std::remove_reference_t<V>>)
+                o.copy_from = &v;
+            else
+                o.move_from = &v;
             detail::waiter w(&o);
             send_waiters_.push_back(w);
             detail::wake_reason why = detail::park_or_throw({"channel send", this}, at);
@@ -295,7 +289,9 @@ public:
     }
     void operator++(int) { ++*this; }
 
-    friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return !it.value_; }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept {
+        return !it.value_;
+    }
 
 private:
     channel* ch_ = nullptr;
