@@ -171,6 +171,30 @@ TEST_CASE("dropping an unjoined task cancels it and waits for it to unwind", "[t
     });
 }
 
+TEST_CASE("dropping a task after the with_timeout deadline passed still waits for it", "[task][timeout]") {
+    weft::test::run_bounded(5s, [] {
+        int unwound = 0;
+        try {
+            weft::with_timeout(10ms, [&] {
+                auto child = weft::spawn([&] {
+                    struct counter {
+                        int& n;
+                        ~counter() { ++n; }
+                    } c{unwound};
+                    try {
+                        weft::this_fiber::sleep_for(1s);
+                    } catch (...) {
+                    }
+                });
+                weft::this_fiber::sleep_for(1s);  // throws timeout_error; dropping `child` must not spin
+            });
+            FAIL("no timeout");
+        } catch (const weft::timeout_error&) {
+        }
+        CHECK(unwound == 1);
+    });
+}
+
 TEST_CASE("a detached task runs on its own", "[task]") {
     weft::test::run_bounded(5s, [] {
         bool ran = false;

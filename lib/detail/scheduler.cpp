@@ -128,7 +128,9 @@ wake_reason scheduler::park(wait_desc what, deadline until, bool interruptible) 
     fiber* self = running_;
     if (self == &loop_) throw std::system_error(make_error_code(errc::no_scheduler), "weft: the loop cannot park");
     if (interruptible && self->cancel_requested) return wake_reason::cancelled;
-    deadline at = std::min(until, self->scope);
+    // An uninterruptible park (waiting for a dropped task to unwind, re-locking
+    // a mutex) must not end early for the enclosing with_timeout either.
+    deadline at = interruptible ? std::min(until, self->scope) : until;
     if (at != never) {
         if (at <= clock::now()) return until <= self->scope ? wake_reason::timed_out : wake_reason::scope_expired;
         self->wake.fire = &on_timer;
