@@ -3,6 +3,8 @@
 //  - slots_[fd].watched iff fd is in the epoll set (added, not yet removed);
 //  - a slot's reader/writer is the fiber parked in wait() on it, cleared by
 //    that same wait() when it returns, whatever woke it; waiting_ counts them;
+//  - a slot with a callback (watch()) never has fiber waiters; its edges go
+//    to the callback, on the loop, and its readiness flags are not kept;
 //  - epoll_event.data carries (gen << 32 | fd): an event whose gen is not the
 //    slot's current one belongs to a closed and reused fd and is dropped.
 #include "detail/reactor.hpp"
@@ -41,6 +43,15 @@ int reactor::add(int fd, bool assume_ready) noexcept {
     if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return errno;
     s.watched = true;
     s.readable = s.writable = assume_ready;
+    s.cb = nullptr;
+    s.cb_ctx = nullptr;
+    return 0;
+}
+
+int reactor::watch(int fd, fd_callback cb, void* ctx) noexcept {
+    if (int err = add(fd, false)) return err;
+    slots_[fd].cb = cb;
+    slots_[fd].cb_ctx = ctx;
     return 0;
 }
 
@@ -98,6 +109,10 @@ void reactor::poll(deadline until) {
         if (!watched(fd) || slots_[fd].gen != gen) continue;  // stale: fd closed (and maybe reused)
         slot& s = slots_[fd];
         std::uint32_t e = events[i].events;
+        if (s.cb) {  // may add or remove fds, and so move slots_: s is not used after it
+            s.cb(s.cb_ctx, fd, e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR), e & (EPOLLOUT | EPOLLHUP | EPOLLERR));
+            continue;
+        }
         if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
             s.readable = true;
             if (s.reader) sched->unpark(s.reader, wake_reason::ready);

@@ -34,6 +34,11 @@ public:
     // edge epoll reports at registration when the fd is already ready.
     // Returns an errno value (0 on success); EEXIST if fd is already added.
     int add(int fd, bool assume_ready = true) noexcept;
+    // watch() is add() for an fd driven by a callback instead of parked fibers
+    // (c-ares' sockets): on every edge, poll() calls cb(ctx, fd, readable,
+    // writable) on the loop. The callback may add, watch or remove fds.
+    using fd_callback = void (*)(void* ctx, int fd, bool readable, bool writable);
+    int watch(int fd, fd_callback cb, void* ctx) noexcept;
     // remove() forgets fd (before it is closed); a fiber still parked on it
     // is woken, and its retry then sees the closed descriptor.
     void remove(int fd) noexcept;
@@ -66,6 +71,8 @@ private:
         fiber* reader = nullptr;   // parked in wait(read)
         fiber* writer = nullptr;   // parked in wait(write)
         std::uint32_t gen = 0;     // bumped by add(): events of an older registration are stale
+        fd_callback cb = nullptr;  // set by watch(): edges go to cb, not to fibers
+        void* cb_ctx = nullptr;
         bool watched = false;
         bool readable = false;
         bool writable = false;
