@@ -89,18 +89,15 @@ void mutex::lock_uninterruptibly() noexcept {
         owner_ = self;
         return;
     }
-    // A cancelled fiber's park() returns at once, and so does one whose scope
-    // deadline has passed; neither may stop us here, so park the scheduler's
-    // uninterruptible way with the scope deadline lifted for the duration.
+    // Neither a cancel nor an expired with_timeout may stop us here: an
+    // uninterruptible park ignores both.
     detail::scheduler& sched = *detail::scheduler::current();
-    deadline scope = detail::set_scope_deadline(never);
     while (owner_ != self) {
         detail::waiter w;
         waiters_.push_back(w);
         sched.park({"mutex re-lock after a condition_variable wait", this}, never, false);
         if (!owner_) owner_ = self;
     }
-    detail::set_scope_deadline(scope);
 }
 
 // --- condition_variable ---
