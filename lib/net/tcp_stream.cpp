@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: MIT
+// tcp_stream: a non-blocking connect, and reads and writes through the one
+// io_wait loop. Two things beyond "try, park on EAGAIN, retry":
+//  - a write that sends fewer bytes than asked filled the socket's buffer, so
+//    it clears the reactor's write readiness: the next write parks at once
+//    instead of paying for an EAGAIN (reads cannot do the same yet: see recv());
+//  - read_until() reads ahead; what it read past the delimiter stays in
+//    rbuf[rbegin, rend) and every read serves it before touching the socket.
+#include "weft/net/tcp_stream.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "detail/io_wait.hpp"
+#include "detail/runtime.hpp"
+#include "net/socket_fd.hpp"
+#include "weft/errors.hpp"
+
+namespace weft::net {
+
+using weft::detail::io_dir;
+
+namespace {
+
+constexpr std::size_t read_ahead = 16 * 1024;  // read_until()'s least free room per read
+
+std::error_code errno_code(int e) noexcept { return {e, std::generic_category()}; }
+std::error_code code(std::errc e) noexcept { return std::make_error_code(e); }
+
+weft::detail::reactor& io() { return weft::detail::current_reactor("weft::net::tcp_stream"); }
+
+}  // namespace
+
+struct tcp_stream::state {
+    detail::socket_fd fd;
+    std::string rbuf;        // read_until()'s buffer; only its size grows, never shrinks
+    std::size_t rbegin = 0;  // rbuf[rbegin, rend) was read from the socket and not handed out yet
+    std::size_t rend = 0;
+
+    std::string_view surplus() const noexcept { return {rbuf.data() + rbegin, rend - rbegin}; }
+    void consume(std::size_t n) noexcept {
+        rbegin += n;
+        if (rbegin == rend) rbegin = rend = 0;
+    }
+
+    // recv() is one read of the socket itself, parking until `until` at most.
+    std::size_t recv(char* data, std::size_t size, deadline until, std::error_code& ec) {
+        int sock = fd.get();
+        if (sock < 0) {
+            ec = code(std::errc::bad_file_descriptor);
+            return 0;
+        }
+        weft::detail::reactor& r = io();
+        // fd.get(), not `sock`: a close() from another fiber while we are
+        // parked leaves -1 there, and the retry then fails with EBADF.
+        ssize_t n = weft::detail::io_wait(r, sock, io_dir::read, until, ec,
+                                          [&] { return ::recv(fd.get(), data, size, 0); });
+        if (n < 0) return 0;
+        // A short read drained the socket, but it does NOT clear the read
+        // readiness: the edge that brought these bytes may also have brought
+        // the peer's FIN or RST, and no edge comes for it again, so a parked
+        // next read would never wake (the reactor keeps no HUP/RDHUP bit that
+        // would let clear_ready() spare them). The next read pays one EAGAIN.
+        return static_cast<std::size_t>(n);
+    }
+
+    std::size_t read_some(std::span<char> buf, deadline until, std::error_code& ec) {
+        ec.clear();
+        if (buf.empty()) return 0;
+        if (rend > rbegin) {
+            std::size_t n = std::min(buf.size(), rend - rbegin);
+            std::memcpy(buf.data(), rbuf.data() + rbegin, n);
+            consume(n);
+            return n;
+        }
+        return recv(buf.data(), buf.size(), until, ec);
+    }
+
+    std::size_t read_exact(std::span<char> buf, deadline until, std::error_code& ec) {
+        std::size_t got = 0;
+        ec.clear();
+        while (got < buf.size()) {
+            std::size_t n = read_some(buf.subspan(got), until, ec);
+            if (ec) return got;
+            if (n == 0) {
+                ec = code(std::errc::no_message_available);
+                return got;
+            }
+            got += n;
+        }
+        return got;
+    }
+
+    std::size_t read_until(std::string& out, std::string_view delim, std::size_t max, deadline until,
+                           std::error_code& ec) {
+        ec.clear();
+        out.clear();
+        if (delim.empty()) {
+            ec = code(std::errc::invalid_argument);
+            return 0;
+        }
+        std::size_t scanned = 0;  // no delimiter starts before this offset of surplus()
+        for (;;) {
+            std::string_view have = surplus();
+            std::size_t pos = have.find(delim, scanned);
+            if (pos != std::string_view::npos) {
+                std::size_t n = pos + delim.size();
+                if (n > max) break;
+                out.assign(have.data(), n);
+                consume(n);
+                return n;
+            }
+            if (have.size() >= max) break;  // any delimiter would now end past max
+            scanned = have.size() >= delim.size() ? have.size() - delim.size() + 1 : 0;
+            if (rbegin > 0) {  // move what is pending to the front, making room
+                std::memmove(rbuf.data(), rbuf.data() + rbegin, rend - rbegin);
+                rend -= rbegin;
+                rbegin = 0;
+            }
+            if (rbuf.size() - rend < read_ahead) rbuf.resize(std::max(rbuf.size() * 2, rend + read_ahead));
+            std::size_t n = recv(rbuf.data() + rend, rbuf.size() - rend, until, ec);
+            if (ec) return 0;
+            if (n == 0) {
+                if (rend > rbegin) ec = code(std::errc::no_message_available);
+                return 0;
+            }
+            rend += n;
+        }
+        ec = code(std::errc::message_size);
+        return 0;
+    }
+
+    std::size_t write_all(std::string_view bytes, deadline until, std::error_code& ec) {
+        ec.clear();
+        std::size_t sent = 0;
+        while (sent < bytes.size()) {
+            int sock = fd.get();
+            if (sock < 0) {
+                ec = code(std::errc::bad_file_descriptor);
+                break;
+            }
+            weft::detail::reactor& r = io();
+            std::size_t left = bytes.size() - sent;
+            ssize_t n = weft::detail::io_wait(r, sock, io_dir::write, until, ec, [&] {
+                return ::send(fd.get(), bytes.data() + sent, left, MSG_NOSIGNAL);
+            });
+            if (n < 0) break;
+            sent += static_cast<std::size_t>(n);
+            if (static_cast<std::size_t>(n) < left) r.clear_ready(sock, io_dir::write);
+        }
+        return sent;
+    }
+
+    // connect() opens a socket and connects it: EINPROGRESS, a park until the
+    // socket turns writable, then SO_ERROR says how the handshake ended.
+    static std::unique_ptr<state> connect(const address& to, deadline until, std::error_code& ec) {
+        weft::detail::reactor& r = weft::detail::current_reactor("weft::net::tcp_stream::connect");
+        sockaddr_storage sa{};
+        unsigned len = to.to_sockaddr(reinterpret_cast<sockaddr*>(&sa));
+        auto st = std::make_unique<state>();
+        st->fd = detail::socket_fd::open(to.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM, ec);
+        if (ec) return nullptr;
+        int fd = st->fd.get();
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), len) == 0) return st;
+        if (errno != EINPROGRESS && errno != EINTR) {
+            ec = errno_code(errno);
+            return nullptr;
+        }
+        // The socket was registered as writable; only the handshake's edge counts.
+        r.clear_ready(fd, io_dir::write);
+        for (;;) {
+            bool busy = false;
+            weft::detail::wake_reason why = r.wait(fd, io_dir::write, until, busy);
+            if (why != weft::detail::wake_reason::ready) {
+                ec = weft::detail::wake_error(why);
+                return nullptr;
+            }
+            int err = 0;
+            socklen_t err_len = sizeof err;
+            if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &err_len) != 0) err = errno;
+            if (err != 0) {
+                ec = errno_code(err);
+                return nullptr;
+            }
+            sockaddr_storage peer{};
+            socklen_t peer_len = sizeof peer;
+            if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) return st;
+            if (errno != ENOTCONN) {
+                ec = errno_code(errno);
+                return nullptr;
+            }
+            // Still in progress: an old edge woke us. Any later change of state
+            // brings a new edge, so it is safe to forget this one and wait again.
+            r.clear_ready(fd, io_dir::write);
+        }
+    }
+};
+
+namespace {
+
+// numeric_host() reads "1.2.3.4", "::1" or "[::1]"; sets ec for anything else.
+address numeric_host(std::string_view host, std::uint16_t port, std::error_code& ec) {
+    ec.clear();
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    try {
+        return address::ip(host, port);
+    } catch (const std::system_error&) {
+        ec = code(std::errc::invalid_argument);
+        return {};
+    }
+}
+
+address sock_name(int fd, bool peer, std::error_code& ec) {
+    ec.clear();
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    auto* sa = reinterpret_cast<sockaddr*>(&ss);
+    if ((peer ? ::getpeername(fd, sa, &len) : ::getsockname(fd, sa, &len)) != 0) {
+        ec = errno_code(errno);
+        return {};
+    }
+    return address::from_sockaddr(sa, len);
+}
+
+}  // namespace
+
+// --- the public edge: deadlines in, exceptions out ---
+
+tcp_stream::tcp_stream() noexcept = default;
+tcp_stream::tcp_stream(std::unique_ptr<state> s) noexcept : s_(std::move(s)) {}
+tcp_stream::~tcp_stream() = default;
+tcp_stream::tcp_stream(tcp_stream&&) noexcept = default;
+tcp_stream& tcp_stream::operator=(tcp_stream&&) noexcept = default;
+
+tcp_stream tcp_stream::adopt(int fd, std::error_code& ec) {
+    std::unique_ptr<state> st;
+    try {
+        st = std::make_unique<state>();
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
+    st->fd = detail::socket_fd::adopt(fd, ec);
+    if (ec) return {};
+    return tcp_stream(std::move(st));
+}
+
+tcp_stream tcp_stream::connect(const address& to, std::chrono::nanoseconds timeout, std::error_code& ec) {
+    return tcp_stream(state::connect(to, deadline_after(timeout), ec));
+}
+tcp_stream tcp_stream::connect(const address& to, std::error_code& ec) {
+    return tcp_stream(state::connect(to, never, ec));
+}
+tcp_stream tcp_stream::connect(const address& to, std::chrono::nanoseconds timeout) {
+    std::error_code ec;
+    auto st = state::connect(to, deadline_after(timeout), ec);
+    if (ec) weft::detail::throw_error(ec, ("weft::net::tcp_stream::connect to " + to.to_string()).c_str());
+    return tcp_stream(std::move(st));
+}
+tcp_stream tcp_stream::connect(const address& to) {
+    std::error_code ec;
+    auto st = state::connect(to, never, ec);
+    if (ec) weft::detail::throw_error(ec, ("weft::net::tcp_stream::connect to " + to.to_string()).c_str());
+    return tcp_stream(std::move(st));
+}
+tcp_stream tcp_stream::connect(std::string_view host, std::uint16_t port, std::chrono::nanoseconds timeout,
+                               std::error_code& ec) {
+    address to = numeric_host(host, port, ec);
+    if (ec) return {};
+    return connect(to, timeout, ec);
+}
+tcp_stream tcp_stream::connect(std::string_view host, std::uint16_t port, std::chrono::nanoseconds timeout) {
+    std::error_code ec;
+    address to = numeric_host(host, port, ec);
+    if (ec)
+        weft::detail::throw_error(ec, ("weft::net::tcp_stream::connect: \"" + std::string(host) +
+                                       "\" is not a numeric IP address (names need weft::dns::resolve)")
+                                          .c_str());
+    return connect(to, timeout);
+}
+
+namespace {
+// closed() is what every call on a moved-from or default-made stream returns.
+std::size_t closed(std::error_code& ec) noexcept {
+    ec = code(std::errc::bad_file_descriptor);
+    return 0;
+}
+[[noreturn]] void throw_eof(const char* what, std::size_t got, std::size_t want) {
+    std::string msg = std::string(what) + ": peer closed after " + std::to_string(got) + " of " +
+                      std::to_string(want) + " bytes";
+    weft::detail::throw_error(code(std::errc::no_message_available), msg.c_str());
+}
+}  // namespace
+
+std::size_t tcp_stream::read_some(std::span<char> buf, std::chrono::nanoseconds timeout, std::error_code& ec) {
+    return s_ ? s_->read_some(buf, deadline_after(timeout), ec) : closed(ec);
+}
+std::size_t tcp_stream::read_some(std::span<char> buf, std::error_code& ec) {
+    return s_ ? s_->read_some(buf, never, ec) : closed(ec);
+}
+std::size_t tcp_stream::read_some(std::span<char> buf, std::chrono::nanoseconds timeout) {
+    std::error_code ec;
+    std::size_t n = read_some(buf, timeout, ec);
+    if (ec) weft::detail::throw_error(ec, "weft::net::tcp_stream::read_some");
+    return n;
+}
+std::size_t tcp_stream::read_some(std::span<char> buf) {
+    std::error_code ec;
+    std::size_t n = read_some(buf, ec);
+    if (ec) weft::detail::throw_error(ec, "weft::net::tcp_stream::read_some");
+    return n;
+}
+
+std::size_t tcp_stream::read_exact(std::span<char> buf, std::chrono::nanoseconds timeout, std::error_code& ec) {
+    return s_ ? s_->read_exact(buf, deadline_after(timeout), ec) : closed(ec);
+}
+std::size_t tcp_stream::read_exact(std::span<char> buf, std::error_code& ec) {
+    return s_ ? s_->read_exact(buf, never, ec) : closed(ec);
+}
+void tcp_stream::read_exact(std::span<char> buf, std::chrono::nanoseconds timeout) {
+    std::error_code ec;
+    std::size_t n = read_exact(buf, timeout, ec);
+    if (ec == std::errc::no_message_available) throw_eof("weft::net::tcp_stream::read_exact", n, buf.size());
+    if (ec) weft::detail::throw_error(ec, "weft::net::tcp_stream::read_exact");
+}
+void tcp_stream::read_exact(std::span<char> buf) {
+    std::error_code ec;
+    std::size_t n = read_exact(buf, ec);
+    if (ec == std::errc::no_message_available) throw_eof("weft::net::tcp_stream::read_exact", n, buf.size());
+    if (ec) weft::detail::throw_error(ec, "weft::net::tcp_stream::read_exact");
+}
+
+std::size_t tcp_stream::read_until(std::string& out, std::string_view delimiter, std::size_t max,
+                                   std::chrono::nanoseconds timeout, std::error_code& ec) {
+    return s_ ? s_->read_until(out, delimiter, max, deadline_after(timeout), ec) : closed(ec);
+}
+std::size_t tcp_stream::read_until(std::string& out, std::string_view delimiter, std::size_t max,
+                                   std::error_code& ec) {
+    return s_ ? s_->read_until(out, delimiter, max, never, ec) : closed(ec);
+}
+
+namespace {
+[[noreturn]] void throw_read_until(std::error_code ec, std::size_t max, std::size_t pending) {
+    std::string msg = "weft::net::tcp_stream::read_until";
+    if (ec == std::errc::message_size)
+        msg += ": no delimiter within " + std::to_string(max) + " bytes";
+    else if (ec == std::errc::no_message_available)
+        msg += ": peer closed after " + std::to_string(pending) + " bytes without the delimiter";
+    weft::detail::throw_error(ec, msg.c_str());
+}
+}  // namespace
+
+std::size_t tcp_stream::read_until(std::string& out, std::string_view delimiter, std::size_t max,
+                                   std::chrono::nanoseconds timeout) {
+    std::error_code ec;
+    std::size_t n = read_until(out, delimiter, max, timeout, ec);
+    if (ec) throw_read_until(ec, max, s_ ? s_->surplus().size() : 0);
+    return n;
+}
+std::size_t tcp_stream::read_until(std::string& out, std::string_view delimiter, std::size_t max) {
+    std::error_code ec;
+    std::size_t n = read_until(out, delimiter, max, ec);
+    if (ec) throw_read_until(ec, max, s_ ? s_->surplus().size() : 0);
+    return n;
+}
+
+std::size_t tcp_stream::write_all(std::string_view bytes, std::chrono::nanoseconds timeout, std::error_code& ec) {
+    return s_ ? s_->write_all(bytes, deadline_after(timeout), ec) : closed(ec);
+}
+std::size_t tcp_stream::write_all(std::string_view bytes, std::error_code& ec) {
+    return s_ ? s_->write_all(bytes, never, ec) : closed(ec);
+}
+void tcp_stream::write_all(std::string_view bytes, std::chrono::nanoseconds timeout) {
+    std::error_code ec;
+    write_all(bytes, timeout, ec);
+    if (ec) weft::detail::throw_error(ec, "weft::net::tcp_stream::write_all");
+}
+void tcp_stream::write_all(std::string_view bytes) {
+    std::error_code ec;
+    write_all(bytes, ec);
+    if (ec) weft::detail::throw_error(ec, "weft::net::tcp_stream::write_all");
+}
+
+void tcp_stream::shutdown(std::error_code& ec) noexcept {
+    ec.clear();
+    if (::shutdown(native_handle(), SHUT_WR) != 0) ec = errno_code(errno);
+}
+void tcp_stream::shutdown() {
+    std::error_code ec;
+    shutdown(ec);
+    if (ec) weft::detail::throw_error(ec, "weft::net::tcp_stream::shutdown");
+}
+
+void tcp_stream::close() noexcept {
+    if (!s_) return;
+    s_->fd.close();
+    s_->rbegin = s_->rend = 0;
+}
+bool tcp_stream::is_open() const noexcept { return s_ && s_->fd; }
+int tcp_stream::native_handle() const noexcept { return s_ ? s_->fd.get() : -1; }
+
+void tcp_stream::set_nodelay(bool on) {
+    int v = on ? 1 : 0;
+    if (::setsockopt(native_handle(), IPPROTO_TCP, TCP_NODELAY, &v, sizeof v) != 0)
+        weft::detail::throw_error(errno_code(errno), "weft::net::tcp_stream::set_nodelay");
+}
+
+address tcp_stream::local_address(std::error_code& ec) const { return sock_name(native_handle(), false, ec); }
+address tcp_stream::remote_address(std::error_code& ec) const { return sock_name(native_handle(), true, ec); }
+address tcp_stream::local_address() const {
+    std::error_code ec;
+    address a = local_address(ec);
+    if (ec) weft::detail::throw_error(ec, "weft::net::tcp_stream::local_address");
+    return a;
+}
+address tcp_stream::remote_address() const {
+    std::error_code ec;
+    address a = remote_address(ec);
+    if (ec) weft::detail::throw_error(ec, "weft::net::tcp_stream::remote_address");
+    return a;
+}
+
+}  // namespace weft::net
