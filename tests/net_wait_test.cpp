@@ -185,3 +185,30 @@ TEST_CASE("waiting on a bad fd is a clear error", "[reactor]") {
         }
     });
 }
+
+TEST_CASE("a short read clears readiness but never hides the peer's hang-up", "[reactor][io_wait]") {
+    weft::test::run_bounded(5s, [] {
+        pair_fds p;
+        auto& r = weft::detail::current_reactor("test");
+        REQUIRE(r.add(p.a) == 0);
+        auto reader = weft::spawn([&] {
+            std::string got;
+            char buf[1000];
+            for (;;) {
+                std::error_code ec;
+                ssize_t n = weft::detail::io_wait(r, p.a, weft::detail::io_dir::read, weft::deadline_after(2s), ec,
+                                                  [&] { return ::read(p.a, buf, sizeof buf); });
+                REQUIRE_FALSE(ec);  // a timeout here would mean the EOF was lost
+                if (n == 0) return got;
+                got.append(buf, static_cast<std::size_t>(n));
+                // A short read drained the socket: park next time instead of reading.
+                if (static_cast<std::size_t>(n) < sizeof buf) r.clear_ready(p.a, weft::detail::io_dir::read);
+            }
+        });
+        weft::this_fiber::yield();      // parked
+        REQUIRE(put(p.b, "abc") == 3);  // data and the hang-up arrive in one edge
+        REQUIRE(::shutdown(p.b, SHUT_WR) == 0);
+        CHECK(reader.join() == "abc");
+        r.remove(p.a);
+    });
+}

@@ -43,6 +43,7 @@ int reactor::add(int fd, bool assume_ready) noexcept {
     if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return errno;
     s.watched = true;
     s.readable = s.writable = assume_ready;
+    s.read_hup = s.write_hup = false;
     s.cb = nullptr;
     s.cb_ctx = nullptr;
     return 0;
@@ -113,6 +114,8 @@ void reactor::poll(deadline until) {
             s.cb(s.cb_ctx, fd, e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR), e & (EPOLLOUT | EPOLLHUP | EPOLLERR));
             continue;
         }
+        if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s.read_hup = true;
+        if (e & (EPOLLHUP | EPOLLERR)) s.write_hup = true;
         if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
             s.readable = true;
             if (s.reader) sched->unpark(s.reader, wake_reason::ready);

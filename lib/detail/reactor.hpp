@@ -50,8 +50,16 @@ public:
         const slot& s = slots_[fd];
         return dir == io_dir::read ? s.readable : s.writable;
     }
+    // clear_ready() records that fd would block in `dir` (EAGAIN, or a short
+    // read/write on a stream). Once the peer hung up or the fd is in error
+    // (EPOLLRDHUP/HUP/ERR, which no later edge repeats) it stays ready: the
+    // next call must run to see the EOF or the error.
     void clear_ready(int fd, io_dir dir) noexcept {
-        (dir == io_dir::read ? slots_[fd].readable : slots_[fd].writable) = false;
+        slot& s = slots_[fd];
+        if (dir == io_dir::read)
+            s.readable = s.read_hup;
+        else
+            s.writable = s.write_hup;
     }
 
     // wait() parks the running fiber until fd is ready in `dir`, `until`, its
@@ -76,6 +84,8 @@ private:
         bool watched = false;
         bool readable = false;
         bool writable = false;
+        bool read_hup = false;     // sticky: EPOLLRDHUP/HUP/ERR seen, reads must see EOF or the error
+        bool write_hup = false;    // sticky: EPOLLHUP/ERR seen
     };
 
     int epfd_ = -1;
