@@ -18,6 +18,7 @@
 #include "detail/reactor.hpp"
 #include "detail/runtime.hpp"
 #include "detail/scheduler.hpp"
+#include "dns/ares_glue.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::detail {
@@ -26,11 +27,14 @@ namespace {
 
 // runtime is everything run() owns for this thread, composed here so that no
 // layer needs to know another: the scheduler (found through its thread_local
-// pointer), the reactor, the overflow reporter's signal stack.
+// pointer), the reactor, the overflow reporter's signal stack, and the DNS
+// glue, made on first use (members are destroyed last to first: the glue goes
+// while the reactor and the scheduler it uses still work).
 struct runtime {
     overflow_guard overflow;
     scheduler sched;
     reactor io;
+    std::unique_ptr<dns_glue> dns;
 };
 
 thread_local runtime* tls_runtime = nullptr;
@@ -51,6 +55,12 @@ reactor& current_reactor(const char* what) {
 }
 
 reactor* running_reactor() noexcept { return tls_runtime ? &tls_runtime->io : nullptr; }
+
+dns_glue& current_dns(const char* what) {
+    reactor& io = current_reactor(what);
+    if (!tls_runtime->dns) tls_runtime->dns = std::make_unique<dns_glue>(tls_runtime->sched, io);
+    return *tls_runtime->dns;
+}
 
 run_scope::run_scope() {
     if (scheduler::current())
@@ -95,7 +105,8 @@ void run_scope::drive(task_base* main) {
                 s.stacks().trim(warm_stacks, trim_batch);
             io.poll(next);
             if (s.next_timer() != never) s.fire_due_timers(clock::now());
-        } else if (io.waiting() > 0) {
+        } else if (io.waiting() > 0 || (tls_runtime->dns && tls_runtime->dns->busy())) {
+            // c-ares' sockets are watched by callback, not by parked fibers.
             io.poll(deadline{});
         }
         s.run_ready();

@@ -5,6 +5,7 @@
 
 #include "weft/channel.hpp"
 #include "weft/condition_variable.hpp"
+#include "weft/dns/resolve.hpp"
 #include "weft/errors.hpp"
 #include "weft/mutex.hpp"
 #include "weft/net/address.hpp"

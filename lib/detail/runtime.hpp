@@ -15,4 +15,10 @@ reactor& current_reactor(const char* what);
 // (fiber or loop), nullptr otherwise; it never throws.
 reactor* running_reactor() noexcept;
 
+class dns_glue;
+// current_dns() is this run's c-ares glue (lib/dns/ares_glue.hpp), made on
+// first use and destroyed when run() ends, before the reactor and the
+// scheduler. Throws std::system_error(errc::no_scheduler) with `what` outside a fiber.
+dns_glue& current_dns(const char* what);
+
 }  // namespace weft::detail

@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: MIT
+// The only file that includes <ares.h>.
+// Invariants:
+//  - every socket c-ares has open is in its channel's socks and watched by the
+//    reactor with that channel as context; the socket-state callback is the one
+//    door in and out, and (0, 0) removes it from both at once, before c-ares
+//    closes it and the number can come back as another socket;
+//  - a channel's tick timer is armed iff c-ares has a query in flight, at the
+//    time ares_timeout() gave after the last call into c-ares (rearm());
+//  - c-ares' callbacks (socket state, addrinfo) only record, watch/unwatch and
+//    unpark: they never call into c-ares, never destroy anything but an
+//    abandoned query, and never touch a fiber that has left;
+//  - a dns_query not yet `done` belongs to c-ares' pending callback.
+#include "dns/ares_glue.hpp"
+
+#include <ares.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+#include "detail/reactor.hpp"
+#include "detail/scheduler.hpp"
+#include "weft/errors.hpp"
+
+namespace weft::detail {
+
+namespace {
+
+std::error_code dns_error(dns::errc e) noexcept { return dns::make_error_code(e); }
+
+// to_error() maps a c-ares status to weft's codes.
+std::error_code to_error(int status) noexcept {
+    switch (status) {
+        case ARES_SUCCESS: return {};
+        case ARES_ENOTFOUND:
+        case ARES_ENONAME: return dns_error(dns::errc::host_not_found);
+        case ARES_ENODATA: return dns_error(dns::errc::no_data);
+        case ARES_ESERVFAIL:
+        case ARES_ENOTIMP:
+        case ARES_EFORMERR: return dns_error(dns::errc::server_failure);
+        case ARES_EREFUSED: return dns_error(dns::errc::refused);
+        case ARES_ETIMEOUT: return dns_error(dns::errc::timeout);
+        case ARES_EBADRESP: return dns_error(dns::errc::malformed_answer);
+        case ARES_EBADNAME: return dns_error(dns::errc::bad_name);
+        case ARES_ECONNREFUSED: return dns_error(dns::errc::unreachable);
+        case ARES_ESERVICE: return dns_error(dns::errc::bad_service);
+        case ARES_ECANCELLED:
+        case ARES_EDESTRUCTION: return weft::make_error_code(weft::errc::cancelled);
+        default: return dns_error(dns::errc::failed);
+    }
+}
+
+// has_input() says whether fd has bytes queued to read now.
+bool has_input(int fd) noexcept {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+bool is_stream(int fd) noexcept {
+    int type = 0;
+    socklen_t len = sizeof type;
+    return ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+}
+
+std::string join(const std::vector<std::string>& servers) {
+    std::string csv;
+    for (const auto& s : servers) {
+        if (!csv.empty()) csv += ',';
+        csv += s;
+    }
+    return csv;
+}
+
+std::size_t count_servers(ares_channel ch) {
+    ares_addr_port_node* list = nullptr;
+    if (ares_get_servers_ports(ch, &list) != ARES_SUCCESS) return 1;
+    std::size_t n = 0;
+    for (auto* p = list; p; p = p->next) ++n;
+    ares_free_data(list);
+    return std::max<std::size_t>(n, 1);
+}
+
+// per_try_ms() cuts `total` so that c-ares' schedule fits in it: each server is
+// asked `tries` times, and c-ares doubles the per-try timeout after every round
+// of the servers, so the worst case is nservers * t * (2^tries - 1).
+int per_try_ms(std::chrono::milliseconds total, std::size_t nservers, int tries) {
+    long long rounds = (1LL << std::clamp(tries, 1, 16)) - 1;
+    long long t = total.count() / (static_cast<long long>(nservers) * rounds);
+    return static_cast<int>(std::clamp<long long>(t, 1, 1'000'000));
+}
+
+}  // namespace
+
+// channel is one ares_channel and what drives it.
+struct dns_glue::channel {
+    struct sock {
+        int fd;
+        std::uint32_t gen;   // ours: tells a socket from a later one with the same number
+        bool stream;         // TCP: c-ares reads it one piece per call (see on_edge)
+        bool want_write;     // c-ares asked for writability
+    };
+
+    dns_glue* glue;
+    std::string key;
+    ares_channel ch = nullptr;
+    timer tick;               // fires ares_process_fd(BAD, BAD): retries and timeouts
+    std::vector<sock> socks;  // a handful: one UDP socket per server, TCP on truncation
+    std::uint32_t next_gen = 0;
+
+    sock* find(int fd) noexcept {
+        for (auto& s : socks)
+            if (s.fd == fd) return &s;
+        return nullptr;
+    }
+
+    // rearm() sets the tick from ares_timeout(); called after every call into c-ares.
+    void rearm() {
+        timer_heap& heap = glue->sched_.timers();
+        if (tick.armed()) heap.erase(tick);
+        timeval tv{};
+        if (!ares_timeout(ch, nullptr, &tv)) return;  // nothing in flight
+        heap.push(tick, clock::now() + std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec));
+    }
+
+    static void on_tick(timer& t) {
+        auto* c = static_cast<channel*>(t.owner);
+        ares_process_fd(c->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+        c->rearm();
+    }
+
+    // on_sock_state() is c-ares telling which sockets it wants watched. It runs
+    // inside c-ares: it touches the reactor and our table, nothing else.
+    static void on_sock_state(void* data, ares_socket_t fd, int readable, int writable) {
+        auto* c = static_cast<channel*>(data);
+        dns_glue& g = *c->glue;
+        sock* s = c->find(fd);
+        if (!readable && !writable) {  // c-ares is about to close it
+            if (!s) return;
+            g.io_.remove(fd);
+            c->socks.erase(c->socks.begin() + (s - c->socks.data()));
+            --g.sockets_;
+            return;
+        }
+        if (!s) {
+            // A failure here leaves the socket unwatched: its query then ends
+            // in c-ares' own timeout instead of an answer.
+            if (g.io_.watch(fd, &on_edge, c) != 0) return;
+            try {
+                c->socks.push_back({fd, ++c->next_gen, is_stream(fd), writable != 0});
+            } catch (const std::bad_alloc&) {
+                g.io_.remove(fd);
+                return;
+            }
+            ++g.sockets_;
+            return;
+        }
+        bool was = s->want_write;
+        s->want_write = writable != 0;
+        if (s->want_write && !was) {
+            // The socket may have been writable all along, and an edge-triggered
+            // set will not say so again: registering anew reports its state now.
+            g.io_.remove(fd);
+            if (g.io_.watch(fd, &on_edge, c) != 0) {
+                c->socks.erase(c->socks.begin() + (s - c->socks.data()));
+                --g.sockets_;
+            }
+        }
+    }
+
+    // on_edge() is the reactor telling that a c-ares socket became ready.
+    static void on_edge(void* ctx, int fd, bool readable, bool writable) {
+        auto* c = static_cast<channel*>(ctx);
+        sock* s = c->find(fd);
+        if (!s) return;
+        const std::uint32_t gen = s->gen;
+        const bool stream = s->stream;
+        ares_socket_t rfd = readable ? fd : ARES_SOCKET_BAD;
+        ares_socket_t wfd = writable && s->want_write ? fd : ARES_SOCKET_BAD;
+        if (rfd == ARES_SOCKET_BAD && wfd == ARES_SOCKET_BAD) return;
+        ares_process_fd(c->ch, rfd, wfd);  // UDP: reads until EAGAIN
+        // c-ares reads a TCP answer one recv() per call (the length, then the
+        // body), so with edge-triggered epoll what is already queued must be
+        // drained here: no further edge would come for it.
+        for (int i = 0; stream && i < 4096; ++i) {
+            s = c->find(fd);
+            if (!s || s->gen != gen || !has_input(fd)) break;
+            ares_process_fd(c->ch, fd, ARES_SOCKET_BAD);
+        }
+        c->rearm();
+    }
+
+    // on_addrinfo() is c-ares' answer to one ares_getaddrinfo(): store, unpark.
+    static void on_addrinfo(void* arg, int status, int /*timeouts*/, ares_addrinfo* ai) {
+        auto* q = static_cast<dns_query*>(arg);
+        if (q->abandoned) {
+            if (ai) ares_freeaddrinfo(ai);
+            delete q;
+            return;
+        }
+        q->done = true;
+        q->ec = to_error(status);
+        if (status == ARES_SUCCESS && ai) {
+            try {
+                for (auto* n = ai->nodes; n; n = n->ai_next) {
+                    if (n->ai_family != AF_INET && n->ai_family != AF_INET6) continue;
+                    auto a = net::address::from_sockaddr(n->ai_addr, n->ai_addrlen);
+                    if (std::find(q->addrs.begin(), q->addrs.end(), a) == q->addrs.end()) q->addrs.push_back(a);
+                }
+                if (q->addrs.empty()) q->ec = dns_error(dns::errc::no_data);
+            } catch (const std::exception&) {
+                q->addrs.clear();
+                q->ec = dns_error(dns::errc::failed);
+            }
+        }
+        if (ai) ares_freeaddrinfo(ai);
+        if (q->waiter) scheduler::current()->unpark(q->waiter, wake_reason::ready);
+    }
+};
+
+void dns_query_release::operator()(dns_query* q) const noexcept {
+    if (q->done) {
+        delete q;
+    } else {
+        q->waiter = nullptr;
+        q->abandoned = true;  // on_addrinfo frees it when c-ares is done with it
+    }
+}
+
+dns_glue::dns_glue(scheduler& sched, reactor& io) : sched_(sched), io_(io) {
+    static const int library = ares_library_init(ARES_LIB_INIT_ALL);
+    (void)library;
+    if (const char* env = std::getenv("WEFT_DNS_SERVERS")) env_servers_ = env;
+}
+
+dns_glue::~dns_glue() {
+    for (auto& c : channels_) {
+        if (c->tick.armed()) sched_.timers().erase(c->tick);
+        // ares_cancel() ends each lookup through the normal path (one callback
+        // per ares_getaddrinfo, freeing the abandoned ones); ares_destroy() then
+        // finds nothing in flight and closes the sockets (state callback 0, 0).
+        ares_cancel(c->ch);
+        ares_destroy(c->ch);
+        for (const auto& s : c->socks) io_.remove(s.fd);  // in case c-ares did not say
+        sockets_ -= c->socks.size();
+    }
+}
+
+dns_glue::channel* dns_glue::channel_for(const dns::options& opts, std::error_code& ec) {
+    const std::string servers = opts.servers.empty() ? env_servers_ : join(opts.servers);
+    const int tries = std::max(opts.tries, 1);
+    const auto total = std::max(opts.timeout, std::chrono::milliseconds(1));
+    std::string key = servers + '|' + std::to_string(tries) + '|' + std::to_string(total.count());
+    for (auto& c : channels_)
+        if (c->key == key) return c.get();
+
+    auto c = std::make_unique<channel>();
+    c->glue = this;
+    c->key = std::move(key);
+    c->tick.fire = &channel::on_tick;
+    c->tick.owner = c.get();
+
+    ares_options o{};
+    char lookups[] = "fb";  // /etc/hosts first, then DNS
+    o.lookups = lookups;
+    o.tries = tries;
+    o.sock_state_cb = &channel::on_sock_state;
+    o.sock_state_cb_data = c.get();
+    // Thousands of lookups share one UDP socket per server, and their answers
+    // can come in one burst: the default 208 KiB buffer drops them (the kernel
+    // caps this at net.core.rmem_max).
+    o.socket_receive_buffer_size = 1 << 20;
+    int mask = ARES_OPT_LOOKUPS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_SOCK_RCVBUF;
+    std::size_t nservers = 1;
+    if (!servers.empty()) {
+        mask |= ARES_OPT_DOMAINS;  // no search domains: the names are asked as given
+        o.ndomains = 0;
+        nservers = static_cast<std::size_t>(std::count(servers.begin(), servers.end(), ',')) + 1;
+    } else {
+        // resolv.conf's servers: count them first, to cut the per-try timeout.
+        ares_channel probe = nullptr;
+        if (ares_init_options(&probe, &o, ARES_OPT_LOOKUPS) == ARES_SUCCESS) {
+            nservers = count_servers(probe);
+            ares_destroy(probe);
+        }
+    }
+    o.timeout = per_try_ms(total, nservers, tries);
+    if (nservers == 1) {
+        // c-ares 1.18 turns SERVFAIL and REFUSED into "try the next server",
+        // and with none left reports ECONNREFUSED, hiding what the server said.
+        // With one server there is no next one: take its answer as it is.
+        mask |= ARES_OPT_FLAGS;
+        o.flags = ARES_FLAG_NOCHECKRESP;
+    }
+    int rc = ares_init_options(&c->ch, &o, mask);
+    if (rc != ARES_SUCCESS) {
+        ec = dns_error(dns::errc::failed);
+        return nullptr;
+    }
+    if (!servers.empty() && ares_set_servers_ports_csv(c->ch, servers.c_str()) != ARES_SUCCESS) {
+        ares_destroy(c->ch);
+        ec = dns_error(dns::errc::bad_servers);
+        return nullptr;
+    }
+    channels_.push_back(std::move(c));
+    return channels_.back().get();
+}
+
+dns_query_ptr dns_glue::start(const char* host, std::uint16_t port, const dns::options& opts, std::error_code& ec) {
+    ec.clear();
+    channel* c = channel_for(opts, ec);
+    if (!c) return nullptr;
+    dns_query_ptr q(new dns_query);
+    ares_addrinfo_hints hints{};
+    hints.ai_flags = ARES_AI_NUMERICSERV;  // or c-ares reads /etc/services each time
+    hints.ai_family = opts.family == dns::family::v4 ? AF_INET : opts.family == dns::family::v6 ? AF_INET6 : AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;  // one entry per address, not one per socket type
+    char service[8];
+    std::snprintf(service, sizeof service, "%u", static_cast<unsigned>(port));
+    ares_getaddrinfo(c->ch, host, service, &hints, &channel::on_addrinfo, q.get());
+    c->rearm();
+    return q;
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+// The c-ares side of weft::dns, kept behind this header so that no other file
+// includes <ares.h>. One dns_glue per weft::run(), made on first use and
+// destroyed before the reactor and the scheduler (see runtime.hpp).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "weft/detail/park.hpp"
+#include "weft/dns/resolve.hpp"
+#include "weft/net/address.hpp"
+
+namespace weft::detail {
+
+class reactor;
+class scheduler;
+
+// dns_query is one lookup, on the heap because two parties share it: the fiber
+// that waits for it and c-ares, whose callback fills it. While `done` is false
+// the callback is still to come; a fiber that leaves before then (cancelled,
+// timed out) sets `abandoned`, and the callback frees the record instead of
+// touching the departed fiber. dns_query_ptr does that hand-over.
+struct dns_query {
+    fiber* waiter = nullptr;         // the parked fiber, unparked by the callback
+    bool done = false;               // the callback ran: ec and addrs are final
+    bool abandoned = false;          // the fiber left first: the callback owns and frees this
+    std::error_code ec;              // a weft::dns::errc, or none
+    std::vector<net::address> addrs; // on success, in c-ares' order, without duplicates
+};
+
+struct dns_query_release {
+    void operator()(dns_query* q) const noexcept;  // frees a done query, abandons one in flight
+};
+using dns_query_ptr = std::unique_ptr<dns_query, dns_query_release>;
+
+// dns_glue drives c-ares on the loop: its sockets are watched by the reactor
+// (the socket-state callback adds and removes them), their edges call
+// ares_process_fd(), and one scheduler timer per channel, re-armed from
+// ares_timeout() after every call into c-ares, runs c-ares' retries and timeouts.
+//
+// Channels are keyed by (servers, tries, per-try timeout): one channel per
+// distinct configuration in a run, never reconfigured, so queries in flight are
+// never disturbed by another fiber's options. Runs use one or two in practice.
+class dns_glue {
+public:
+    dns_glue(scheduler& sched, reactor& io);
+    ~dns_glue();  // cancels what is in flight (callbacks free abandoned queries), closes c-ares' sockets
+    dns_glue(const dns_glue&) = delete;
+    dns_glue& operator=(const dns_glue&) = delete;
+
+    // start() begins ares_getaddrinfo(host, port) on the channel for `opts`.
+    // The query may be done on return (/etc/hosts, errors). Returns null with
+    // ec set (errc::bad_servers, errc::failed) when no channel can be made.
+    dns_query_ptr start(const char* host, std::uint16_t port, const dns::options& opts, std::error_code& ec);
+
+    // busy() is true while c-ares has sockets open: the loop must then poll
+    // the reactor even when fibers are ready, or c-ares' answers would wait.
+    bool busy() const noexcept { return sockets_ > 0; }
+
+    dns::options defaults;  // what resolve() without options uses in this run
+
+    struct channel;  // one ares_channel with its timer and sockets (ares_glue.cpp)
+
+private:
+    channel* channel_for(const dns::options& opts, std::error_code& ec);
+
+    scheduler& sched_;
+    reactor& io_;
+    std::string env_servers_;  // WEFT_DNS_SERVERS, read when the glue is made
+    std::vector<std::unique_ptr<channel>> channels_;
+    std::size_t sockets_ = 0;  // c-ares sockets now watched, over all channels
+
+};
+
+}  // namespace weft::detail

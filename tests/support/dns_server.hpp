@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: MIT
+// dns_server: a real DNS server for the tests, on 127.0.0.1 at a port the
+// kernel picks, over UDP and TCP (same port), answering A and AAAA queries from
+// a table. It runs on its own std::thread with plain poll() and blocking-free
+// sockets, so it does not depend on weft; the destructor stops it and closes
+// every fd it opened.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace weft::test {
+
+class dns_server {
+public:
+    // behavior is how the server answers one name.
+    enum class behavior {
+        answer,      // NOERROR with the entry's addresses (none of the asked type: NODATA)
+        nxdomain,    // NXDOMAIN (also what names missing from the table get)
+        servfail,    // SERVFAIL
+        refused,     // REFUSED
+        truncate,    // over UDP: TC bit and no answers; over TCP: the full answer
+        garbage,     // right id and question, then an answer section that does not parse
+        wrong_id,    // a good answer with another query id (a resolver must drop it)
+        silence,     // no reply at all
+        noise,       // a burst of junk datagrams (random bytes, short, wrong ids), then the answer
+    };
+
+    struct entry {
+        std::vector<std::string> v4 = {};  // "192.0.2.1"
+        std::vector<std::string> v6 = {};  // "2001:db8::1"
+        behavior how = behavior::answer;
+        std::chrono::milliseconds delay{0};  // before the reply (others are served meanwhile)
+    };
+
+    dns_server();   // binds UDP and TCP on 127.0.0.1:0 and starts the thread; throws std::system_error
+    ~dns_server();  // stops the thread, closes every socket
+    dns_server(const dns_server&) = delete;
+    dns_server& operator=(const dns_server&) = delete;
+
+    // set() adds or replaces the entry for `name` (case-insensitive, no trailing dot).
+    void set(const std::string& name, entry e);
+
+    std::uint16_t port() const noexcept { return port_; }
+    // address() is "127.0.0.1:<port>", for weft::dns::options::servers.
+    std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+    // queries() counts every query received (UDP and TCP); tcp_queries() the TCP ones.
+    std::size_t queries() const noexcept { return queries_.load(); }
+    std::size_t tcp_queries() const noexcept { return tcp_queries_.load(); }
+
+private:
+    struct pending;
+    void serve();
+    void handle(const unsigned char* q, std::size_t len, bool tcp, int reply_fd, const void* peer,
+                unsigned peer_len, std::vector<pending>& out);
+
+    int udp_ = -1;
+    int tcp_ = -1;
+    int wake_[2] = {-1, -1};  // a pipe: the destructor writes, poll() wakes
+    std::uint16_t port_ = 0;
+    std::atomic<std::size_t> queries_{0};
+    std::atomic<std::size_t> tcp_queries_{0};
+    std::mutex m_;
+    std::map<std::string, entry> table_;
+    std::thread thread_;  // last: starts after everything it uses
+};
+
+}  // namespace weft::test
