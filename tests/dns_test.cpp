@@ -102,6 +102,7 @@ TEST_CASE("localhost comes from /etc/hosts with no server reachable", "[dns]") {
         o.family = weft::dns::family::v4;
         auto addrs = weft::dns::resolve("localhost", 80, o);
         REQUIRE(ips(addrs).count("127.0.0.1") == 1);
+        REQUIRE(weft::dns::resolve("localhost", 0, o).at(0).port() == 0);  // port 0 is no service for c-ares
         // ...while a name that is not there finds no server to ask.
         std::error_code ec;
         weft::dns::resolve("not-in-hosts.test", 80, o, ec);

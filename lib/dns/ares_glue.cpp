@@ -319,7 +319,8 @@ dns_query_ptr dns_glue::start(const char* host, std::uint16_t port, const dns::o
     hints.ai_socktype = SOCK_STREAM;  // one entry per address, not one per socket type
     char service[8];
     std::snprintf(service, sizeof service, "%u", static_cast<unsigned>(port));
-    ares_getaddrinfo(c->ch, host, service, &hints, &channel::on_addrinfo, q.get());
+    // c-ares 1.18 takes a numeric service of "0" for an unknown one: port 0 is no service.
+    ares_getaddrinfo(c->ch, host, port ? service : nullptr, &hints, &channel::on_addrinfo, q.get());
     c->rearm();
     return q;
 }

@@ -42,23 +42,33 @@ struct dns_server::pending {
 };
 
 dns_server::dns_server() {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    udp_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (udp_ < 0) fail("dns_server: socket");
-    int big = 4 << 20;  // a burst of a thousand queries must not overflow it
-    ::setsockopt(udp_, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-    ::setsockopt(udp_, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
-    if (::bind(udp_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) fail("dns_server: bind udp");
-    socklen_t len = sizeof sa;
-    ::getsockname(udp_, reinterpret_cast<sockaddr*>(&sa), &len);
-    port_ = ntohs(sa.sin_port);
-    tcp_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (tcp_ < 0) fail("dns_server: socket");
-    int one = 1;
-    ::setsockopt(tcp_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(tcp_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) fail("dns_server: bind tcp");
+    // UDP and TCP share the port: take a free UDP port, then try TCP on it.
+    for (int attempt = 0;; ++attempt) {
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        udp_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (udp_ < 0) fail("dns_server: socket");
+        int big = 4 << 20;  // a burst of a thousand queries must not overflow it
+        ::setsockopt(udp_, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+        ::setsockopt(udp_, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+        if (::bind(udp_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) fail("dns_server: bind udp");
+        socklen_t len = sizeof sa;
+        ::getsockname(udp_, reinterpret_cast<sockaddr*>(&sa), &len);
+        port_ = ntohs(sa.sin_port);
+        tcp_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (tcp_ < 0) fail("dns_server: socket");
+        int one = 1;
+        ::setsockopt(tcp_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (::bind(tcp_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) break;
+        int err = errno;
+        ::close(tcp_);
+        ::close(udp_);
+        if (err != EADDRINUSE || attempt == 100) {
+            errno = err;
+            fail("dns_server: bind tcp");
+        }
+    }
     if (::listen(tcp_, 64) != 0) fail("dns_server: listen");
     if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) fail("dns_server: pipe");
     thread_ = std::thread([this] { serve(); });
