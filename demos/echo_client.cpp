@@ -11,7 +11,6 @@
 #include <cstdlib>
 #include <iostream>
 #include <string>
-
 #include <weft/weft.hpp>
 
 using namespace std::chrono_literals;
@@ -33,7 +32,8 @@ int main(int argc, char** argv) {
             for (int i = 0; i < messages; ++i) {
                 line = "message " + std::to_string(i) + "\n";
                 conn.write_all(line);
-                conn.read_until(echo, "\n", 1024, 5s);  // a silent server ends it with timeout_error
+                // A silent server ends it with timeout_error.
+                conn.read_until(echo, "\n", 1024, 5s);
                 if (echo != line) {
                     std::cerr << "echo_client: sent '" << line << "' got back '" << echo << "'\n";
                     return 1;

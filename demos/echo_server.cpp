@@ -12,7 +12,6 @@
 #include <cstdlib>
 #include <iostream>
 #include <string>
-
 #include <weft/weft.hpp>
 
 using namespace std::chrono_literals;
@@ -52,7 +51,8 @@ int main(int argc, char** argv) {
         };
         if (seconds.count() <= 0) accept_loop();  // until killed
         try {
-            weft::with_timeout(seconds, accept_loop);  // accept() throws timeout_error when time is up
+            // accept() throws timeout_error when the time is up.
+            weft::with_timeout(seconds, accept_loop);
         } catch (const weft::timeout_error&) {
             std::cout << "echo_server: " << seconds.count() << " s are up, stopping" << std::endl;
         }

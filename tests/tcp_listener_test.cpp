@@ -34,7 +34,9 @@ std::system_error error_of(Fn&& fn) {
 std::chrono::microseconds cpu_time() {
     rusage ru{};
     ::getrusage(RUSAGE_SELF, &ru);
-    auto us = [](timeval t) { return std::chrono::seconds(t.tv_sec) + std::chrono::microseconds(t.tv_usec); };
+    auto us = [](timeval t) {
+        return std::chrono::seconds(t.tv_sec) + std::chrono::microseconds(t.tv_usec);
+    };
     return us(ru.ru_utime) + us(ru.ru_stime);
 }
 
@@ -93,7 +95,8 @@ TEST_CASE("accept times out with timeout_error and works afterwards", "[tcp_list
     });
 }
 
-TEST_CASE("cancelling a parked accept throws cancelled and keeps the listener", "[tcp_listener][cancel]") {
+TEST_CASE("cancelling a parked accept throws cancelled and keeps the listener",
+          "[tcp_listener][cancel]") {
     weft::test::run_bounded(10s, [] {
         auto l = tcp_listener::bind(address::loopback());
         auto acceptor = weft::spawn([&] { return l.accept(); });
@@ -184,7 +187,8 @@ TEST_CASE("accept under EMFILE backs off and then accepts", "[.][emfile-child]")
         auto cpu_before = cpu_time();
         weft::this_fiber::sleep_for(300ms);
         auto cpu = cpu_time() - cpu_before;
-        CHECK(acceptor.state() == weft::task_state::suspended);  // backing off, not accepting, not failing
+        // Backing off: neither accepted nor failed.
+        CHECK(acceptor.state() == weft::task_state::suspended);
         INFO("CPU time over 300 ms of EMFILE: " << cpu.count() << " us");
         CHECK(cpu < 100ms);
 
@@ -198,7 +202,8 @@ TEST_CASE("accept under EMFILE backs off and then accepts", "[.][emfile-child]")
     });
 }
 
-TEST_CASE("out of fds, accept neither spins nor drops the pending connection", "[tcp_listener][emfile]") {
+TEST_CASE("out of fds, accept neither spins nor drops the pending connection",
+          "[tcp_listener][emfile]") {
     weft::test::run_bounded(60s, [] {
         auto r = weft::test::run_self({"accept under EMFILE backs off and then accepts"}, 50s);
         INFO(r.output);

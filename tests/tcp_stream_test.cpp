@@ -27,12 +27,15 @@ struct pair {
 pair connected(address::family f = address::family::v4) {
     auto l = tcp_listener::bind(address::loopback(0, f));
     pair p;
-    p.client = tcp_stream::connect(l.local_address(), 5s);  // the kernel completes it; accept need not run first
+    // The kernel completes the handshake; accept() need not run first.
+    p.client = tcp_stream::connect(l.local_address(), 5s);
     p.server = l.accept(5s);
     return p;
 }
 
-void set_int(int fd, int level, int opt, int v) { REQUIRE(::setsockopt(fd, level, opt, &v, sizeof v) == 0); }
+void set_int(int fd, int level, int opt, int v) {
+    REQUIRE(::setsockopt(fd, level, opt, &v, sizeof v) == 0);
+}
 
 // pattern(n) is n bytes that show where a byte went missing or came twice.
 std::string pattern(std::size_t n) {
@@ -83,17 +86,21 @@ TEST_CASE("a thousand connections echo 64 KiB each, concurrently", "[tcp_stream]
         REQUIRE(::setrlimit(RLIMIT_NOFILE, &rl) == 0);
     }
     const int conns = rl.rlim_cur >= 2200 ? 1000 : static_cast<int>(rl.rlim_cur - 200) / 2;
-    if (conns < 1000) WARN("RLIMIT_NOFILE hard limit is " << rl.rlim_max << ": " << conns << " connections");
+    if (conns < 1000)
+        WARN("RLIMIT_NOFILE hard limit is " << rl.rlim_max << ": " << conns << " connections");
     weft::test::run_bounded(90s, [conns] {
         const std::string payload = pattern(64 * 1024);
         auto listener = tcp_listener::bind(address::loopback());
         auto server = weft::spawn([&] {
             std::vector<weft::task<void>> handlers;
             for (int i = 0; i < conns; ++i)
-                handlers.push_back(weft::spawn([](tcp_stream s) {
-                    std::string buf(8192, '\0');
-                    while (std::size_t n = s.read_some(buf)) s.write_all(std::string_view(buf.data(), n));
-                }, listener.accept()));
+                handlers.push_back(weft::spawn(
+                    [](tcp_stream s) {
+                        std::string buf(8192, '\0');
+                        while (std::size_t n = s.read_some(buf))
+                            s.write_all(std::string_view(buf.data(), n));
+                    },
+                    listener.accept()));
             for (auto& h : handlers) h.join();
         });
         std::vector<weft::task<bool>> clients;
@@ -168,6 +175,9 @@ TEST_CASE("numeric hosts connect; names are left to weft::dns", "[tcp_stream]") 
         auto e = error_of([&] { tcp_stream::connect("localhost", l.local_address().port(), 2s); });
         CHECK(e.code() == std::errc::invalid_argument);
         CHECK_THAT(e.what(), Catch::Contains("weft::dns"));
+        std::error_code ec;
+        CHECK_FALSE(tcp_stream::connect("no.such.name", 80, 1s, ec).is_open());
+        CHECK(ec == std::errc::invalid_argument);
         auto s = l.accept(1s);
     });
 }
@@ -206,7 +216,8 @@ TEST_CASE("EOF: read_some returns 0; the closing side can still read", "[tcp_str
     });
 }
 
-TEST_CASE("data and FIN in one readiness edge: a short read, then EOF, no hang", "[tcp_stream]") {
+TEST_CASE("data and FIN in one readiness edge: a short read and then EOF without a hang",
+          "[tcp_stream]") {
     weft::test::run_bounded(10s, [] {
         auto [c, s] = connected();
         std::string buf(64, '\0');
@@ -229,7 +240,8 @@ TEST_CASE("writing to a closed peer is an error, not SIGPIPE", "[tcp_stream]") {
         s.close();
         const std::string chunk(64 * 1024, 'x');
         std::error_code ec;
-        for (int i = 0; i < 100 && !ec; ++i) c.write_all(chunk, ec);  // the first may fit; a later one fails
+        for (int i = 0; i < 100 && !ec; ++i)
+            c.write_all(chunk, ec);  // the first may fit; a later one fails
         CHECK((ec == std::errc::broken_pipe || ec == std::errc::connection_reset));
     });
 }
@@ -296,7 +308,8 @@ TEST_CASE("read_until: no delimiter within max is message_size and loses nothing
     });
 }
 
-TEST_CASE("a read's own timeout throws timeout_error and the stream still works", "[tcp_stream][timeout]") {
+TEST_CASE("a read's own timeout throws timeout_error and the stream still works",
+          "[tcp_stream][timeout]") {
     weft::test::run_bounded(10s, [] {
         auto [c, s] = connected();
         std::string buf(16, '\0');
@@ -363,7 +376,26 @@ TEST_CASE("cancelling a write parked on a full buffer throws cancelled", "[tcp_s
     });
 }
 
-TEST_CASE("a connect that cannot finish times out or is cancelled", "[tcp_stream][cancel][timeout]") {
+TEST_CASE("a write's own timeout: timeout_error, or the count sent in the error_code form",
+          "[tcp_stream][timeout]") {
+    weft::test::run_bounded(10s, [] {
+        auto [c, s] = connected();
+        set_int(c.native_handle(), SOL_SOCKET, SO_SNDBUF, 4096);
+        set_int(s.native_handle(), SOL_SOCKET, SO_RCVBUF, 4096);
+        const std::string big(4 << 20, 'w');
+        std::error_code ec;
+        std::size_t sent = c.write_all(big, 20ms, ec);
+        CHECK(ec == weft::errc::timed_out);
+        CHECK(sent > 0);
+        CHECK(sent < big.size());
+        CHECK_THROWS_AS(c.write_all(big, 10ms), weft::timeout_error);
+        CHECK_THROWS_AS(weft::with_timeout(10ms, [&] { c.write_all(big); }), weft::timeout_error);
+        CHECK(c.is_open());
+    });
+}
+
+TEST_CASE("a connect that cannot finish times out or is cancelled",
+          "[tcp_stream][cancel][timeout]") {
     // A listener with backlog 0 holds one finished connection; the kernel then
     // drops further SYNs, so a second connect stays in SYN_SENT.
     weft::test::run_bounded(20s, [] {

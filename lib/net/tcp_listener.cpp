@@ -42,8 +42,10 @@ bool out_of_resources(const std::error_code& ec) noexcept {
 // ended the wait early, or timed_out once `until` itself is reached.
 std::error_code back_off(int fd, std::chrono::milliseconds pause, deadline until) {
     deadline at = std::min(deadline_after(pause), until);
-    wake_reason why = weft::detail::park({"accept back-off (out of fds or memory)", nullptr, fd}, at);
-    if (why == wake_reason::timed_out) return at == until ? make_error_code(errc::timed_out) : std::error_code{};
+    wake_reason why =
+        weft::detail::park({"accept back-off (out of fds or memory)", nullptr, fd}, at);
+    if (why == wake_reason::timed_out)
+        return at == until ? make_error_code(errc::timed_out) : std::error_code{};
     return weft::detail::wake_error(why);
 }
 
@@ -60,7 +62,8 @@ struct tcp_listener::state {
                 ec = std::make_error_code(std::errc::bad_file_descriptor);
                 return {};
             }
-            weft::detail::reactor& r = weft::detail::current_reactor("weft::net::tcp_listener::accept");
+            weft::detail::reactor& r =
+                weft::detail::current_reactor("weft::net::tcp_listener::accept");
             // fd.get(), not `sock`: close() from another fiber leaves -1 there.
             int conn = weft::detail::io_wait(r, sock, io_dir::read, until, ec, [&] {
                 return ::accept4(fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -80,7 +83,8 @@ tcp_listener::~tcp_listener() = default;
 tcp_listener::tcp_listener(tcp_listener&&) noexcept = default;
 tcp_listener& tcp_listener::operator=(tcp_listener&&) noexcept = default;
 
-tcp_listener tcp_listener::bind(const address& at, int backlog, bind_options opts, std::error_code& ec) {
+tcp_listener tcp_listener::bind(const address& at, int backlog, bind_options opts,
+                                std::error_code& ec) {
     weft::detail::current_reactor("weft::net::tcp_listener::bind");
     auto st = std::make_unique<state>();
     st->fd = detail::socket_fd::open(at.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM, ec);
@@ -92,7 +96,8 @@ tcp_listener tcp_listener::bind(const address& at, int backlog, bind_options opt
     if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         (opts.reuse_port && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
         (at.is_v6() && ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) ||
-        ::bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0 || ::listen(fd, std::max(backlog, 0)) != 0) {
+        ::bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0 ||
+        ::listen(fd, std::max(backlog, 0)) != 0) {
         ec = errno_code(errno);
         return {};
     }
@@ -102,7 +107,8 @@ tcp_listener tcp_listener::bind(const address& at, int backlog, bind_options opt
 tcp_listener tcp_listener::bind(const address& at, int backlog, bind_options opts) {
     std::error_code ec;
     tcp_listener l = bind(at, backlog, opts, ec);
-    if (ec) weft::detail::throw_error(ec, ("weft::net::tcp_listener::bind " + at.to_string()).c_str());
+    if (ec)
+        weft::detail::throw_error(ec, ("weft::net::tcp_listener::bind " + at.to_string()).c_str());
     return l;
 }
 

@@ -97,8 +97,8 @@ struct tcp_stream::state {
         return got;
     }
 
-    std::size_t read_until(std::string& out, std::string_view delim, std::size_t max, deadline until,
-                           std::error_code& ec) {
+    std::size_t read_until(std::string& out, std::string_view delim, std::size_t max,
+                           deadline until, std::error_code& ec) {
         ec.clear();
         out.clear();
         if (delim.empty()) {
@@ -123,7 +123,8 @@ struct tcp_stream::state {
                 rend -= rbegin;
                 rbegin = 0;
             }
-            if (rbuf.size() - rend < read_ahead) rbuf.resize(std::max(rbuf.size() * 2, rend + read_ahead));
+            if (rbuf.size() - rend < read_ahead)
+                rbuf.resize(std::max(rbuf.size() * 2, rend + read_ahead));
             std::size_t n = recv(rbuf.data() + rend, rbuf.size() - rend, until, ec);
             if (ec) return 0;
             if (n == 0) {
@@ -207,7 +208,8 @@ namespace {
 // numeric_host() reads "1.2.3.4", "::1" or "[::1]"; sets ec for anything else.
 address numeric_host(std::string_view host, std::uint16_t port, std::error_code& ec) {
     ec.clear();
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
     try {
         return address::ip(host, port);
     } catch (const std::system_error&) {
@@ -251,7 +253,27 @@ tcp_stream tcp_stream::adopt(int fd, std::error_code& ec) {
     return tcp_stream(std::move(st));
 }
 
-tcp_stream tcp_stream::connect(const address& to, std::chrono::nanoseconds timeout, std::error_code& ec) {
+namespace {
+// or_throw(what, fn) calls fn(ec) and throws what ec stands for, if anything.
+template <class Fn>
+auto or_throw(const char* what, Fn&& fn) {
+    std::error_code ec;
+    auto result = fn(ec);
+    if (ec) weft::detail::throw_error(ec, what);
+    return result;
+}
+[[noreturn]] void throw_connect_error(std::error_code ec, const address& to) {
+    weft::detail::throw_error(ec, ("weft::net::tcp_stream::connect to " + to.to_string()).c_str());
+}
+// closed() is what every call on a moved-from or default-made stream returns.
+std::size_t closed(std::error_code& ec) noexcept {
+    ec = code(std::errc::bad_file_descriptor);
+    return 0;
+}
+}  // namespace
+
+tcp_stream tcp_stream::connect(const address& to, std::chrono::nanoseconds timeout,
+                               std::error_code& ec) {
     return tcp_stream(state::connect(to, deadline_after(timeout), ec));
 }
 tcp_stream tcp_stream::connect(const address& to, std::error_code& ec) {
@@ -259,81 +281,75 @@ tcp_stream tcp_stream::connect(const address& to, std::error_code& ec) {
 }
 tcp_stream tcp_stream::connect(const address& to, std::chrono::nanoseconds timeout) {
     std::error_code ec;
-    auto st = state::connect(to, deadline_after(timeout), ec);
-    if (ec) weft::detail::throw_error(ec, ("weft::net::tcp_stream::connect to " + to.to_string()).c_str());
-    return tcp_stream(std::move(st));
+    tcp_stream s = connect(to, timeout, ec);
+    if (ec) throw_connect_error(ec, to);
+    return s;
 }
 tcp_stream tcp_stream::connect(const address& to) {
     std::error_code ec;
-    auto st = state::connect(to, never, ec);
-    if (ec) weft::detail::throw_error(ec, ("weft::net::tcp_stream::connect to " + to.to_string()).c_str());
-    return tcp_stream(std::move(st));
+    tcp_stream s = connect(to, ec);
+    if (ec) throw_connect_error(ec, to);
+    return s;
 }
-tcp_stream tcp_stream::connect(std::string_view host, std::uint16_t port, std::chrono::nanoseconds timeout,
-                               std::error_code& ec) {
+tcp_stream tcp_stream::connect(std::string_view host, std::uint16_t port,
+                               std::chrono::nanoseconds timeout, std::error_code& ec) {
     address to = numeric_host(host, port, ec);
     if (ec) return {};
     return connect(to, timeout, ec);
 }
-tcp_stream tcp_stream::connect(std::string_view host, std::uint16_t port, std::chrono::nanoseconds timeout) {
-    std::error_code ec;
-    address to = numeric_host(host, port, ec);
-    if (ec)
-        weft::detail::throw_error(ec, ("weft::net::tcp_stream::connect: \"" + std::string(host) +
-                                       "\" is not a numeric IP address (names need weft::dns::resolve)")
-                                          .c_str());
+tcp_stream tcp_stream::connect(std::string_view host, std::uint16_t port,
+                               std::chrono::nanoseconds timeout) {
+    std::string what = "weft::net::tcp_stream::connect: \"" + std::string(host) +
+                       "\" is not a numeric IP address (names need weft::dns::resolve)";
+    address to =
+        or_throw(what.c_str(), [&](std::error_code& ec) { return numeric_host(host, port, ec); });
     return connect(to, timeout);
 }
 
-namespace {
-// closed() is what every call on a moved-from or default-made stream returns.
-std::size_t closed(std::error_code& ec) noexcept {
-    ec = code(std::errc::bad_file_descriptor);
-    return 0;
-}
-[[noreturn]] void throw_eof(const char* what, std::size_t got, std::size_t want) {
-    std::string msg = std::string(what) + ": peer closed after " + std::to_string(got) + " of " +
-                      std::to_string(want) + " bytes";
-    weft::detail::throw_error(code(std::errc::no_message_available), msg.c_str());
-}
-}  // namespace
-
-std::size_t tcp_stream::read_some(std::span<char> buf, std::chrono::nanoseconds timeout, std::error_code& ec) {
+std::size_t tcp_stream::read_some(std::span<char> buf, std::chrono::nanoseconds timeout,
+                                  std::error_code& ec) {
     return s_ ? s_->read_some(buf, deadline_after(timeout), ec) : closed(ec);
 }
 std::size_t tcp_stream::read_some(std::span<char> buf, std::error_code& ec) {
     return s_ ? s_->read_some(buf, never, ec) : closed(ec);
 }
 std::size_t tcp_stream::read_some(std::span<char> buf, std::chrono::nanoseconds timeout) {
-    std::error_code ec;
-    std::size_t n = read_some(buf, timeout, ec);
-    if (ec) weft::detail::throw_error(ec, "weft::net::tcp_stream::read_some");
-    return n;
+    return or_throw("weft::net::tcp_stream::read_some",
+                    [&](std::error_code& ec) { return read_some(buf, timeout, ec); });
 }
 std::size_t tcp_stream::read_some(std::span<char> buf) {
-    std::error_code ec;
-    std::size_t n = read_some(buf, ec);
-    if (ec) weft::detail::throw_error(ec, "weft::net::tcp_stream::read_some");
-    return n;
+    return or_throw("weft::net::tcp_stream::read_some",
+                    [&](std::error_code& ec) { return read_some(buf, ec); });
 }
 
-std::size_t tcp_stream::read_exact(std::span<char> buf, std::chrono::nanoseconds timeout, std::error_code& ec) {
+std::size_t tcp_stream::read_exact(std::span<char> buf, std::chrono::nanoseconds timeout,
+                                   std::error_code& ec) {
     return s_ ? s_->read_exact(buf, deadline_after(timeout), ec) : closed(ec);
 }
 std::size_t tcp_stream::read_exact(std::span<char> buf, std::error_code& ec) {
     return s_ ? s_->read_exact(buf, never, ec) : closed(ec);
 }
+
+namespace {
+// read_exact_what() says how far read_exact() got when the peer closed early.
+std::string read_exact_what(std::error_code ec, std::size_t got, std::size_t want) {
+    std::string what = "weft::net::tcp_stream::read_exact";
+    if (ec == std::errc::no_message_available)
+        what +=
+            ": peer closed after " + std::to_string(got) + " of " + std::to_string(want) + " bytes";
+    return what;
+}
+}  // namespace
+
 void tcp_stream::read_exact(std::span<char> buf, std::chrono::nanoseconds timeout) {
     std::error_code ec;
     std::size_t n = read_exact(buf, timeout, ec);
-    if (ec == std::errc::no_message_available) throw_eof("weft::net::tcp_stream::read_exact", n, buf.size());
-    if (ec) weft::detail::throw_error(ec, "weft::net::tcp_stream::read_exact");
+    if (ec) weft::detail::throw_error(ec, read_exact_what(ec, n, buf.size()).c_str());
 }
 void tcp_stream::read_exact(std::span<char> buf) {
     std::error_code ec;
     std::size_t n = read_exact(buf, ec);
-    if (ec == std::errc::no_message_available) throw_eof("weft::net::tcp_stream::read_exact", n, buf.size());
-    if (ec) weft::detail::throw_error(ec, "weft::net::tcp_stream::read_exact");
+    if (ec) weft::detail::throw_error(ec, read_exact_what(ec, n, buf.size()).c_str());
 }
 
 std::size_t tcp_stream::read_until(std::string& out, std::string_view delimiter, std::size_t max,
@@ -346,13 +362,14 @@ std::size_t tcp_stream::read_until(std::string& out, std::string_view delimiter,
 }
 
 namespace {
-[[noreturn]] void throw_read_until(std::error_code ec, std::size_t max, std::size_t pending) {
-    std::string msg = "weft::net::tcp_stream::read_until";
+// read_until_what() says why read_until() gave up, and what it kept.
+std::string read_until_what(std::error_code ec, std::size_t max, std::size_t pending) {
+    std::string what = "weft::net::tcp_stream::read_until";
     if (ec == std::errc::message_size)
-        msg += ": no delimiter within " + std::to_string(max) + " bytes";
+        what += ": no delimiter within " + std::to_string(max) + " bytes";
     else if (ec == std::errc::no_message_available)
-        msg += ": peer closed after " + std::to_string(pending) + " bytes without the delimiter";
-    weft::detail::throw_error(ec, msg.c_str());
+        what += ": peer closed after " + std::to_string(pending) + " bytes without the delimiter";
+    return what;
 }
 }  // namespace
 
@@ -360,31 +377,34 @@ std::size_t tcp_stream::read_until(std::string& out, std::string_view delimiter,
                                    std::chrono::nanoseconds timeout) {
     std::error_code ec;
     std::size_t n = read_until(out, delimiter, max, timeout, ec);
-    if (ec) throw_read_until(ec, max, s_ ? s_->surplus().size() : 0);
+    if (ec)
+        weft::detail::throw_error(ec,
+                                  read_until_what(ec, max, s_ ? s_->surplus().size() : 0).c_str());
     return n;
 }
 std::size_t tcp_stream::read_until(std::string& out, std::string_view delimiter, std::size_t max) {
     std::error_code ec;
     std::size_t n = read_until(out, delimiter, max, ec);
-    if (ec) throw_read_until(ec, max, s_ ? s_->surplus().size() : 0);
+    if (ec)
+        weft::detail::throw_error(ec,
+                                  read_until_what(ec, max, s_ ? s_->surplus().size() : 0).c_str());
     return n;
 }
 
-std::size_t tcp_stream::write_all(std::string_view bytes, std::chrono::nanoseconds timeout, std::error_code& ec) {
+std::size_t tcp_stream::write_all(std::string_view bytes, std::chrono::nanoseconds timeout,
+                                  std::error_code& ec) {
     return s_ ? s_->write_all(bytes, deadline_after(timeout), ec) : closed(ec);
 }
 std::size_t tcp_stream::write_all(std::string_view bytes, std::error_code& ec) {
     return s_ ? s_->write_all(bytes, never, ec) : closed(ec);
 }
 void tcp_stream::write_all(std::string_view bytes, std::chrono::nanoseconds timeout) {
-    std::error_code ec;
-    write_all(bytes, timeout, ec);
-    if (ec) weft::detail::throw_error(ec, "weft::net::tcp_stream::write_all");
+    or_throw("weft::net::tcp_stream::write_all",
+             [&](std::error_code& ec) { return write_all(bytes, timeout, ec); });
 }
 void tcp_stream::write_all(std::string_view bytes) {
-    std::error_code ec;
-    write_all(bytes, ec);
-    if (ec) weft::detail::throw_error(ec, "weft::net::tcp_stream::write_all");
+    or_throw("weft::net::tcp_stream::write_all",
+             [&](std::error_code& ec) { return write_all(bytes, ec); });
 }
 
 void tcp_stream::shutdown(std::error_code& ec) noexcept {
@@ -392,9 +412,10 @@ void tcp_stream::shutdown(std::error_code& ec) noexcept {
     if (::shutdown(native_handle(), SHUT_WR) != 0) ec = errno_code(errno);
 }
 void tcp_stream::shutdown() {
-    std::error_code ec;
-    shutdown(ec);
-    if (ec) weft::detail::throw_error(ec, "weft::net::tcp_stream::shutdown");
+    or_throw("weft::net::tcp_stream::shutdown", [&](std::error_code& ec) {
+        shutdown(ec);
+        return 0;
+    });
 }
 
 void tcp_stream::close() noexcept {
@@ -411,19 +432,19 @@ void tcp_stream::set_nodelay(bool on) {
         weft::detail::throw_error(errno_code(errno), "weft::net::tcp_stream::set_nodelay");
 }
 
-address tcp_stream::local_address(std::error_code& ec) const { return sock_name(native_handle(), false, ec); }
-address tcp_stream::remote_address(std::error_code& ec) const { return sock_name(native_handle(), true, ec); }
+address tcp_stream::local_address(std::error_code& ec) const {
+    return sock_name(native_handle(), false, ec);
+}
+address tcp_stream::remote_address(std::error_code& ec) const {
+    return sock_name(native_handle(), true, ec);
+}
 address tcp_stream::local_address() const {
-    std::error_code ec;
-    address a = local_address(ec);
-    if (ec) weft::detail::throw_error(ec, "weft::net::tcp_stream::local_address");
-    return a;
+    return or_throw("weft::net::tcp_stream::local_address",
+                    [&](std::error_code& ec) { return local_address(ec); });
 }
 address tcp_stream::remote_address() const {
-    std::error_code ec;
-    address a = remote_address(ec);
-    if (ec) weft::detail::throw_error(ec, "weft::net::tcp_stream::remote_address");
-    return a;
+    return or_throw("weft::net::tcp_stream::remote_address",
+                    [&](std::error_code& ec) { return remote_address(ec); });
 }
 
 }  // namespace weft::net

@@ -12,7 +12,9 @@ namespace weft::net {
 
 // bind_options are the rarer knobs of tcp_listener::bind().
 struct bind_options {
-    bool reuse_port = false;  // SO_REUSEPORT: several listeners share one port, the kernel spreads connections
+    // reuse_port sets SO_REUSEPORT: several listeners share one port and the
+    // kernel spreads the connections among them.
+    bool reuse_port = false;
 };
 
 // tcp_listener is a listening TCP socket; accept() parks the calling fiber
@@ -24,6 +26,8 @@ struct bind_options {
 // 20, 40 ... up to 200 ms between tries, until a descriptor is free (or its
 // timeout, a with_timeout() or a cancel ends the wait). A connection the peer
 // aborted before it was accepted (ECONNABORTED) is skipped silently.
+// Outside a fiber every call (bind included) throws
+// std::system_error(weft::errc::no_scheduler).
 class tcp_listener {
 public:
     // tcp_listener() is not bound; accept() on it fails with EBADF.
@@ -40,7 +44,8 @@ public:
     // [::]:p and 0.0.0.0:p are two listeners). Throws std::system_error
     // (address_in_use, permission_denied, ...). Never blocks.
     static tcp_listener bind(const address& at, int backlog = 1024, bind_options opts = {});
-    static tcp_listener bind(const address& at, int backlog, bind_options opts, std::error_code& ec);
+    static tcp_listener bind(const address& at, int backlog, bind_options opts,
+                             std::error_code& ec);
 
     // accept() parks until a connection comes and returns it, connected and
     // non-blocking. Throws std::system_error (EBADF once closed), and

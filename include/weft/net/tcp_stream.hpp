@@ -21,8 +21,8 @@ class tcp_listener;
 // std::vector<char>, std::array<char, N> or std::span<char>. write_all()
 // takes those beside std::string_view (strings and literals go there).
 template <class R>
-concept char_bytes =
-    std::is_convertible_v<R&&, std::span<const char>> && !std::is_convertible_v<R&&, std::string_view>;
+concept char_bytes = std::is_convertible_v<R&&, std::span<const char>> &&
+    !std::is_convertible_v<R&&, std::string_view>;
 
 // tcp_stream is a connected TCP socket whose calls read like blocking code:
 // one that cannot go on parks the calling fiber (not the thread) until the
@@ -58,13 +58,15 @@ public:
     static tcp_stream connect(const address& to);
     static tcp_stream connect(const address& to, std::chrono::nanoseconds timeout);
     static tcp_stream connect(const address& to, std::error_code& ec);
-    static tcp_stream connect(const address& to, std::chrono::nanoseconds timeout, std::error_code& ec);
+    static tcp_stream connect(const address& to, std::chrono::nanoseconds timeout,
+                              std::error_code& ec);
     // connect(host, port, timeout) connects to a numeric host ("127.0.0.1",
     // "::1"). A name to look up throws std::system_error(invalid_argument):
     // resolve it first with weft::dns::resolve.
-    static tcp_stream connect(std::string_view host, std::uint16_t port, std::chrono::nanoseconds timeout);
-    static tcp_stream connect(std::string_view host, std::uint16_t port, std::chrono::nanoseconds timeout,
-                              std::error_code& ec);
+    static tcp_stream connect(std::string_view host, std::uint16_t port,
+                              std::chrono::nanoseconds timeout);
+    static tcp_stream connect(std::string_view host, std::uint16_t port,
+                              std::chrono::nanoseconds timeout, std::error_code& ec);
 
     // read_some() reads at least one byte into buf, parking until some come,
     // and returns how many; 0 means the peer closed its side (EOF), or buf is
@@ -73,7 +75,8 @@ public:
     std::size_t read_some(std::span<char> buf);
     std::size_t read_some(std::span<char> buf, std::chrono::nanoseconds timeout);
     std::size_t read_some(std::span<char> buf, std::error_code& ec);
-    std::size_t read_some(std::span<char> buf, std::chrono::nanoseconds timeout, std::error_code& ec);
+    std::size_t read_some(std::span<char> buf, std::chrono::nanoseconds timeout,
+                          std::error_code& ec);
 
     // read_exact() fills all of buf. When the peer closes first it throws
     // std::system_error(no_message_available) saying "peer closed after N of
@@ -81,7 +84,8 @@ public:
     void read_exact(std::span<char> buf);
     void read_exact(std::span<char> buf, std::chrono::nanoseconds timeout);
     std::size_t read_exact(std::span<char> buf, std::error_code& ec);
-    std::size_t read_exact(std::span<char> buf, std::chrono::nanoseconds timeout, std::error_code& ec);
+    std::size_t read_exact(std::span<char> buf, std::chrono::nanoseconds timeout,
+                           std::error_code& ec);
 
     // read_until() reads up to and including the first `delimiter`, puts those
     // bytes in `out` (replacing what it held) and returns their count; what
@@ -90,10 +94,12 @@ public:
     // for later reads: std::system_error(message_size) when the delimiter does
     // not end within `max` bytes, no_message_available when the peer closes
     // in the middle of a message, invalid_argument for an empty delimiter.
-    std::size_t read_until(std::string& out, std::string_view delimiter, std::size_t max = 64 * 1024);
+    std::size_t read_until(std::string& out, std::string_view delimiter,
+                           std::size_t max = 64 * 1024);
     std::size_t read_until(std::string& out, std::string_view delimiter, std::size_t max,
                            std::chrono::nanoseconds timeout);
-    std::size_t read_until(std::string& out, std::string_view delimiter, std::size_t max, std::error_code& ec);
+    std::size_t read_until(std::string& out, std::string_view delimiter, std::size_t max,
+                           std::error_code& ec);
     std::size_t read_until(std::string& out, std::string_view delimiter, std::size_t max,
                            std::chrono::nanoseconds timeout, std::error_code& ec);
 
@@ -104,14 +110,25 @@ public:
     void write_all(std::string_view bytes);
     void write_all(std::string_view bytes, std::chrono::nanoseconds timeout);
     std::size_t write_all(std::string_view bytes, std::error_code& ec);
-    std::size_t write_all(std::string_view bytes, std::chrono::nanoseconds timeout, std::error_code& ec);
+    std::size_t write_all(std::string_view bytes, std::chrono::nanoseconds timeout,
+                          std::error_code& ec);
     // write_all(r) sends a vector / array / span of char the same way.
     template <char_bytes R>
-    void write_all(R&& bytes) { write_all(view(bytes)); }
+    void write_all(R&& bytes) {
+        write_all(view(bytes));
+    }
     template <char_bytes R>
-    void write_all(R&& bytes, std::chrono::nanoseconds timeout) { write_all(view(bytes), timeout); }
+    void write_all(R&& bytes, std::chrono::nanoseconds timeout) {
+        write_all(view(bytes), timeout);
+    }
     template <char_bytes R>
-    std::size_t write_all(R&& bytes, std::error_code& ec) { return write_all(view(bytes), ec); }
+    std::size_t write_all(R&& bytes, std::error_code& ec) {
+        return write_all(view(bytes), ec);
+    }
+    template <char_bytes R>
+    std::size_t write_all(R&& bytes, std::chrono::nanoseconds timeout, std::error_code& ec) {
+        return write_all(view(bytes), timeout, ec);
+    }
 
     // shutdown() closes the sending side (SHUT_WR): the peer reads EOF after
     // the bytes already sent; this side can still read. Throws std::system_error.
