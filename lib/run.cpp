@@ -105,8 +105,8 @@ void run_scope::drive(task_base* main) {
                 s.stacks().trim(warm_stacks, trim_batch);
             io.poll(next);
             if (s.next_timer() != never) s.fire_due_timers(clock::now());
-        } else if (io.waiting() > 0 || (tls_runtime->dns && tls_runtime->dns->busy())) {
-            // c-ares' sockets are watched by callback, not by parked fibers.
+        } else if (io.active()) {
+            // Look without sleeping: fibers parked on fds, or c-ares' callback-driven sockets.
             io.poll(deadline{});
         }
         s.run_ready();

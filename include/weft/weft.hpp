@@ -11,6 +11,7 @@
 #include "weft/net/address.hpp"
 #include "weft/net/tcp_listener.hpp"
 #include "weft/net/tcp_stream.hpp"
+#include "weft/net/udp_socket.hpp"
 #include "weft/net/wait.hpp"
 #include "weft/run.hpp"
 #include "weft/semaphore.hpp"

@@ -53,6 +53,7 @@ int reactor::watch(int fd, fd_callback cb, void* ctx) noexcept {
     if (int err = add(fd, false)) return err;
     slots_[fd].cb = cb;
     slots_[fd].cb_ctx = ctx;
+    ++callbacks_;
     return 0;
 }
 
@@ -61,6 +62,8 @@ void reactor::remove(int fd) noexcept {
     slot& s = slots_[fd];
     ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
     s.watched = false;
+    if (s.cb) --callbacks_;
+    s.cb = nullptr;
     s.readable = s.writable = false;
     scheduler* sched = scheduler::current();
     if (s.reader) sched->unpark(s.reader, wake_reason::ready);

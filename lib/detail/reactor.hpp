@@ -67,8 +67,12 @@ public:
     // waiting on the same fd and direction gets EBUSY in `busy` and no wait.
     wake_reason wait(int fd, io_dir dir, deadline until, bool& busy);
 
-    // waiting() is the number of fibers parked on a file descriptor.
+    // waiting() is the number of fibers parked on a file descriptor (a fiber
+    // waiting for a callback-driven fd, like a DNS lookup, has its own timer).
     std::size_t waiting() const noexcept { return waiting_; }
+    // active() is true while an fd event could matter: fibers wait on fds or
+    // callback-driven fds are watched. The loop polls then even if fibers are ready.
+    bool active() const noexcept { return waiting_ + callbacks_ > 0; }
 
     // poll() waits for events until `until` (`never`: no limit; a past
     // deadline: just look) and wakes the fibers whose fds became ready.
@@ -91,6 +95,7 @@ private:
     int epfd_ = -1;
     std::vector<slot> slots_;      // indexed by fd; grows in add()
     std::size_t waiting_ = 0;
+    std::size_t callbacks_ = 0;    // watched slots with a callback
 };
 
 }  // namespace weft::detail

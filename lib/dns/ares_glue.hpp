@@ -57,9 +57,6 @@ public:
     // ec set (errc::bad_servers, errc::failed) when no channel can be made.
     dns_query_ptr start(const char* host, std::uint16_t port, const dns::options& opts, std::error_code& ec);
 
-    // busy() is true while c-ares has sockets open: the loop must then poll
-    // the reactor even when fibers are ready, or c-ares' answers would wait.
-    bool busy() const noexcept { return sockets_ > 0; }
 
     dns::options defaults;  // what resolve() without options uses in this run
 

@@ -13,14 +13,30 @@ namespace weft::net {
 
 namespace {
 
+// bad() throws invalid_argument quoting `text`: clipped to 64 characters, with
+// control characters (a '\0' would end what()) written as \xNN.
 [[noreturn]] void bad(std::string_view text, const char* why) {
+    constexpr std::size_t max_quoted = 64;
+    std::string quoted;
+    for (char c : text.substr(0, max_quoted)) {
+        auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u < 0x7f) {
+            quoted += c;
+        } else {
+            static constexpr char hex[] = "0123456789abcdef";
+            quoted += {'\\', 'x', hex[u >> 4], hex[u & 15]};
+        }
+    }
+    if (text.size() > max_quoted) quoted += "...";
     throw std::system_error(std::make_error_code(std::errc::invalid_argument),
-                            "weft::net::address: \"" + std::string(text) + "\": " + why);
+                            "weft::net::address: \"" + quoted + "\": " + why);
 }
 
 // parse_ip() reads a numeric IPv4 or IPv6 address (no brackets, no port).
 bool parse_ip(std::string_view ip, address::family& fam, unsigned char* out, std::uint32_t& scope) {
-    if (ip.empty() || ip.size() > INET6_ADDRSTRLEN + 16) return false;
+    // inet_pton() reads a C string: a '\0' inside would hide what follows it.
+    if (ip.empty() || ip.size() > INET6_ADDRSTRLEN + 16 || ip.find('\0') != std::string_view::npos)
+        return false;
     std::string s(ip);
     scope = 0;
     if (::inet_pton(AF_INET, s.c_str(), out) == 1) {
