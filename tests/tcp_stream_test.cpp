@@ -11,6 +11,7 @@
 #include <weft/net/tcp_stream.hpp>
 
 #include "support/run_bounded.hpp"
+#include "weft/dns/resolve.hpp"
 
 using namespace std::chrono_literals;
 using weft::net::address;
@@ -167,18 +168,31 @@ TEST_CASE("connecting to a closed port is refused", "[tcp_stream]") {
     });
 }
 
-TEST_CASE("numeric hosts connect; names are left to weft::dns", "[tcp_stream]") {
+TEST_CASE("connect takes numeric hosts and names, and tries each address", "[tcp_stream][dns]") {
     weft::test::run_bounded(10s, [] {
+        // No query may leave the machine: the resolver asks a closed local port,
+        // and "localhost" comes from /etc/hosts.
+        std::uint16_t closed_port = tcp_listener::bind(address::loopback()).local_address().port();
+        weft::dns::options o;
+        o.servers = {"127.0.0.1:" + std::to_string(closed_port)};
+        o.timeout = 300ms;
+        weft::dns::set_default_options(o);
+
         auto l = tcp_listener::bind(address::loopback());
-        auto c = tcp_stream::connect("127.0.0.1", l.local_address().port(), 2s);
-        CHECK(c.remote_address() == l.local_address());
-        auto e = error_of([&] { tcp_stream::connect("localhost", l.local_address().port(), 2s); });
-        CHECK(e.code() == std::errc::invalid_argument);
-        CHECK_THAT(e.what(), Catch::Contains("weft::dns"));
+        const auto port = l.local_address().port();
+        auto numeric = tcp_stream::connect("127.0.0.1", port, 2s);
+        CHECK(numeric.remote_address() == l.local_address());
+        auto by_name = tcp_stream::connect("localhost", port, 2s);
+        CHECK(by_name.remote_address().is_loopback());
+        CHECK(by_name.remote_address().port() == port);
+        auto s1 = l.accept(1s);
+        auto s2 = l.accept(1s);
+
         std::error_code ec;
-        CHECK_FALSE(tcp_stream::connect("no.such.name", 80, 1s, ec).is_open());
-        CHECK(ec == std::errc::invalid_argument);
-        auto s = l.accept(1s);
+        CHECK_FALSE(tcp_stream::connect("no-such-name.invalid", 80, 2s, ec).is_open());
+        CHECK(ec.category() == weft::dns::error_category());
+        auto e = error_of([&] { tcp_stream::connect("no-such-name.invalid", 80, 2s); });
+        CHECK_THAT(e.what(), Catch::Contains("no-such-name.invalid:80"));
     });
 }
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // tcp_stream: a non-blocking connect, and reads and writes through the one
 // io_wait loop. Two things beyond "try, park on EAGAIN, retry":
-//  - a write that sends fewer bytes than asked filled the socket's buffer, so
-//    it clears the reactor's write readiness: the next write parks at once
-//    instead of paying for an EAGAIN (reads cannot do the same yet: see recv());
+//  - a read or write that moves fewer bytes than asked drained the socket or
+//    filled its buffer, so it clears the reactor's readiness in that direction:
+//    the next call parks at once instead of paying for an EAGAIN;
 //  - read_until() reads ahead; what it read past the delimiter stays in
 //    rbuf[rbegin, rend) and every read serves it before touching the socket.
 #include "weft/net/tcp_stream.hpp"
@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "detail/io_wait.hpp"
+#include "weft/dns/resolve.hpp"
 #include "detail/runtime.hpp"
 #include "net/socket_fd.hpp"
 #include "weft/errors.hpp"
@@ -62,11 +63,10 @@ struct tcp_stream::state {
         ssize_t n = weft::detail::io_wait(r, sock, io_dir::read, until, ec,
                                           [&] { return ::recv(fd.get(), data, size, 0); });
         if (n < 0) return 0;
-        // A short read drained the socket, but it does NOT clear the read
-        // readiness: the edge that brought these bytes may also have brought
-        // the peer's FIN or RST, and no edge comes for it again, so a parked
-        // next read would never wake (the reactor keeps no HUP/RDHUP bit that
-        // would let clear_ready() spare them). The next read pays one EAGAIN.
+        // A short read drained the socket: the next read parks at once instead
+        // of paying for an EAGAIN (STYLE.md, the syscall floor). The reactor
+        // keeps a hang-up sticky, so a FIN that came with these bytes is not lost.
+        if (n > 0 && static_cast<std::size_t>(n) < size) r.clear_ready(sock, io_dir::read);
         return static_cast<std::size_t>(n);
     }
 
@@ -254,6 +254,9 @@ tcp_stream tcp_stream::adopt(int fd, std::error_code& ec) {
 }
 
 namespace {
+// detail_deadline_passed() is true once the enclosing with_timeout deadline passed.
+bool detail_deadline_passed() noexcept { return weft::detail::scope_deadline() <= clock::now(); }
+
 // or_throw(what, fn) calls fn(ec) and throws what ec stands for, if anything.
 template <class Fn>
 auto or_throw(const char* what, Fn&& fn) {
@@ -293,17 +296,26 @@ tcp_stream tcp_stream::connect(const address& to) {
 }
 tcp_stream tcp_stream::connect(std::string_view host, std::uint16_t port,
                                std::chrono::nanoseconds timeout, std::error_code& ec) {
-    address to = numeric_host(host, port, ec);
+    const deadline until = deadline_after(timeout);
+    address numeric = numeric_host(host, port, ec);
+    if (!ec) return tcp_stream(state::connect(numeric, until, ec));
+    // A name: look it up within the same budget, then try each address in turn.
+    dns::options opts = dns::default_options();
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now());
+    opts.timeout = std::max(std::chrono::milliseconds(1), std::min(opts.timeout, left));
+    std::vector<address> candidates = dns::resolve(host, port, opts, ec);
     if (ec) return {};
-    return connect(to, timeout, ec);
+    for (const address& a : candidates) {
+        tcp_stream s(state::connect(a, until, ec));
+        if (!ec) return s;
+        if (ec == make_error_code(errc::cancelled) || clock::now() >= until || detail_deadline_passed()) break;
+    }
+    return {};
 }
 tcp_stream tcp_stream::connect(std::string_view host, std::uint16_t port,
                                std::chrono::nanoseconds timeout) {
-    std::string what = "weft::net::tcp_stream::connect: \"" + std::string(host) +
-                       "\" is not a numeric IP address (names need weft::dns::resolve)";
-    address to =
-        or_throw(what.c_str(), [&](std::error_code& ec) { return numeric_host(host, port, ec); });
-    return connect(to, timeout);
+    std::string what = "weft::net::tcp_stream::connect to " + std::string(host) + ":" + std::to_string(port);
+    return or_throw(what.c_str(), [&](std::error_code& ec) { return connect(host, port, timeout, ec); });
 }
 
 std::size_t tcp_stream::read_some(std::span<char> buf, std::chrono::nanoseconds timeout,

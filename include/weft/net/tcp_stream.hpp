@@ -61,8 +61,11 @@ public:
     static tcp_stream connect(const address& to, std::chrono::nanoseconds timeout,
                               std::error_code& ec);
     // connect(host, port, timeout) connects to a numeric host ("127.0.0.1",
-    // "::1"). A name to look up throws std::system_error(invalid_argument):
-    // resolve it first with weft::dns::resolve.
+    // "::1", "[::1]") or to a name, which it resolves with weft::dns::resolve
+    // (the running run()'s default dns::options) and then tries each address
+    // in order, returning the first connection. `timeout` bounds the lookup
+    // and every attempt together. Errors: the lookup's (weft::dns::errc), or
+    // the last attempt's.
     static tcp_stream connect(std::string_view host, std::uint16_t port,
                               std::chrono::nanoseconds timeout);
     static tcp_stream connect(std::string_view host, std::uint16_t port,
