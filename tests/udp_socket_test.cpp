@@ -286,13 +286,10 @@ TEST_CASE("a connected socket whose peer port is closed reports connection_refus
     });
 }
 
-// Hidden until the reactor is fixed: since 35bdb4e an EPOLLERR makes read
-// readiness sticky for the fd's life, but a UDP socket's error is transient
-// (cleared once recv reports it). The next recv that finds nothing then loops
-// recvfrom -> EAGAIN -> clear_ready (still ready) -> recvfrom... forever: it
-// never parks, so its timeout never fires and no other fiber runs. Run with
-// udp_socket_test "[reactor-bug]".
-TEST_CASE("a socket waits again after a refusal was reported", "[udp][connect][.][reactor-bug]") {
+// An ICMP error is transient on UDP (the recv that reports it clears it): the
+// reactor must not keep the socket "ready" after it, or the next recv would
+// spin on EAGAIN instead of parking.
+TEST_CASE("a socket waits again after a refusal was reported", "[udp][connect]") {
     weft::test::run_bounded(5s, [] {
         auto s = udp_socket::open(address::family::v4);
         s.connect(closed_port(address::family::v4));

@@ -117,8 +117,10 @@ void reactor::poll(deadline until) {
             s.cb(s.cb_ctx, fd, e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR), e & (EPOLLOUT | EPOLLHUP | EPOLLERR));
             continue;
         }
-        if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s.read_hup = true;
-        if (e & (EPOLLHUP | EPOLLERR)) s.write_hup = true;
+        // Only a hang-up is final. EPOLLERR alone is not: a UDP socket's ICMP
+        // error is cleared by the recv that reports it.
+        if (e & (EPOLLRDHUP | EPOLLHUP)) s.read_hup = true;
+        if (e & EPOLLHUP) s.write_hup = true;
         if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
             s.readable = true;
             if (s.reader) sched->unpark(s.reader, wake_reason::ready);

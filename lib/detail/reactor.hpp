@@ -51,9 +51,9 @@ public:
         return dir == io_dir::read ? s.readable : s.writable;
     }
     // clear_ready() records that fd would block in `dir` (EAGAIN, or a short
-    // read/write on a stream). Once the peer hung up or the fd is in error
-    // (EPOLLRDHUP/HUP/ERR, which no later edge repeats) it stays ready: the
-    // next call must run to see the EOF or the error.
+    // read/write on a stream). Once the peer hung up (EPOLLRDHUP/HUP, which no
+    // later edge repeats) it stays ready: the next call must run to see the EOF
+    // or the error. (A stream's fatal error comes with EPOLLHUP.)
     void clear_ready(int fd, io_dir dir) noexcept {
         slot& s = slots_[fd];
         if (dir == io_dir::read)
@@ -88,8 +88,8 @@ private:
         bool watched = false;
         bool readable = false;
         bool writable = false;
-        bool read_hup = false;     // sticky: EPOLLRDHUP/HUP/ERR seen, reads must see EOF or the error
-        bool write_hup = false;    // sticky: EPOLLHUP/ERR seen
+        bool read_hup = false;     // sticky: EPOLLRDHUP/HUP seen, reads must see EOF or the error
+        bool write_hup = false;    // sticky: EPOLLHUP seen
     };
 
     int epfd_ = -1;
