@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# bench/run.sh [switch|spawn|idle|timer|all] — weft beside its peers, in one run.
+# bench/run.sh [switch|spawn|idle|timer|echo|all] — weft beside its peers, in one run.
 #
 # Installs what is missing (Boost.Fiber, Go; needs root and apt), configures a
 # release build in build-bench/, builds weft's programs and the C++ peers,
@@ -17,6 +17,16 @@
 #   BENCH_BUILD=dir   build directory (default: build-bench in the repo root)
 #   BENCH_NO_INSTALL=1  never call apt-get
 #   VERBOSE=1         also show the programs' INFO lines (timings of setup, map counts)
+#   ECHO_ROUNDS=5     rounds of echo (each runs every server in both modes)
+#   ECHO_SECONDS=5 ECHO_WARMUP=1   counted seconds per run, after the warm-up
+#   ECHO_CONNS=1000   ping-pong connections (one message in flight each)
+#   ECHO_STREAM_CONNS=8 ECHO_DEPTH=64   streaming connections, messages in flight each
+#   ECHO_MSG=512      message bytes
+#   ECHO_SERVER_CPU=0 ECHO_LOAD_CPU=1   where the server and the load generator run
+#                     (not pinned with BENCH_CPU=none or on one CPU)
+#   ECHO_SETSID=0     run the servers and the load generator in this script's session
+#                     (default: each in its own, see bench_echo)
+#   BENCH_RAW=file    also keep every round's figures there ("key value [round]" lines)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,8 +39,8 @@ idle_n=${IDLE_N:-1000000}
 cpu=${BENCH_CPU:-$(($(nproc) - 1))}
 
 case $what in
-    switch | spawn | idle | timer | all) ;;
-    *) echo "usage: $0 [switch|spawn|idle|timer|all]" >&2; exit 2 ;;
+    switch | spawn | idle | timer | echo | all) ;;
+    *) echo "usage: $0 [switch|spawn|idle|timer|echo|all]" >&2; exit 2 ;;
 esac
 
 say() { printf '%s\n' "$*" >&2; }
@@ -79,9 +89,11 @@ if command -v go >/dev/null; then
     # Go's caches go under the build dir: HOME may be read-only or absent.
     export GOCACHE=$build/go-cache GOPATH=$build/go-path GOFLAGS= GOTOOLCHAIN=local
     go build -o "$bin/go_peer" "$here/peers/go_peer.go" >&2 || { say "go build failed: Go peer skipped"; rm -f "$bin/go_peer"; }
+    go build -o "$bin/go_echo_server" "$here/peers/echo_server.go" >&2 ||
+        { say "go build failed: Go echo server skipped"; rm -f "$bin/go_echo_server"; }
 else
-    say "go not found (apt-get install golang-go): Go peer skipped"
-    rm -f "$bin/go_peer"
+    say "go not found (apt-get install golang-go): Go peers skipped"
+    rm -f "$bin/go_peer" "$bin/go_echo_server"
 fi
 [ -x "$bin/boost_fiber_switch" ] || say "Boost.Fiber not built (apt-get install libboost-fiber-dev): its peers are skipped"
 
@@ -90,7 +102,7 @@ pin=()
 
 # --- rounds -------------------------------------------------------------------
 results=$(mktemp)
-trap 'rm -f "$results"' EXIT
+trap 'if [ -n "${BENCH_RAW:-}" ]; then cp "$results" "$BENCH_RAW"; fi; rm -f "$results"' EXIT
 
 # run_rounds N "prog args" ... : N rounds, each running every program once, in order.
 # Every RESULT key=value line goes to $results; NOTE lines are shown once.
@@ -253,6 +265,167 @@ bench_idle() {
     verdict "<= 5 KiB per idle fiber" "m(weft_idle_rss_bytes) <= 5120"
 }
 
+# --- echo ---------------------------------------------------------------------
+echo_rounds=${ECHO_ROUNDS:-5}
+echo_seconds=${ECHO_SECONDS:-5}
+echo_warmup=${ECHO_WARMUP:-1}
+echo_conns=${ECHO_CONNS:-1000}
+echo_stream_conns=${ECHO_STREAM_CONNS:-8}
+echo_depth=${ECHO_DEPTH:-64}
+echo_msg=${ECHO_MSG:-512}
+spin=() lpin=()
+if [ "$cpu" != none ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    spin=(taskset -c "${ECHO_SERVER_CPU:-0}")
+    lpin=(taskset -c "${ECHO_LOAD_CPU:-1}")
+fi
+# With autogroup scheduling (/proc/sys/kernel/sched_autogroup_enabled), CPU
+# time is shared fairly between sessions first, then between the threads of a
+# session. Each server and the load generator get a session of their own: then
+# a server has one session's share of its CPU whatever its thread count (in
+# one session with the load generator, Go's extra threads got it 1.6-1.8x the
+# CPU of a one-thread server on a busy box), and does not split it with the
+# load generator's. setsid execs in place (a background job of a script is no
+# process group leader), so $! stays the server's pid.
+prio=()
+[ "${ECHO_SETSID:-1}" != 0 ] && command -v setsid >/dev/null && prio=(setsid)
+# The servers, in the order each round runs them: label and program.
+echo_servers=("weft weft_echo_server" "epoll epoll_echo" "go go_echo_server")
+
+# seconds_sum A B C: A + B + C rounded up to whole seconds (A and B may be fractions).
+seconds_sum() { awk -v s="$1" -v t="$2" -v u="$3" 'BEGIN {v = s + t + u; printf "%d", v == int(v) ? v : int(v) + 1}'; }
+
+# echo_run LABEL PROG MODE ROUND: starts the server PROG (usage: PROG PORT
+# MAX_SECONDS; with port 0 it prints "PORT n") on the server CPU, runs
+# echo_load against it on the other CPU, stops the server, and appends the
+# load generator's RESULT lines to $results as "echo_MODE_LABEL_KEY VALUE ROUND".
+echo_run() {
+    local label=$1 prog=$2 mode=$3 round=$4 sout spid port="" i rc=0 out
+    local load_args=(-c "$echo_conns" -d 1)
+    [ "$mode" = stream ] && load_args=(-c "$echo_stream_conns" -d "$echo_depth")
+    [ -x "$bin/$prog" ] || return 0
+    printf ' [%s]' "$label" >&2
+    sout=$(mktemp)
+    # The server stops by itself after its MAX_SECONDS, should this script die.
+    GOMAXPROCS=1 "${prio[@]}" "${spin[@]}" "$bin/$prog" 0 "$(seconds_sum "$echo_warmup" "$echo_seconds" 30)" >"$sout" &
+    spid=$!
+    for ((i = 0; i < 100; i++)); do
+        port=$(awk '/^PORT /{print $2; exit}' "$sout")
+        [ -n "$port" ] && break
+        kill -0 "$spid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ -n "$port" ]; then
+        out=$(timeout "$(seconds_sum "$echo_warmup" "$echo_seconds" 60)" "${prio[@]}" "${lpin[@]}" "$bin/echo_load" "$port" \
+            "${load_args[@]}" -m "$echo_msg" -t "$echo_seconds" -w "$echo_warmup" -p "$spid") || rc=$?
+        [ $rc = 0 ] || printf ' (exit %d)' "$rc" >&2
+    else
+        printf ' (no port)' >&2
+        out=""
+    fi
+    kill "$spid" 2>/dev/null || true
+    wait "$spid" 2>/dev/null || true
+    rm -f "$sout"
+    awk -v p="echo_${mode}_${label}_" -v r="$round" -F'[ =]' '/^RESULT /{print p $2, $3, r}' <<<"$out" >>"$results"
+    printf 'echo_load1 %s %s\n' "$(cut -d' ' -f1 /proc/loadavg)" "$round" >>"$results"
+    if [ -n "${VERBOSE:-}" ]; then grep '^INFO' <<<"$out" | sed 's/^/    /' >&2 || true; fi
+}
+
+# paired A B: the median over rounds of A / B, each taken from one round (the
+# programs of a round ran back to back, so this cancels the box's drift).
+paired() {
+    awk -v a="$1" -v b="$2" '$1 == a {va[$3] = $2} $1 == b {vb[$3] = $2}
+        END {for (r in va) if ((r in vb) && vb[r] > 0) print va[r] / vb[r]}' "$results" | sort -g |
+        awk '{v[NR] = $1} END {if (NR) printf "%.2f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'
+}
+
+# range KEY: "[min..max]" over the rounds, each end as fmt() writes it.
+range() {
+    local lo hi
+    read -r lo hi < <(awk -v k="$1" '$1 == k {print $2}' "$results" | sort -g | sed -n '1p;$p' | tr '\n' ' ')
+    [ -n "$lo" ] && printf '[%s..%s]' "$(fmt "$lo")" "$(fmt "${hi:-$lo}")"
+}
+
+# ratio A B: median(A) / median(B), two decimals; empty when either is missing.
+ratio() {
+    awk -v a="$(median "$1")" -v b="$(median "$2")" 'BEGIN {if (a != "" && b > 0) printf "%.2f", a / b}'
+}
+
+# echo_row MODE LABEL TEXT: throughput with its spread and weft's ratio to it
+# (of the medians, and paired by round), the same for the server's CPU time
+# per message, then the user-space share of that CPU time and how busy the
+# server and the load generator were.
+echo_row() {
+    local mode=$1 label=$2 text=$3 k="echo_$1_$2_" w="echo_$1_weft_" m c su lu us
+    m=$(median "${k}msgs_per_s")
+    if [ -z "$m" ]; then
+        printf '  %-28s %9s\n' "$text" "skipped"
+        return
+    fi
+    c=$(median "${k}server_cpu_ns_per_msg")
+    su=$(median "${k}server_cpu_util")
+    lu=$(median "${k}loadgen_cpu_util")
+    us=$(median "${k}server_user_share")
+    printf '  %-28s %9s %-19s %5s %5s  %7s %-15s %5s %5s  %4s  %4s %4s\n' "$text" \
+        "$(fmt "$m")" "$(range "${k}msgs_per_s")" \
+        "$(ratio "${w}msgs_per_s" "${k}msgs_per_s")" "$(paired "${w}msgs_per_s" "${k}msgs_per_s")" \
+        "${c:+$(fmt "$c")}" "$(range "${k}server_cpu_ns_per_msg")" \
+        "$(ratio "${w}server_cpu_ns_per_msg" "${k}server_cpu_ns_per_msg")" \
+        "$(paired "${w}server_cpu_ns_per_msg" "${k}server_cpu_ns_per_msg")" \
+        "${us:+$(awk -v v="$us" 'BEGIN {printf "%.0f%%", v * 100}')}" \
+        "${su:+$(printf '%.2f' "$su")}" "${lu:+$(printf '%.2f' "$lu")}"
+}
+
+echo_table() {
+    local mode=$1
+    printf '  %-28s %9s %-19s %5s %5s  %7s %-15s %5s %5s  %4s  %4s %4s\n' "server" "msgs/s" "[min..max]" \
+        "weft/" "" "CPU ns" "[min..max]" "weft/" "" "user" "srv" "load"
+    printf '  %-28s %9s %-19s %5s %5s  %7s %-15s %5s %5s  %4s  %4s %4s\n' "" "median" "" "this" "pair" \
+        "per msg" "" "this" "pair" "" "util" "util"
+    echo_row "$mode" weft "weft (fiber per connection)"
+    echo_row "$mode" epoll "C epoll, edge-triggered"
+    echo_row "$mode" go "Go (GOMAXPROCS=1)"
+    verdict "$2: weft >= 0.95x C epoll (msgs/s)" "m(echo_${mode}_weft_msgs_per_s) >= 0.95 * m(echo_${mode}_epoll_msgs_per_s)"
+    verdict "$2: weft ahead of Go (msgs/s)" "m(echo_${mode}_weft_msgs_per_s) > m(echo_${mode}_go_msgs_per_s)"
+    verdict "$2: weft's CPU per message <= C epoll's / 0.95" \
+        "m(echo_${mode}_weft_server_cpu_ns_per_msg) * 0.95 <= m(echo_${mode}_epoll_server_cpu_ns_per_msg)"
+    verdict "$2: weft's CPU per message below Go's" \
+        "m(echo_${mode}_weft_server_cpu_ns_per_msg) < m(echo_${mode}_go_server_cpu_ns_per_msg)"
+}
+
+bench_echo() {
+    local r mode s lbl prog
+    # 1000 connections need more than the usual 1024 descriptors per process.
+    ulimit -n 20000 2>/dev/null || ulimit -n 8192 2>/dev/null || ulimit -n 4096 2>/dev/null || true
+    if [ "$(ulimit -n)" != unlimited ] && (($(ulimit -n) < echo_conns + 64)); then
+        say "echo: ulimit -n is $(ulimit -n), too few for $echo_conns connections; skipped"
+        return 0
+    fi
+    [ -x "$bin/echo_load" ] || { say "echo: echo_load not built (no C compiler?); skipped"; return 0; }
+    [ -x "$bin/weft_echo_server" ] || say "echo: weft_echo_server not built: weft is left out"
+    say "echo: $echo_rounds rounds of ${echo_warmup}+${echo_seconds} s runs, server ${spin[*]:-unpinned}, load ${lpin[*]:-unpinned}, ulimit -n $(ulimit -n)${prio[*]:+, each in its own session}"
+    for ((r = 1; r <= echo_rounds; r++)); do
+        printf '  round %d/%d:' "$r" "$echo_rounds" >&2
+        for mode in pp stream; do
+            printf ' %s' "$mode" >&2
+            for s in "${echo_servers[@]}"; do
+                read -r lbl prog <<<"$s"
+                echo_run "$lbl" "$prog" "$mode" "$r"
+            done
+        done
+        printf '\n' >&2
+    done
+    printf '\necho — loopback echo, %s-byte messages, messages echoed per second (higher is better)\n' "$echo_msg"
+    printf '  weft/this: ratio of the medians; pair: median of the ratios within a round (the steadier one);\n'
+    printf '  CPU ns per msg: the server'"'"'s utime+stime over the counted window, per message (lower is better);\n'
+    printf '  user: its user-space share; util: CPU seconds per second of the server and of the load\n'
+    printf '  generator (near 1: that side was the limit; far below 1 on a busy box: both waited for a CPU)\n'
+    printf ' ping-pong: %s connections, one message in flight each\n' "$echo_conns"
+    echo_table pp "ping-pong"
+    printf ' streaming: %s connections, %s messages in flight each\n' "$echo_stream_conns" "$echo_depth"
+    echo_table stream "streaming"
+    printf '  load average (1 min) after each run: %s\n' "$(spread echo_load1)"
+}
+
 printf "machine: %s\n" "$(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), Linux $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg); pinned: ${pin[*]:-no}"
 # timed NAME: runs bench_NAME and says how long it took and how busy the box was.
 timed() {
@@ -264,6 +437,6 @@ timed() {
 }
 
 case $what in
-    all) timed switch; timed spawn; timed idle; timed timer ;;
+    all) timed switch; timed spawn; timed idle; timed timer; timed echo ;;
     *) timed "$what" ;;
 esac
