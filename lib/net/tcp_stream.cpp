@@ -18,9 +18,9 @@
 #include <cstring>
 
 #include "detail/io_wait.hpp"
-#include "weft/dns/resolve.hpp"
 #include "detail/runtime.hpp"
 #include "net/socket_fd.hpp"
+#include "weft/dns/resolve.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::net {
@@ -314,7 +314,9 @@ tcp_stream tcp_stream::connect(std::string_view host, std::uint16_t port,
 }
 tcp_stream tcp_stream::connect(std::string_view host, std::uint16_t port,
                                std::chrono::nanoseconds timeout) {
-    std::string what = "weft::net::tcp_stream::connect to " + std::string(host) + ":" + std::to_string(port);
+    bool bare_v6 = host.find(':') != std::string_view::npos && host.front() != '[';
+    std::string shown = bare_v6 ? "[" + std::string(host) + "]" : std::string(host);
+    std::string what = "weft::net::tcp_stream::connect to " + shown + ":" + std::to_string(port);
     return or_throw(what.c_str(), [&](std::error_code& ec) { return connect(host, port, timeout, ec); });
 }
 

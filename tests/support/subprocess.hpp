@@ -50,44 +50,45 @@ inline child_result collect(pid_t pid, int fd, std::chrono::seconds limit) {
 }
 }  // namespace detail
 
-// run_child(fn): forks; the child runs fn() and exits with its return value.
-template <class Fn>
-child_result run_child(Fn&& fn, std::chrono::seconds limit = std::chrono::seconds(60)) {
+namespace detail {
+// in_child(body, limit): forks; the child sends stdout and stderr into a pipe
+// and runs body(), which must not return; the parent collects the output.
+template <class Body>
+child_result in_child(Body&& body, std::chrono::seconds limit) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) std::abort();
     pid_t pid = ::fork();
     if (pid == 0) {
         ::dup2(fds[1], STDOUT_FILENO);
         ::dup2(fds[1], STDERR_FILENO);
-        ::close(fds[0]);
-        int rc = fn();
-        std::_Exit(rc);
+        body();
+        std::_Exit(127);
     }
     ::close(fds[1]);
-    return detail::collect(pid, fds[0], limit);
+    return collect(pid, fds[0], limit);
+}
+}  // namespace detail
+
+// run_child(fn): forks; the child runs fn() and exits with its return value.
+template <class Fn>
+child_result run_child(Fn&& fn, std::chrono::seconds limit = std::chrono::seconds(60)) {
+    return detail::in_child([&] { std::_Exit(fn()); }, limit);
 }
 
 // run_self(args): runs this test executable again with `args` (e.g. a hidden
 // test's name) and returns how it ended.
 inline child_result run_self(const std::vector<std::string>& args,
                              std::chrono::seconds limit = std::chrono::seconds(60)) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) std::abort();
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        ::dup2(fds[1], STDOUT_FILENO);
-        ::dup2(fds[1], STDERR_FILENO);
-        std::vector<char*> argv;
-        std::string self = "/proc/self/exe";
-        argv.push_back(self.data());
-        std::vector<std::string> copy = args;
-        for (auto& a : copy) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        ::execv(self.c_str(), argv.data());
-        std::_Exit(127);
-    }
-    ::close(fds[1]);
-    return detail::collect(pid, fds[0], limit);
+    return detail::in_child(
+        [&] {
+            std::vector<std::string> copy = args;
+            std::string self = "/proc/self/exe";
+            std::vector<char*> argv{self.data()};
+            for (auto& a : copy) argv.push_back(a.data());
+            argv.push_back(nullptr);
+            ::execv(self.c_str(), argv.data());
+        },
+        limit);
 }
 
 }  // namespace weft::test
