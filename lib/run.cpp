@@ -50,7 +50,7 @@ constexpr auto trim_when_idle_for = std::chrono::milliseconds(2);
 
 reactor& current_reactor(const char* what) {
     if (!tls_runtime || !tls_runtime->sched.running())
-        throw std::system_error(make_error_code(errc::no_scheduler), std::string(what) + " must be called inside a fiber");
+        throw_outside_fiber(what);
     return tls_runtime->io;
 }
 

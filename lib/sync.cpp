@@ -32,9 +32,7 @@ using detail::wake_reason;
 // running_fiber() is the running fiber; throws errc::no_scheduler outside one.
 detail::fiber* running_fiber(const char* what) {
     detail::fiber* self = detail::current_fiber();
-    if (!self)
-        throw std::system_error(make_error_code(errc::no_scheduler),
-                                std::string(what) + " must be called inside a fiber");
+    if (!self) detail::throw_outside_fiber(what);
     return self;
 }
 

@@ -10,10 +10,11 @@ namespace weft {
 
 namespace detail {
 
-namespace {
-[[noreturn, gnu::cold, gnu::noinline]] void throw_outside_fiber(const char* what) {
+void throw_outside_fiber(const char* what) {
     throw std::system_error(make_error_code(errc::no_scheduler), std::string(what) + " must be called inside a fiber");
 }
+
+namespace {
 
 scheduler& require_scheduler(const char* what) {
     scheduler* s = scheduler::current();

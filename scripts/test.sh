@@ -14,18 +14,8 @@ set -uo pipefail
 packages=(meson ninja-build g++ pkg-config libboost-context-dev libboost-dev libc-ares-dev catch2
           valgrind python3)
 
-# install_missing PKG...: apt-get installs the packages dpkg does not have.
-install_missing() {
-    local missing=() p sudo=()
-    for p in "$@"; do
-        dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
-    done
-    ((${#missing[@]})) || return 0
-    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
-    echo "test.sh: installing ${missing[*]}"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update &&
-        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
-}
+# shellcheck source=install_missing.sh
+source "$(dirname "${BASH_SOURCE[0]}")/install_missing.sh"
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 if ! install_missing "${packages[@]}"; then

@@ -10,6 +10,7 @@
 #include <weft/net/tcp_listener.hpp>
 #include <weft/net/tcp_stream.hpp>
 
+#include "support/error_of.hpp"
 #include "support/run_bounded.hpp"
 #include "support/subprocess.hpp"
 
@@ -20,16 +21,7 @@ using weft::net::tcp_stream;
 
 namespace {
 
-template <class Fn>
-std::system_error error_of(Fn&& fn) {
-    try {
-        fn();
-    } catch (const std::system_error& e) {
-        return e;
-    }
-    FAIL("no exception");
-    return std::system_error(std::error_code());
-}
+using weft::test::error_of;
 
 std::chrono::microseconds cpu_time() {
     rusage ru{};

@@ -10,6 +10,7 @@
 #include <weft/net/tcp_listener.hpp>
 #include <weft/net/tcp_stream.hpp>
 
+#include "support/error_of.hpp"
 #include "support/run_bounded.hpp"
 #include "weft/dns/resolve.hpp"
 
@@ -47,16 +48,7 @@ std::string pattern(std::size_t n) {
 
 bool is_open_fd(int fd) { return ::fcntl(fd, F_GETFD) >= 0; }
 
-template <class Fn>
-std::system_error error_of(Fn&& fn) {
-    try {
-        fn();
-    } catch (const std::system_error& e) {
-        return e;
-    }
-    FAIL("no exception");
-    return std::system_error(std::error_code());
-}
+using weft::test::error_of;
 
 }  // namespace
 

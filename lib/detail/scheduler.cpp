@@ -94,7 +94,7 @@ void scheduler::finish(fiber* self) noexcept {
 
 void scheduler::yield_slow() {
     fiber* self = running_;
-    if (self == &loop_) throw std::system_error(make_error_code(errc::no_scheduler), "weft::this_fiber::yield must be called inside a fiber");
+    if (self == &loop_) throw_outside_fiber("weft::this_fiber::yield");
     if (self->cancel_requested) throw_cancelled();
     push_ready(self);
     switch_to(next_to_run());

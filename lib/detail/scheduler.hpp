@@ -17,6 +17,9 @@ class scheduler;
 extern constinit thread_local scheduler* tls_scheduler __attribute__((tls_model("initial-exec")));
 
 [[noreturn, gnu::cold]] void throw_cancelled();
+// throw_outside_fiber() throws std::system_error(errc::no_scheduler):
+// "<what> must be called inside a fiber". Defined in this_fiber.cpp.
+[[noreturn, gnu::cold]] void throw_outside_fiber(const char* what);
 
 // scheduler owns this thread's fibers: the FIFO run queue, the timers, the
 // stacks, and park/unpark. It knows nothing of file descriptors: the loop in
