@@ -27,6 +27,11 @@ void put16(std::vector<unsigned char>& out, unsigned v) {
     out.push_back(static_cast<unsigned char>(v));
 }
 
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
 constexpr unsigned type_a = 1, type_aaaa = 28;
 constexpr unsigned rcode_servfail = 2, rcode_nxdomain = 3, rcode_refused = 5;
 
@@ -41,12 +46,13 @@ struct dns_server::pending {
     socklen_t peer_len = 0;
 };
 
-dns_server::dns_server() {
+dns_server::dns_server(std::uint16_t port) {
     // UDP and TCP share the port: take a free UDP port, then try TCP on it.
     for (int attempt = 0;; ++attempt) {
         sockaddr_in sa{};
         sa.sin_family = AF_INET;
         sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sa.sin_port = htons(port);
         udp_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (udp_ < 0) fail("dns_server: socket");
         int big = 4 << 20;  // a burst of a thousand queries must not overflow it
@@ -64,7 +70,7 @@ dns_server::dns_server() {
         int err = errno;
         ::close(tcp_);
         ::close(udp_);
-        if (err != EADDRINUSE || attempt == 100) {
+        if (err != EADDRINUSE || port != 0 || attempt == 100) {
             errno = err;
             fail("dns_server: bind tcp");
         }
@@ -82,10 +88,16 @@ dns_server::~dns_server() {
 }
 
 void dns_server::set(const std::string& name, entry e) {
-    std::string key = name;
-    std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::string key = lower(name);
     std::lock_guard lock(m_);
     table_[key] = std::move(e);
+}
+
+void dns_server::set_suffix(const std::string& suffix, entry e) {
+    std::string key(1, '.');
+    key += lower(suffix);
+    std::lock_guard lock(m_);
+    suffixes_.emplace_back(std::move(key), std::move(e));
 }
 
 void dns_server::handle(const unsigned char* q, std::size_t len, bool tcp, int reply_fd, const void* peer,
@@ -111,7 +123,15 @@ void dns_server::handle(const unsigned char* q, std::size_t len, bool tcp, int r
     e.how = behavior::nxdomain;
     {
         std::lock_guard lock(m_);
-        if (auto it = table_.find(name); it != table_.end()) e = it->second;
+        if (auto it = table_.find(name); it != table_.end()) {
+            e = it->second;
+        } else {
+            for (const auto& [suffix, se] : suffixes_)
+                if (name.size() > suffix.size() && name.ends_with(suffix)) {
+                    e = se;
+                    break;
+                }
+        }
     }
     if (e.how == behavior::silence) return;
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// dns_server: a real DNS server for the tests, on 127.0.0.1 at a port the
-// kernel picks, over UDP and TCP (same port), answering A and AAAA queries from
-// a table. It runs on its own std::thread with plain poll() and blocking-free
+// dns_server: a real DNS server for the tests (and bench/dns), on 127.0.0.1 at
+// a port the kernel picks or a given one, over UDP and TCP (same port),
+// answering A and AAAA queries from a table. It runs on its own std::thread with plain poll() and blocking-free
 // sockets, so it does not depend on weft; the destructor stops it and closes
 // every fd it opened.
 #pragma once
@@ -39,13 +39,18 @@ public:
         std::chrono::milliseconds delay{0};  // before the reply (others are served meanwhile)
     };
 
-    dns_server();   // binds UDP and TCP on 127.0.0.1:0 and starts the thread; throws std::system_error
+    // Binds UDP and TCP on 127.0.0.1:port (0: a free port) and starts the
+    // thread; throws std::system_error.
+    explicit dns_server(std::uint16_t port = 0);
     ~dns_server();  // stops the thread, closes every socket
     dns_server(const dns_server&) = delete;
     dns_server& operator=(const dns_server&) = delete;
 
     // set() adds or replaces the entry for `name` (case-insensitive, no trailing dot).
     void set(const std::string& name, entry e);
+    // set_suffix() answers every name under `suffix` ("bench" covers
+    // "name1.bench") that has no entry of its own with `e`.
+    void set_suffix(const std::string& suffix, entry e);
 
     std::uint16_t port() const noexcept { return port_; }
     // address() is "127.0.0.1:<port>", for weft::dns::options::servers.
@@ -69,6 +74,7 @@ private:
     std::atomic<std::size_t> tcp_queries_{0};
     std::mutex m_;
     std::map<std::string, entry> table_;
+    std::vector<std::pair<std::string, entry>> suffixes_;  // (".bench", entry)
     std::thread thread_;  // last: starts after everything it uses
 };
 
