@@ -477,15 +477,20 @@ dns_inside() {
     fi
     kill "$spid" 2>/dev/null || true
     wait "$spid" 2>/dev/null || true
+    # In a namespace of its own the UDP counters are this run's alone: a
+    # dropped datagram means a retry (c-ares, glibc and Go all wait seconds).
+    [ -n "$resolv" ] && awk -v l="$label" '/^Udp:/ && $2 ~ /^[0-9]/ && $4 > 0 {
+        print "NOTE dns: " l ": " $4 " UDP datagrams dropped (InErrors; RcvbufErrors " $6 ")"}' /proc/net/snmp
     awk -v k="${label}_dns_server_" '/^INFO queries /{print "RESULT " k "queries=" $3; print "RESULT " k "cpu_ms=" $7}' "$sout"
     rm -f "$sout"
 }
 
 # dns_run LABEL ROUND CLIENT ARGS...: one client against a fresh server, in a
 # network namespace of its own when $dns_netns (port 53), else on loopback at
-# any port; appends its RESULT lines to $results as "KEY VALUE ROUND".
+# any port; appends its RESULT lines to $results as "KEY VALUE ROUND", and
+# its NOTE lines (and INFO with VERBOSE) to $dns_notes.
 dns_run() {
-    local label=$1 round=$2 out
+    local label=$1 round=$2 out notes
     shift 2
     [ -x "$1" ] || return 0
     printf ' [%s]' "$label" >&2
@@ -497,7 +502,8 @@ dns_run() {
     fi
     awk -v r="$round" -F'[ =]' '/^RESULT /{print $2, $3, r}' <<<"$out" >>"$results"
     printf 'dns_load1 %s %s\n' "$(cut -d' ' -f1 /proc/loadavg)" "$round" >>"$results"
-    grep -E "^(NOTE${VERBOSE:+|INFO})" <<<"$out" | sed 's/^/    /' >&2 || true
+    notes=$(grep -E "^(NOTE${VERBOSE:+|INFO})" <<<"$out" | sed 's/^/    /' || true)
+    [ -z "$notes" ] || dns_notes+="$notes"$'\n'
 }
 
 # dns_row LABEL TEXT: wall and CPU time with spread and weft's ratio (of the
@@ -545,10 +551,11 @@ bench_dns() {
     say "dns: $dns_rounds rounds of $dns_n lookups, $where, server ${dns_spin:-unpinned}, client ${dns_cpin:-unpinned}"
     for ((r = 1; r <= dns_rounds; r++)); do
         printf '  round %d/%d:' "$r" "$dns_rounds" >&2
+        dns_notes=""
         dns_run weft "$r" "$bin/weft_dns" @SERVER@ "$dns_n"
         dns_run go "$r" "$bin/dns_go" @SERVER@ "$dns_n"
         [ "$dns_netns" = 1 ] && dns_run glibc "$r" "$bin/dns_getaddrinfo" "$dns_n" "$dns_threads"
-        printf '\n' >&2
+        printf '\n%s' "$dns_notes" >&2
     done
     [ "$dns_netns" = 1 ] && rm -f "$dns_resolv"
     printf '\ndns — %s lookups of distinct names (A records) against one server on loopback, all at once\n' "$dns_n"

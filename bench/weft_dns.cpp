@@ -6,6 +6,7 @@
 // usage: weft_dns SERVER [N]   (SERVER: "127.0.0.1:53"; default 10,000 lookups)
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 #include <weft/dns/resolve.hpp>
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
     const double t0 = bench::now_ns();
     long failed = 0, wrong = 0;
     std::string first_error;
+    double spawned = 0, last_done = 0, slowest = 0;  // ns after t0; the longest lookup
     weft::run([&] {
         weft::dns::options opts;
         opts.servers = {server};
@@ -45,7 +47,11 @@ int main(int argc, char** argv) {
         for (long i = 0; i < n; ++i) {
             lookups.push_back(weft::spawn([&, i] {
                 std::error_code ec;
+                const double began = bench::now_ns();
                 auto addrs = weft::dns::resolve("name" + std::to_string(i) + ".bench", 80, opts, ec);
+                const double ended = bench::now_ns();
+                slowest = std::max(slowest, ended - began);
+                last_done = ended - t0;
                 if (ec) {
                     if (failed++ == 0) first_error = ec.message();
                 } else if (addrs.size() != 1 || addrs[0].ip_string() != "192.0.2.1" || addrs[0].port() != 80) {
@@ -53,6 +59,7 @@ int main(int argc, char** argv) {
                 }
             }));
         }
+        spawned = bench::now_ns() - t0;
         for (auto& t : lookups) t.join();
     });
     const double wall = (bench::now_ns() - t0) / 1e6;
@@ -62,6 +69,8 @@ int main(int argc, char** argv) {
 
     if (failed) std::printf("NOTE weft_dns: %ld of %ld lookups failed (first: %s)\n", failed, n, first_error.c_str());
     if (wrong) std::printf("NOTE weft_dns: %ld of %ld lookups gave another address\n", wrong, n);
+    std::printf("INFO weft_dns: spawned at %.1f ms, last answer at %.1f ms, slowest lookup %.1f ms\n", spawned / 1e6,
+                last_done / 1e6, slowest / 1e6);
     std::printf("RESULT weft_dns_wall_ms=%.2f\n", wall);
     std::printf("RESULT weft_dns_cpu_ms=%.2f\n", user + sys);
     std::printf("RESULT weft_dns_user_ms=%.2f\n", user);
