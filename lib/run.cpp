@@ -19,6 +19,7 @@
 #include "detail/runtime.hpp"
 #include "detail/scheduler.hpp"
 #include "dns/ares_glue.hpp"
+#include "http/pool.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::detail {
@@ -28,13 +29,15 @@ namespace {
 // runtime is everything run() owns for this thread, composed here so that no
 // layer needs to know another: the scheduler (found through its thread_local
 // pointer), the reactor, the overflow reporter's signal stack, and the DNS
-// glue, made on first use (members are destroyed last to first: the glue goes
-// while the reactor and the scheduler it uses still work).
+// glue and the HTTP client's connection pool, each made on first use (members
+// are destroyed last to first: those two go while the reactor and the
+// scheduler they use still work).
 struct runtime {
     overflow_guard overflow;
     scheduler sched;
     reactor io;
     std::unique_ptr<dns_glue> dns;
+    std::unique_ptr<http::detail::pool> http;
 };
 
 thread_local runtime* tls_runtime = nullptr;
@@ -60,6 +63,12 @@ dns_glue& current_dns(const char* what) {
     reactor& io = current_reactor(what);
     if (!tls_runtime->dns) tls_runtime->dns = std::make_unique<dns_glue>(tls_runtime->sched, io);
     return *tls_runtime->dns;
+}
+
+http::detail::pool& current_http_pool(const char* what) {
+    current_reactor(what);
+    if (!tls_runtime->http) tls_runtime->http = std::make_unique<http::detail::pool>();
+    return *tls_runtime->http;
 }
 
 run_scope::run_scope() {

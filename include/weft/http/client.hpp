@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: MIT
+// The HTTP/1.1 client: get() and send() read like blocking calls and park
+// only the calling fiber, so a thousand fibers fetch a thousand URLs at once.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "weft/http/errors.hpp"
+#include "weft/http/message.hpp"
+#include "weft/http/url.hpp"
+
+namespace weft::http {
+
+// options tunes one request (get/send), redirects included.
+struct options {
+    // timeout bounds the whole exchange: the lookup, connecting, sending,
+    // every redirect and the whole body; passing it throws weft::timeout_error.
+    // An enclosing with_timeout() applies too (the earlier deadline wins).
+    // Zero: no limit of its own.
+    std::chrono::milliseconds timeout{0};
+    // connect_timeout bounds the lookup and the TCP handshake of each new connection.
+    std::chrono::milliseconds connect_timeout{10'000};
+    // Redirects (301, 302, 303, 307, 308 with a Location) are followed up to
+    // max_redirects times; one more is errc::too_many_redirects.
+    // follow_redirects = false returns the redirect itself.
+    bool follow_redirects = true;
+    int max_redirects = 10;
+    // Responses whose header is longer than max_header_bytes fail with
+    // errc::header_too_large, bodies longer than max_body_bytes with
+    // errc::body_too_large (the connection is closed, not reused).
+    std::size_t max_header_bytes = 64 * 1024;
+    std::uint64_t max_body_bytes = 256 * 1024 * 1024;
+    // keep_alive reuses connections: after a complete response the
+    // connection goes back to the running weft::run()'s pool (at most
+    // max_idle_per_host idle connections per host and port, each closed after
+    // idle_timeout unused) for the next request to the same host and port,
+    // from any fiber. A request on a reused connection that the server had
+    // closed meanwhile is retried once on a new connection (idempotent methods).
+    bool keep_alive = true;
+    std::size_t max_idle_per_host = 32;
+    std::chrono::milliseconds idle_timeout{30'000};
+    // user_agent goes in User-Agent unless the request sets its own.
+    std::string user_agent = "weft/0.1";
+};
+
+// get(url) sends "GET url" and returns the response, whatever its status:
+// a 404 or a 500 is a response, not an error. Throws std::system_error with an
+// http::errc (bad URL, malformed response, limits, redirects), a weft::dns
+// code (the host does not resolve), a socket error (connection_refused,
+// connection_reset, ...), weft::timeout_error or weft::cancelled.
+response get(std::string_view url);
+response get(std::string_view url, const options& opts);
+
+// send(req) sends any request; req.target is the absolute URL. The client
+// adds Host, User-Agent and Content-Length (when there is a body, or for
+// POST, PUT and PATCH) unless the request has them. Errors as get().
+response send(const request& req);
+response send(const request& req, const options& opts);
+
+}  // namespace weft::http

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+// The HTTP/1.1 server: a fiber per connection, a plain function per request.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "weft/http/message.hpp"
+#include "weft/net/address.hpp"
+
+namespace weft::http {
+
+// server_options are a server's limits. Each one, when hit, ends the
+// connection after a fitting answer (the status in parentheses).
+struct server_options {
+    // A request header longer than this is refused (431), a body longer than
+    // max_body_bytes too (413).
+    std::size_t max_header_bytes = 64 * 1024;
+    std::uint64_t max_body_bytes = 8 * 1024 * 1024;
+    // header_timeout bounds the time from a request's first byte to the end
+    // of its header, so a client that drips its header (slowloris) is cut off
+    // (408); body_timeout bounds reading the body and writing the response.
+    std::chrono::milliseconds header_timeout{10'000};
+    std::chrono::milliseconds body_timeout{60'000};
+    // idle_timeout closes a kept-alive connection on which no new request
+    // starts in time (silently, as HTTP allows).
+    std::chrono::milliseconds idle_timeout{60'000};
+    // At most max_connections connections are served at once; further ones
+    // wait in the kernel's listen backlog until one ends (they are not refused).
+    std::size_t max_connections = 10'000;
+    int backlog = 1024;
+    // stop() lets requests in progress finish for up to stop_grace, then
+    // cancels what is left.
+    std::chrono::milliseconds stop_grace{5'000};
+};
+
+// server serves HTTP/1.1 on a TCP address. bind() listens at once; serve()
+// runs the accept loop in the calling fiber, spawning a fiber per connection
+// that reads requests, calls the handler for each, and writes its response
+// (keep-alive, unless the client asks to close). A handler that throws gives
+// the client a 500 and the exception's text on stderr. A request the server
+// cannot read gets 400 (malformed), 408, 413 or 431 and the connection closes;
+// so does one with both Content-Length and Transfer-Encoding, or a bad
+// Content-Length (RFC 9112 6.3: those are how requests get smuggled).
+//
+// The handler runs in the connection's fiber: it may block (sleep, fetch,
+// lock), which parks only that connection.
+class server {
+public:
+    using handler = std::function<response(const request&)>;
+
+    // bind(at, h) listens on `at` (port 0: the kernel picks; read it with
+    // local_address()). Throws std::system_error (address_in_use, ...) and
+    // weft::errc::no_scheduler outside a fiber.
+    static server bind(const net::address& at, handler h, server_options opts = {});
+
+    server(server&&) noexcept;
+    server& operator=(server&&) noexcept;
+    ~server();  // stops (see stop()) if still serving, and waits for that
+
+    // serve() accepts and serves connections until stop(); then it waits for
+    // the connection fibers to end and returns. Call it once.
+    void serve();
+    // stop() stops accepting, closes idle connections, lets the requests in
+    // progress finish (their responses say Connection: close) for up to
+    // stop_grace, and then cancels the rest. It returns at once; serve()
+    // returns when all is done. Safe to call more than once, from any fiber.
+    void stop() noexcept;
+
+    net::address local_address() const;
+    // url() is "http://" + local_address() + "/", for tests and demos.
+    std::string url() const;
+    // connections() is how many connections are open now; served() how many
+    // were accepted since bind().
+    std::size_t connections() const noexcept;
+    std::uint64_t served() const noexcept;
+
+private:
+    struct state;  // lib/http/server.cpp
+    explicit server(std::shared_ptr<state> s) noexcept;
+    std::shared_ptr<state> s_;
+};
+
+}  // namespace weft::http

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+#include "weft/http/errors.hpp"
+
+#include <string>
+
+namespace weft::http {
+
+namespace {
+
+class http_category final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "weft.http"; }
+    std::string message(int ev) const override {
+        switch (static_cast<errc>(ev)) {
+            case errc::bad_url: return "bad URL";
+            case errc::unsupported_scheme: return "unsupported URL scheme (only http:// is supported)";
+            case errc::bad_header: return "invalid header name or value";
+            case errc::closed_before_response: return "server closed the connection before responding";
+            case errc::malformed_status_line: return "malformed status line";
+            case errc::malformed_request_line: return "malformed request line";
+            case errc::malformed_header: return "malformed header field";
+            case errc::bad_content_length: return "bad Content-Length";
+            case errc::bad_transfer_encoding: return "bad Transfer-Encoding";
+            case errc::malformed_chunk: return "malformed chunk in a chunked body";
+            case errc::truncated_body: return "connection closed in the middle of the body";
+            case errc::header_too_large: return "header larger than the limit";
+            case errc::body_too_large: return "body larger than the limit";
+            case errc::too_many_redirects: return "too many redirects";
+            case errc::bad_redirect: return "redirect without a usable Location";
+            case errc::unexpected_bytes: return "unexpected bytes after the message";
+        }
+        return "unknown weft.http error " + std::to_string(ev);
+    }
+};
+
+}  // namespace
+
+const std::error_category& error_category() noexcept {
+    static const http_category category;
+    return category;
+}
+
+std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), error_category()}; }
+
+}  // namespace weft::http

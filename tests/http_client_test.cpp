@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: MIT
+// weft::http's client against weft's own server and against http_peer, a
+// real socket peer that sends exactly the bytes a test scripts, broken or not.
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "support/error_of.hpp"
+#include "support/http_peer.hpp"
+#include "support/run_bounded.hpp"
+
+using namespace std::chrono_literals;
+using weft::http::errc;
+using weft::http::request;
+using weft::http::response;
+using weft::http::server;
+using weft::net::address;
+using weft::test::error_of;
+using weft::test::http_peer;
+
+namespace {
+
+// serving: a weft server on 127.0.0.1:0 (or ::1) run by a fiber; stopped and
+// joined when it goes out of scope.
+struct serving {
+    server srv;
+    weft::task<void> fiber;
+
+    explicit serving(server::handler h, address at = address::loopback(), weft::http::server_options o = {})
+        : srv(server::bind(at, std::move(h), o)), fiber(weft::spawn([this] { srv.serve(); })) {}
+    ~serving() {
+        srv.stop();
+        fiber.join();
+    }
+    std::string url(std::string_view path = "/") const {
+        return "http://" + srv.local_address().to_string() + std::string(path);
+    }
+};
+
+response hello(const request&) { return {200, "Hello!"}; }
+
+std::string pattern(std::size_t n) {
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("GET: status, headers looked up without case, repeated fields kept, body", "[http][client]") {
+    weft::test::run_bounded(10s, [] {
+        serving s([](const request& req) {
+            response r(200, "Hello, " + std::string(req.path()));
+            r.headers.add("Set-Cookie", "a=1");
+            r.headers.add("Set-Cookie", "b=2");
+            r.headers.add("X-Seen-Host", std::string(req.headers.get("host").value_or("")));
+            r.headers.add("X-Seen-Agent", std::string(req.headers.get("USER-AGENT").value_or("")));
+            return r;
+        });
+        response r = weft::http::get(s.url("/there?x=1"));
+        CHECK(r.status == 200);
+        CHECK(r.reason == "OK");
+        CHECK(r.body == "Hello, /there");
+        CHECK(r.headers.get("content-length") == "13");
+        CHECK(r.headers.get_all("set-cookie") == std::vector<std::string_view>{"a=1", "b=2"});
+        CHECK(r.headers.get("x-seen-host") == s.srv.local_address().to_string());
+        CHECK(r.headers.get("x-seen-agent") == "weft/0.1");
+        CHECK_FALSE(r.headers.get("X-Absent"));
+    });
+}
+
+TEST_CASE("POST sends its body with Content-Length; the handler sees method, target and body", "[http][client]") {
+    weft::test::run_bounded(10s, [] {
+        serving s([](const request& req) {
+            return response(201, req.method + " " + req.target + " " +
+                                     std::string(req.headers.get("Content-Length").value_or("-")) + " " + req.body);
+        });
+        request req;
+        req.method = "POST";
+        req.target = s.url("/items?q=2");
+        req.body = "{\"n\":1}";
+        req.headers.add("Content-Type", "application/json");
+        response r = weft::http::send(req);
+        CHECK(r.status == 201);
+        CHECK(r.body == "POST /items?q=2 7 {\"n\":1}");
+        req.body.clear();  // an empty POST still says Content-Length: 0
+        CHECK(weft::http::send(req).body == "POST /items?q=2 0 ");
+    });
+}
+
+TEST_CASE("bodies delimited by Content-Length, by chunks, and by the connection closing", "[http][client]") {
+    weft::test::run_bounded(10s, [] {
+        http_peer chunked("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "5\r\nHello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n");
+        CHECK(weft::http::get(chunked.url()).body == "Hello, world");
+        http_peer until_close("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nall of this, then EOF");
+        CHECK(weft::http::get(until_close.url()).body == "all of this, then EOF");
+        http_peer dripped([](int, const std::string&) {
+            return http_peer::reply{"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nslow!", http_peer::then::close, 2ms};
+        });
+        CHECK(weft::http::get(dripped.url()).body == "slow!");
+        http_peer http10("HTTP/1.0 200 OK\r\n\r\nold");
+        CHECK(weft::http::get(http10.url()).body == "old");
+    });
+}
+
+TEST_CASE("a 10 MiB body arrives whole", "[http][client]") {
+    weft::test::run_bounded(30s, [] {
+        const std::string big = pattern(10 * 1024 * 1024);
+        serving s([&](const request&) { return response(200, big); });
+        response r = weft::http::get(s.url());
+        CHECK(r.body.size() == big.size());
+        CHECK(r.body == big);
+    });
+}
+
+TEST_CASE("HEAD gets the header only, though it announces a length", "[http][client]") {
+    weft::test::run_bounded(10s, [] {
+        serving s(hello);
+        request req;
+        req.method = "HEAD";
+        req.target = s.url();
+        response r = weft::http::send(req);
+        CHECK(r.status == 200);
+        CHECK(r.headers.get("Content-Length") == "6");
+        CHECK(r.body.empty());
+        CHECK(weft::http::get(s.url()).body == "Hello!");  // the connection stayed in step
+    });
+}
+
+TEST_CASE("keep-alive: sequential and concurrent requests reuse pooled connections", "[http][client]") {
+    weft::test::run_bounded(20s, [] {
+        serving s(hello);
+        for (int i = 0; i < 20; ++i) REQUIRE(weft::http::get(s.url()).body == "Hello!");
+        CHECK(s.srv.served() == 1);
+
+        std::vector<weft::task<int>> fibers;
+        for (int f = 0; f < 10; ++f)
+            fibers.push_back(weft::spawn([&] {
+                int ok = 0;
+                for (int i = 0; i < 5; ++i) ok += weft::http::get(s.url()).body == "Hello!";
+                return ok;
+            }));
+        int ok = 0;
+        for (auto& f : fibers) ok += f.join();
+        CHECK(ok == 50);
+        CHECK(s.srv.served() <= 11);
+
+        weft::http::options fresh;
+        fresh.keep_alive = false;
+        auto before = s.srv.served();
+        for (int i = 0; i < 3; ++i) weft::http::get(s.url(), fresh);
+        CHECK(s.srv.served() == before + 3);
+    });
+}
+
+TEST_CASE("a pooled connection the server closed is noticed, and the request still goes through", "[http][client]") {
+    weft::test::run_bounded(20s, [] {
+        weft::http::server_options o;
+        o.idle_timeout = 50ms;
+        serving s(hello, address::loopback(), o);
+        CHECK(weft::http::get(s.url()).body == "Hello!");
+        weft::this_fiber::sleep_for(200ms);  // the server closes the idle connection
+        CHECK(weft::http::get(s.url()).body == "Hello!");
+        CHECK(s.srv.served() == 2);
+
+        // A peer that keeps its connection open after answering but closes it
+        // without a word when the next request comes (the race a client
+        // loses when a server's idle timer fires as the request leaves).
+        http_peer closes_on_reuse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", http_peer::then::close_on_next);
+        CHECK(weft::http::get(closes_on_reuse.url()).body == "ok");
+        CHECK(weft::http::get(closes_on_reuse.url()).body == "ok");
+        CHECK(closes_on_reuse.connections() == 2);
+        request post;  // not idempotent: not sent twice, the error is the caller's
+        post.method = "POST";
+        post.target = closes_on_reuse.url();
+        CHECK(error_of([&] { weft::http::send(post); }).code() == errc::closed_before_response);
+    });
+}
+
+TEST_CASE("redirects are followed, relative ones too, up to the limit", "[http][client]") {
+    weft::test::run_bounded(10s, [] {
+        serving s([](const request& req) {
+            std::string_view p = req.path();
+            if (p.starts_with("/hop/")) {
+                int n = std::stoi(std::string(p.substr(5)));
+                response r(302, "");
+                r.headers.add("Location", n > 0 ? std::to_string(n - 1) : "/end");  // relative: /hop/<n-1>
+                return r;
+            }
+            if (p == "/see-other") {
+                response r(303, "");
+                r.headers.add("Location", "/end");
+                return r;
+            }
+            if (p == "/loop") {
+                response r(307, "");
+                r.headers.add("Location", "/loop");
+                return r;
+            }
+            return response(200, "end " + req.method + " [" + req.body + "]");
+        });
+        CHECK(weft::http::get(s.url("/hop/3")).body == "end GET []");
+
+        weft::http::options two;
+        two.max_redirects = 2;
+        auto e = error_of([&] { weft::http::get(s.url("/hop/3"), two); });
+        CHECK(e.code() == errc::too_many_redirects);
+        CHECK(std::string(e.what()).find("more than 2 redirects") != std::string::npos);
+        CHECK(error_of([&] { weft::http::get(s.url("/loop")); }).code() == errc::too_many_redirects);
+
+        weft::http::options none;
+        none.follow_redirects = false;
+        response r = weft::http::get(s.url("/hop/1"), none);
+        CHECK(r.status == 302);
+        CHECK(r.headers.get("Location") == "0");
+
+        request post;
+        post.method = "POST";
+        post.target = s.url("/see-other");
+        post.body = "form";
+        CHECK(weft::http::send(post).body == "end GET []");  // 303: the body stays behind
+    });
+}
+
+TEST_CASE("404 and 500 come back as responses, not errors", "[http][client]") {
+    weft::test::run_bounded(10s, [] {
+        serving s([](const request& req) {
+            if (req.path() == "/boom") throw std::runtime_error("handler failed on purpose");
+            return response(404, "no such thing");
+        });
+        response r = weft::http::get(s.url("/missing"));
+        CHECK(r.status == 404);
+        CHECK(r.reason == "Not Found");
+        CHECK(r.body == "no such thing");
+        response boom = weft::http::get(s.url("/boom"));
+        CHECK(boom.status == 500);
+    });
+}
+
+TEST_CASE("each malformed reply has its own error, and the client stays usable", "[http][client]") {
+    weft::test::run_bounded(30s, [] {
+        serving good(hello);
+        struct broken {
+            const char* what;
+            std::string bytes;
+            http_peer::then after;
+            std::error_code expected;
+        };
+        const std::vector<broken> cases = {
+            {"a status that is not a number", "HTTP/1.1 2x0 OK\r\n\r\n", http_peer::then::close,
+             errc::malformed_status_line},
+            {"not HTTP at all", "SSH-2.0-OpenSSH_9.2\r\n\r\n", http_peer::then::close, errc::malformed_status_line},
+            {"a header line without a colon", "HTTP/1.1 200 OK\r\nNo colon here\r\n\r\n", http_peer::then::close,
+             errc::malformed_header},
+            {"a header bigger than 64 KiB",
+             "HTTP/1.1 200 OK\r\nX-Big: " + std::string(70 * 1024, 'x') + "\r\n\r\n", http_peer::then::close,
+             errc::header_too_large},
+            {"a Content-Length that is not a number", "HTTP/1.1 200 OK\r\nContent-Length: 12abc\r\n\r\n",
+             http_peer::then::close, errc::bad_content_length},
+            {"a chunk size that is not hex",
+             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", http_peer::then::close,
+             errc::malformed_chunk},
+            {"a body cut short", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten..", http_peer::then::close,
+             errc::truncated_body},
+            {"a chunked body cut short", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc",
+             http_peer::then::close, errc::truncated_body},
+            {"a close before any byte", "", http_peer::then::close, errc::closed_before_response},
+            {"a reset in the middle of the body", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart",
+             http_peer::then::reset, std::make_error_code(std::errc::connection_reset)},
+        };
+        for (const auto& c : cases) {
+            INFO(c.what);
+            http_peer peer(c.bytes, c.after);
+            auto e = error_of([&] { weft::http::get(peer.url()); });
+            CHECK(e.code() == c.expected);
+            CHECK(weft::http::get(good.url()).body == "Hello!");
+        }
+
+        http_peer big_body("HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n" + std::string(2000, 'b'));
+        weft::http::options small;
+        small.max_body_bytes = 1000;
+        CHECK(error_of([&] { weft::http::get(big_body.url(), small); }).code() == errc::body_too_large);
+        CHECK(weft::http::get(big_body.url()).body.size() == 2000);
+        http_peer big_chunks("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n" + std::string(1000, 'c') +
+                             "\r\n1\r\nc\r\n0\r\n\r\n");
+        CHECK(error_of([&] { weft::http::get(big_chunks.url(), small); }).code() == errc::body_too_large);
+        http_peer big_until_close("HTTP/1.1 200 OK\r\n\r\n" + std::string(1001, 'e'));
+        CHECK(error_of([&] { weft::http::get(big_until_close.url(), small); }).code() == errc::body_too_large);
+    });
+}
+
+TEST_CASE("a server that never answers: the request's timeout ends it, with_timeout too", "[http][client]") {
+    weft::test::run_bounded(20s, [] {
+        http_peer silent("", http_peer::then::hang);
+        weft::http::options o;
+        o.timeout = 200ms;
+        auto start = weft::clock::now();
+        CHECK_THROWS_AS(weft::http::get(silent.url(), o), weft::timeout_error);
+        CHECK(weft::clock::now() - start >= 200ms);
+        CHECK_THROWS_AS(weft::with_timeout(100ms, [&] { return weft::http::get(silent.url()); }), weft::timeout_error);
+        // Slow to answer but within the limit: fine.
+        serving slow([](const request&) {
+            weft::this_fiber::sleep_for(100ms);
+            return response(200, "late");
+        });
+        o.timeout = 5s;
+        CHECK(weft::http::get(slow.url(), o).body == "late");
+    });
+}
+
+TEST_CASE("cancelling a fiber in the middle of a fetch", "[http][client]") {
+    weft::test::run_bounded(10s, [] {
+        http_peer silent("", http_peer::then::hang);
+        auto t = weft::spawn([&] { return weft::http::get(silent.url()); });
+        weft::this_fiber::sleep_for(50ms);
+        t.cancel();
+        CHECK_THROWS_AS(t.join(), weft::cancelled);
+    });
+}
+
+TEST_CASE("bad URLs and unsupported schemes are clear errors", "[http][client]") {
+    weft::test::run_bounded(10s, [] {
+        for (const char* u : {"", "example.com/", "http://", "http://:80/", "http://host:0/", "http://host:99999/",
+                              "http://ho st/", "http://user:pw@host/", "http://[::1/", "http://[nope]/",
+                              "http://host/a b"}) {
+            INFO(u);
+            CHECK(error_of([&] { weft::http::get(u); }).code() == errc::bad_url);
+        }
+        auto e = error_of([] { weft::http::get("https://example.com/"); });
+        CHECK(e.code() == errc::unsupported_scheme);
+        CHECK(std::string(e.what()).find("TLS") != std::string::npos);
+        CHECK(error_of([] { weft::http::get("ftp://example.com/"); }).code() == errc::unsupported_scheme);
+        request bad_header;
+        bad_header.target = "http://127.0.0.1:1/";
+        bad_header.headers.add("X-Evil", "a\r\nInjected: yes");
+        CHECK(error_of([&] { weft::http::send(bad_header); }).code() == errc::bad_header);
+    });
+}
+
+TEST_CASE("IPv6 literals, and names from /etc/hosts", "[http][client]") {
+    weft::test::run_bounded(10s, [] {
+        serving v6(hello, address::loopback(0, address::family::v6));
+        CHECK(weft::http::get(v6.url()).body == "Hello!");  // http://[::1]:port/
+        serving v4(hello);
+        auto port = std::to_string(v4.srv.local_address().port());
+        CHECK(weft::http::get("http://localhost:" + port + "/").body == "Hello!");
+        CHECK(error_of([] { weft::http::get("http://127.0.0.1:1/"); }).code() == std::errc::connection_refused);
+    });
+}
+
+TEST_CASE("outside weft::run, get() says so", "[http][client]") {
+    CHECK(error_of([] { weft::http::get("http://127.0.0.1:1/"); }).code() == weft::errc::no_scheduler);
+}
+
+TEST_CASE("url: parse, print, resolve", "[http][url]") {
+    using weft::http::url;
+    url u = url::parse("HTTP://Example.COM:8080/a/b/c?x=1#frag");
+    CHECK(u.scheme == "http");
+    CHECK(u.host == "example.com");
+    CHECK(u.port == 8080);
+    CHECK(u.target == "/a/b/c?x=1");
+    CHECK(u.to_string() == "http://example.com:8080/a/b/c?x=1");
+    CHECK(url::parse("http://h").target == "/");
+    CHECK(url::parse("http://h?q").target == "/?q");
+    CHECK(url::parse("http://h:80/").authority() == "h");
+    url v6 = url::parse("http://[::1]:9/x");
+    CHECK(v6.host == "::1");
+    CHECK(v6.authority() == "[::1]:9");
+    CHECK(url::parse("http://h/caf\xc3\xa9").target == "/caf%C3%A9");
+    CHECK(u.resolve("d").to_string() == "http://example.com:8080/a/b/d");
+    CHECK(u.resolve("../d?y").to_string() == "http://example.com:8080/a/d?y");
+    CHECK(u.resolve("/top").to_string() == "http://example.com:8080/top");
+    CHECK(u.resolve("?z=2").to_string() == "http://example.com:8080/a/b/c?z=2");
+    CHECK(u.resolve("//other/p").to_string() == "http://other/p");
+    CHECK(u.resolve("http://third:81/").to_string() == "http://third:81/");
+    CHECK(u.resolve("../../../../x").to_string() == "http://example.com:8080/x");
+    std::error_code ec;
+    url::parse("nope", ec);
+    CHECK(ec == errc::bad_url);
+}
+
+TEST_CASE("request: path, query and query parameters", "[http][url]") {
+    request r;
+    r.target = "/p/q?a=1&b=&c";
+    CHECK(r.path() == "/p/q");
+    CHECK(r.query() == "a=1&b=&c");
+    CHECK(r.query_param("a") == "1");
+    CHECK(r.query_param("b") == "");
+    CHECK(r.query_param("c") == "");
+    CHECK_FALSE(r.query_param("d"));
+    r.target = "http://h:1/x?y=2";
+    CHECK(r.path() == "/x");
+    CHECK(r.query_param("y") == "2");
+    weft::http::headers h{{"A", "1"}, {"b", "2"}, {"a", "3"}};
+    h.set("a", "4");
+    CHECK(h.get_all("A") == std::vector<std::string_view>{"4"});
+    CHECK(h.size() == 2);
+    h.remove("B");
+    CHECK(h.size() == 1);
+}
