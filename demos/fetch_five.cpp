@@ -15,10 +15,17 @@
 
 #include "slow_handler.hpp"
 
+int failures = 0;
+
 void fetch(const std::string& url) {
     std::cout << "Waiting for " << url << std::endl;
-    weft::http::response r = weft::http::get(url);  // parks this fiber only
-    std::cout << "Get response from " << url << " Result: " << r.body << std::endl;
+    try {
+        weft::http::response r = weft::http::get(url);  // parks this fiber only
+        std::cout << "Get response from " << url << " Result: " << r.body << std::endl;
+    } catch (const std::exception& e) {
+        std::cout << "Failed to get " << url << ": " << e.what() << std::endl;
+        ++failures;
+    }
 }
 
 int main(int argc, char** argv) {
@@ -26,9 +33,14 @@ int main(int argc, char** argv) {
     std::string url;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
-        if (arg == "--sequential") sequential = true;
-        else if (arg.starts_with("-")) return std::cerr << "usage: fetch_five [--sequential] [URL]\n", 2;
-        else url = arg;
+        if (arg == "--sequential") {
+            sequential = true;
+        } else if (arg.starts_with("-")) {
+            std::cerr << "usage: fetch_five [--sequential] [URL]\n";
+            return 2;
+        } else {
+            url = arg;
+        }
     }
     try {
         weft::run([&] {
@@ -57,4 +69,5 @@ int main(int argc, char** argv) {
         std::cerr << "fetch_five: " << e.what() << '\n';
         return 1;
     }
+    return failures == 0 ? 0 : 1;
 }

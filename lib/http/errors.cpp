@@ -13,7 +13,7 @@ public:
     std::string message(int ev) const override {
         switch (static_cast<errc>(ev)) {
             case errc::bad_url: return "bad URL";
-            case errc::unsupported_scheme: return "unsupported URL scheme (only http:// is supported)";
+            case errc::unsupported_scheme: return "unsupported URL scheme";
             case errc::bad_header: return "invalid header name or value";
             case errc::closed_before_response: return "server closed the connection before responding";
             case errc::malformed_status_line: return "malformed status line";

@@ -42,6 +42,14 @@ std::error_code from_beast(const boost::system::error_code& ec, bool request) {
     return errc::malformed_header;  // bad_field, bad_value, bad_line_ending, bad_obs_fold, ...
 }
 
+// refuse() is the error for a request that cannot be read, and in `status`
+// the answer its client gets.
+std::error_code refuse(const boost::system::error_code& ec, int& status) {
+    std::error_code e = from_beast(ec, true);
+    status = e == errc::header_too_large ? 431 : e == errc::body_too_large ? 413 : 400;
+    return e;
+}
+
 bool is_token_char(unsigned char c) noexcept {
     return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
@@ -174,10 +182,7 @@ std::error_code connection::read_request(request& out, const limits& lim, std::c
     parser.body_limit(lim.body_bytes);
     boost::system::error_code ec;
     with_timeout(header_timeout, [&] { bhttp::read_header(p_->adapter, p_->buffer, parser, ec); });
-    if (ec) {
-        if (ec == bhttp::error::header_limit) status = 431;
-        return from_beast(ec, true);
-    }
+    if (ec) return refuse(ec, status);
     auto& m = parser.get();
     p_->version = m.version() == 10 ? 10 : 11;
     // RFC 9112 6.1: a Transfer-Encoding whose last coding is not chunked
@@ -192,10 +197,7 @@ std::error_code connection::read_request(request& out, const limits& lim, std::c
             p_->stream.write_all(m.version() == 10 ? "HTTP/1.0 100 Continue\r\n\r\n" : "HTTP/1.1 100 Continue\r\n\r\n");
         bhttp::read(p_->adapter, p_->buffer, parser, ec);
     });
-    if (ec) {
-        if (ec == bhttp::error::body_limit) status = 413;
-        return from_beast(ec, true);
-    }
+    if (ec) return refuse(ec, status);
     out.method = std::string(m.method_string());
     out.target = std::string(m.target());
     out.headers = {};
