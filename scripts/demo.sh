@@ -6,7 +6,7 @@
 set -euo pipefail
 
 # The demo to run: build/demos/$DEMO. WEFT_DEMO=... picks another one.
-DEMO=${WEFT_DEMO:-hello_task}
+DEMO=${WEFT_DEMO:-fetch_five}
 
 packages=(meson ninja-build g++ pkg-config libboost-context-dev libboost-dev libc-ares-dev catch2)
 
