@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# bench/run.sh [switch|spawn|idle|timer|echo|dns|all] — weft beside its peers, in one run.
+# bench/run.sh [switch|spawn|idle|timer|echo|dns|fetch|all] — weft beside its peers, in one run.
 #
 # Installs what is missing (Boost.Fiber, Go; needs root and apt), configures a
 # release build in build-bench/, builds weft's programs and the C++ peers,
@@ -31,6 +31,10 @@
 #   DNS_THREADS=64    threads of the glibc getaddrinfo pool
 #   DNS_SERVER_CPU=0 DNS_CLIENT_CPU=1   where the DNS server and the client run
 #                     (not pinned with BENCH_CPU=none or on one CPU)
+#   FETCH_ROUNDS=3    rounds of fetch (each runs weft, aiohttp and Go once per N)
+#   FETCH_N="5 1000 10000"  concurrent GETs per run, one list entry after the other
+#   FETCH_SERVER_CPU=0 FETCH_CLIENT_CPU=1   where the Go sleep server and the client run
+#                     (not pinned with BENCH_CPU=none or on one CPU)
 #   BENCH_RAW=file    also keep every round's figures there ("key value [round]" lines)
 set -euo pipefail
 
@@ -44,8 +48,8 @@ idle_n=${IDLE_N:-1000000}
 cpu=${BENCH_CPU:-$(($(nproc) - 1))}
 
 case $what in
-    switch | spawn | idle | timer | echo | dns | all) ;;
-    *) echo "usage: $0 [switch|spawn|idle|timer|echo|dns|all]" >&2; exit 2 ;;
+    switch | spawn | idle | timer | echo | dns | fetch | all) ;;
+    *) echo "usage: $0 [switch|spawn|idle|timer|echo|dns|fetch|all]" >&2; exit 2 ;;
 esac
 
 say() { printf '%s\n' "$*" >&2; }
@@ -60,6 +64,7 @@ install_missing() {
     [ -f /usr/include/boost/fiber/all.hpp ] || need+=(libboost-fiber-dev)
     command -v go >/dev/null || need+=(golang-go)
     command -v ip >/dev/null || need+=(iproute2)  # dns: loopback up in a namespace of its own
+    /usr/bin/python3 -c 'import aiohttp' 2>/dev/null || need+=(python3-aiohttp)  # fetch: the asyncio lesson's client
     [ ${#need[@]} -eq 0 ] && return 0
     if [ -n "${BENCH_NO_INSTALL:-}" ] || [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
         say "missing: ${need[*]} (not installing: needs root and apt-get); their peers are skipped"
@@ -98,9 +103,12 @@ if command -v go >/dev/null; then
     go build -o "$bin/go_echo_server" "$here/peers/echo_server.go" >&2 ||
         { say "go build failed: Go echo server skipped"; rm -f "$bin/go_echo_server"; }
     go build -o "$bin/dns_go" "$here/peers/dns_go.go" >&2 || { say "go build failed: Go dns peer skipped"; rm -f "$bin/dns_go"; }
+    go build -o "$bin/sleep_server" "$here/peers/sleep_server.go" >&2 ||
+        { say "go build failed: fetch's server missing"; rm -f "$bin/sleep_server"; }
+    go build -o "$bin/fetch_go" "$here/peers/fetch_go.go" >&2 || { say "go build failed: Go fetch peer skipped"; rm -f "$bin/fetch_go"; }
 else
     say "go not found (apt-get install golang-go): Go peers skipped"
-    rm -f "$bin/go_peer" "$bin/go_echo_server" "$bin/dns_go"
+    rm -f "$bin/go_peer" "$bin/go_echo_server" "$bin/dns_go" "$bin/sleep_server" "$bin/fetch_go"
 fi
 [ -x "$bin/boost_fiber_switch" ] || say "Boost.Fiber not built (apt-get install libboost-fiber-dev): its peers are skipped"
 
@@ -576,6 +584,154 @@ bench_dns() {
     printf '  load average (1 min) after each run: %s\n' "$(spread dns_load1)"
 }
 
+# --- fetch --------------------------------------------------------------------
+fetch_rounds=${FETCH_ROUNDS:-3}
+fetch_ns=${FETCH_N:-5 1000 10000}
+fetch_spin=() fetch_cpin=()
+if [ "$cpu" != none ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    fetch_spin=(taskset -c "${FETCH_SERVER_CPU:-0}")
+    fetch_cpin=(taskset -c "${FETCH_CLIENT_CPU:-1}")
+fi
+# Each in a session of its own, as in echo (autogroup: one session's share each).
+command -v setsid >/dev/null && { fetch_spin=(setsid "${fetch_spin[@]}"); fetch_cpin=(setsid "${fetch_cpin[@]}"); }
+# The clients, in the order each round runs them: label and command.
+fetch_clients=("weft $bin/weft_fetch_many" "aiohttp /usr/bin/python3 $here/peers/fetch_aiohttp.py" "go $bin/fetch_go")
+
+# listen_drops: the kernel's count of connections dropped at a full listen
+# queue (TcpExt ListenDrops, which includes ListenOverflows); a dropped SYN
+# costs the client a 1 s retransmission.
+listen_drops() { awk '/^TcpExt:/ {if (!h) {for (i = 1; i <= NF; i++) f[$i] = i; h = 1} else print $f["ListenDrops"]}' /proc/net/netstat; }
+
+# fetch_run LABEL N ROUND CLIENT ARGS...: starts a fresh sleep_server on the
+# server CPU, runs the client (URL N) on the client CPU, stops the server and
+# appends the client's RESULT lines and the server's (its CPU time; how long
+# after the first request the last came in and the last answer went out) to
+# $results as "fetch_N_LABEL_KEY VALUE ROUND".
+fetch_run() {
+    local label=$1 n=$2 round=$3 sout spid port="" i rc=0 out="" d0 d1 notes
+    shift 3
+    [ -x "$1" ] || return 0
+    printf ' [%s]' "$label" >&2
+    sout=$(mktemp)
+    # The server stops by itself after 200 s, should this script die.
+    GOMAXPROCS=1 "${fetch_spin[@]}" "$bin/sleep_server" 0 200 >"$sout" &
+    spid=$!
+    for ((i = 0; i < 100; i++)); do
+        port=$(awk '/^PORT /{print $2; exit}' "$sout")
+        [ -n "$port" ] && break
+        kill -0 "$spid" 2>/dev/null || break
+        sleep 0.05
+    done
+    if [ -n "$port" ]; then
+        d0=$(listen_drops)
+        out=$(GOMAXPROCS=1 timeout 150 "${fetch_cpin[@]}" "$@" "http://127.0.0.1:$port/" "$n") || rc=$?
+        d1=$(listen_drops)
+        [ $rc = 0 ] || printf ' (exit %d)' "$rc" >&2
+        ((d1 > d0)) && out+=$'\n'"NOTE fetch: $label N=$n: $((d1 - d0)) connections dropped at a full listen queue (SYN retries)"
+    else
+        printf ' (no port)' >&2
+    fi
+    kill "$spid" 2>/dev/null || true
+    wait "$spid" 2>/dev/null || true
+    out+=$'\n'$(awk '/^INFO requests /{print "RESULT server_requests=" $3; print "RESULT server_cpu_ms=" $5;
+        print "RESULT server_in_ms=" $7; print "RESULT server_out_ms=" $9}' "$sout")
+    rm -f "$sout"
+    awk -v p="fetch_${n}_${label}_" -v r="$round" -F'[ =]' '/^RESULT /{print p $2, $3, r}' <<<"$out" >>"$results"
+    printf 'fetch_load1 %s %s\n' "$(cut -d' ' -f1 /proc/loadavg)" "$round" >>"$results"
+    notes=$(grep -E "^(NOTE${VERBOSE:+|INFO})" <<<"$out" | sed 's/^/    /' || true)
+    [ -z "$notes" ] || fetch_notes+="$notes"$'\n'
+}
+
+# fetch_row N LABEL TEXT: wall and client CPU time with spread and weft's
+# ratio (of the medians, and paired by round), the client's user share, and
+# the server's CPU time and intake spread.
+fetch_row() {
+    local k="fetch_$1_$2_" w="fetch_$1_weft_" wall c u
+    wall=$(median "${k}wall_ms")
+    if [ -z "$wall" ]; then
+        printf '  %-22s %8s\n' "$3" "skipped"
+        return
+    fi
+    c=$(median "${k}cpu_ms")
+    u=$(median "${k}user_ms")
+    printf '  %-22s %8s %-15s %5s %5s  %8s %-15s %5s %5s  %4s  %7s %7s\n' "$3" \
+        "$(fmt "$wall")" "$(range "${k}wall_ms")" "$(ratio "${w}wall_ms" "${k}wall_ms")" \
+        "$(paired "${w}wall_ms" "${k}wall_ms")" \
+        "$(fmt "$c")" "$(range "${k}cpu_ms")" "$(ratio "${w}cpu_ms" "${k}cpu_ms")" \
+        "$(paired "${w}cpu_ms" "${k}cpu_ms")" \
+        "$(awk -v u="$u" -v c="$c" 'BEGIN {if (c > 0) printf "%.0f%%", u * 100 / c}')" \
+        "$(s=$(median "${k}server_cpu_ms"); [ -n "$s" ] && fmt "$s")" \
+        "$(s=$(median "${k}server_in_ms"); [ -n "$s" ] && fmt "$s")"
+}
+
+# fetch_verdict TEXT A OP FACTOR B: "A OP FACTOR * B" on the medians of keys
+# A and B (B may be a number). verdict's keys cannot hold the digits of N.
+fetch_verdict() {
+    local a b=$5
+    a=$(median "$2")
+    [[ $b =~ ^[0-9.]+$ ]] || b=$(median "$5")
+    if [ -z "$a" ] || [ -z "$b" ]; then
+        printf '  target %s: n/a (a figure is missing)\n' "$1"
+        return
+    fi
+    awk -v t="$1" -v a="$a" -v b="$b" -v f="$4" -v op="$3" \
+        'BEGIN {ok = op == "<=" ? a <= f * b : a >= f * b; printf "  target %s: %s (%.3g vs %.3g)\n", t, ok ? "MET" : "MISSED", a, f * b}'
+}
+
+bench_fetch() {
+    local r n c lbl cmd max=0 ns=()
+    ulimit -n 20000 2>/dev/null || ulimit -n 16384 2>/dev/null || ulimit -n 8192 2>/dev/null || true
+    [ -x "$bin/sleep_server" ] || { say "fetch: sleep_server not built (Go missing?); skipped"; return 0; }
+    /usr/bin/python3 -c 'import aiohttp' 2>/dev/null || say "fetch: /usr/bin/python3 cannot import aiohttp: its peer is skipped"
+    for n in $fetch_ns; do
+        if [ "$(ulimit -n)" != unlimited ] && ((n + 64 > $(ulimit -n))); then
+            say "fetch: N=$n needs more than ulimit -n = $(ulimit -n) descriptors; skipped"
+            continue
+        fi
+        ns+=("$n")
+        ((n > max)) && max=$n
+    done
+    ((${#ns[@]})) || return 0
+    if (($(cat /proc/sys/net/core/somaxconn) < max)); then
+        say "fetch: net.core.somaxconn is $(cat /proc/sys/net/core/somaxconn), below N=$max: a burst may overflow the" \
+            "server's listen queue (each drop costs a 1 s SYN retry; run.sh says so when it happens)"
+    fi
+    say "fetch: $fetch_rounds rounds, N = ${ns[*]}, a fresh Go sleep server for every run, server ${fetch_spin[*]:-unpinned}, client ${fetch_cpin[*]:-unpinned}, ulimit -n $(ulimit -n)"
+    for ((r = 1; r <= fetch_rounds; r++)); do
+        printf '  round %d/%d:' "$r" "$fetch_rounds" >&2
+        fetch_notes=""
+        for n in "${ns[@]}"; do
+            printf ' N=%s' "$n" >&2
+            for c in "${fetch_clients[@]}"; do
+                read -r lbl cmd <<<"$c"
+                [ "$lbl" = aiohttp ] && ! /usr/bin/python3 -c 'import aiohttp' 2>/dev/null && continue
+                read -ra cmd <<<"$cmd"
+                fetch_run "$lbl" "$n" "$r" "${cmd[@]}"
+            done
+        done
+        printf '\n%s' "$fetch_notes" >&2
+    done
+    printf '\nfetch — N concurrent GETs to one Go net/http server on loopback whose handler sleeps 1 s\n'
+    printf '  wall and the client'"'"'s CPU time (user + sys, every thread), ms, lower is better; the floor for wall is 1000;\n'
+    printf '  weft/this: ratio of the medians; pair: median of the ratios within a round;\n'
+    printf '  user: the user-space share of the client'"'"'s CPU; server: its CPU ms, and how long after the\n'
+    printf '  first request the last one reached its handler (intake)\n'
+    for n in "${ns[@]}"; do
+        printf ' N = %s\n' "$n"
+        printf '  %-22s %8s %-15s %5s %5s  %8s %-15s %5s %5s  %4s  %7s %7s\n' "client" "wall ms" "[min..max]" \
+            "weft/" "" "CPU ms" "[min..max]" "weft/" "" "user" "server" "server"
+        printf '  %-22s %8s %-15s %5s %5s  %8s %-15s %5s %5s  %4s  %7s %7s\n' "" "median" "" "this" "pair" \
+            "median" "" "this" "pair" "" "CPU ms" "intake"
+        fetch_row "$n" weft "weft (fiber per GET)"
+        fetch_row "$n" aiohttp "asyncio + aiohttp"
+        fetch_row "$n" go "Go net/http"
+    done
+    fetch_verdict "fetch N=$max: weft's wall within 10% of 1 s" "fetch_${max}_weft_wall_ms" "<=" 1.1 1000
+    fetch_verdict "fetch N=$max: weft's CPU <= aiohttp's / 5" "fetch_${max}_weft_cpu_ms" "<=" 0.2 "fetch_${max}_aiohttp_cpu_ms"
+    fetch_verdict "fetch N=$max: weft's CPU <= Go's / 2" "fetch_${max}_weft_cpu_ms" "<=" 0.5 "fetch_${max}_go_cpu_ms"
+    printf '  load average (1 min) after each run: %s\n' "$(spread fetch_load1)"
+}
+
 printf "machine: %s\n" "$(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), Linux $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg); pinned: ${pin[*]:-no}"
 # timed NAME: runs bench_NAME and says how long it took and how busy the box was.
 timed() {
@@ -587,6 +743,6 @@ timed() {
 }
 
 case $what in
-    all) timed switch; timed spawn; timed idle; timed timer; timed echo; timed dns ;;
+    all) timed switch; timed spawn; timed idle; timed timer; timed echo; timed dns; timed fetch ;;
     *) timed "$what" ;;
 esac
