@@ -83,7 +83,9 @@ int main(int argc, char** argv) {
                     o.status = r.status;
                     o.bytes = r.body.size();
                 } catch (const weft::timeout_error&) {
-                    o.error = "timed out after " + std::to_string(timeout_s) + " s";
+                    char why[64];
+                    std::snprintf(why, sizeof why, "timed out after %g s", timeout_s);
+                    o.error = why;
                     ++failed;
                 } catch (const std::exception& e) {
                     o.error = e.what();

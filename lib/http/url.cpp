@@ -197,8 +197,8 @@ url url::resolve(std::string_view ref) const {
 }
 
 std::string url::authority() const {
-    std::string a = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-    if (port != default_port(scheme)) a += ":" + std::to_string(port);
+    std::string a = host.find(':') != std::string::npos ? '[' + host + ']' : host;
+    if (port != default_port(scheme)) (a += ':') += std::to_string(port);
     return a;
 }
 

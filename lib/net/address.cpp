@@ -194,13 +194,15 @@ std::string address::ip_string() const {
     char buf[INET6_ADDRSTRLEN + 16];
     ::inet_ntop(family_ == family::v4 ? AF_INET : AF_INET6, ip_, buf, sizeof buf);
     std::string s = buf;
-    if (family_ == family::v6 && scope_id_) s += "%" + std::to_string(scope_id_);
+    if (family_ == family::v6 && scope_id_) (s += '%') += std::to_string(scope_id_);
     return s;
 }
 
 std::string address::to_string() const {
-    if (family_ == family::v4) return ip_string() + ":" + std::to_string(port_);
-    return "[" + ip_string() + "]:" + std::to_string(port_);
+    // Appended piece by piece: GCC 12's -Wrestrict misfires on "literal" + std::string&&.
+    std::string s = family_ == family::v4 ? ip_string() : '[' + ip_string() + ']';
+    (s += ':') += std::to_string(port_);
+    return s;
 }
 
 unsigned address::to_sockaddr(sockaddr* out) const noexcept {

@@ -315,7 +315,7 @@ tcp_stream tcp_stream::connect(std::string_view host, std::uint16_t port,
 tcp_stream tcp_stream::connect(std::string_view host, std::uint16_t port,
                                std::chrono::nanoseconds timeout) {
     bool bare_v6 = host.find(':') != std::string_view::npos && host.front() != '[';
-    std::string shown = bare_v6 ? "[" + std::string(host) + "]" : std::string(host);
+    std::string shown = bare_v6 ? '[' + std::string(host) + ']' : std::string(host);
     std::string what = "weft::net::tcp_stream::connect to " + shown + ":" + std::to_string(port);
     return or_throw(what.c_str(), [&](std::error_code& ec) { return connect(host, port, timeout, ec); });
 }

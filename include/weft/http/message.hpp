@@ -46,9 +46,9 @@ private:
 // the target as the client sent it ("/path?q=1").
 struct request {
     std::string method = "GET";
-    std::string target;
-    http::headers headers;
-    std::string body;
+    std::string target{};  // (the {}s keep -Wextra quiet about designated initializers)
+    http::headers headers{};
+    std::string body{};
 
     // path() is the target without its query; query() is what follows '?'
     // (empty when there is none). For an absolute target both skip the
