@@ -35,6 +35,8 @@
 #   FETCH_N="5 1000 10000"  concurrent GETs per run, one list entry after the other
 #   FETCH_SERVER_CPU=0 FETCH_CLIENT_CPU=1   where the Go sleep server and the client run
 #                     (not pinned with BENCH_CPU=none or on one CPU)
+#   FETCH_SYSCTL=0    leave net.core.somaxconn and tcp_max_syn_backlog alone (default: as
+#                     root, raised to the largest N for the run when below it, then restored)
 #   BENCH_RAW=file    also keep every round's figures there ("key value [round]" lines)
 set -euo pipefail
 
@@ -692,9 +694,21 @@ bench_fetch() {
         ((n > max)) && max=$n
     done
     ((${#ns[@]})) || return 0
-    if (($(cat /proc/sys/net/core/somaxconn) < max)); then
-        say "fetch: net.core.somaxconn is $(cat /proc/sys/net/core/somaxconn), below N=$max: a burst may overflow the" \
-            "server's listen queue (each drop costs a 1 s SYN retry; run.sh says so when it happens)"
+    # A burst of N connects overflows a listen queue shorter than N whenever
+    # the server falls behind (seen here: 1,561 drops in one run of 10,000 on a
+    # busy box), and each dropped SYN costs its client a 1 s retry. Go's
+    # listener takes net.core.somaxconn as its backlog: as root, raise it and
+    # the SYN queue to N for the run (FETCH_SYSCTL=0: don't), then put them back.
+    local old_somax old_syn
+    old_somax=$(cat /proc/sys/net/core/somaxconn) old_syn=$(cat /proc/sys/net/ipv4/tcp_max_syn_backlog)
+    if ((old_somax < max)) && [ "${FETCH_SYSCTL:-1}" != 0 ] && [ "$(id -u)" = 0 ] &&
+        sysctl -qw net.core.somaxconn="$max" net.ipv4.tcp_max_syn_backlog="$((old_syn > max ? old_syn : max))" 2>/dev/null; then
+        say "fetch: net.core.somaxconn $old_somax -> $max, net.ipv4.tcp_max_syn_backlog $old_syn -> $(cat /proc/sys/net/ipv4/tcp_max_syn_backlog) for the run"
+    else
+        old_somax=""
+        (($(cat /proc/sys/net/core/somaxconn) < max)) &&
+            say "fetch: net.core.somaxconn is $(cat /proc/sys/net/core/somaxconn), below N=$max: a burst may overflow the" \
+                "server's listen queue (each drop costs a 1 s SYN retry; run.sh says so when it happens)"
     fi
     say "fetch: $fetch_rounds rounds, N = ${ns[*]}, a fresh Go sleep server for every run, server ${fetch_spin[*]:-unpinned}, client ${fetch_cpin[*]:-unpinned}, ulimit -n $(ulimit -n)"
     for ((r = 1; r <= fetch_rounds; r++)); do
@@ -711,6 +725,7 @@ bench_fetch() {
         done
         printf '\n%s' "$fetch_notes" >&2
     done
+    [ -z "$old_somax" ] || sysctl -qw net.core.somaxconn="$old_somax" net.ipv4.tcp_max_syn_backlog="$old_syn" || true
     printf '\nfetch — N concurrent GETs to one Go net/http server on loopback whose handler sleeps 1 s\n'
     printf '  wall and the client'"'"'s CPU time (user + sys, every thread), ms, lower is better; the floor for wall is 1000;\n'
     printf '  weft/this: ratio of the medians; pair: median of the ratios within a round;\n'
