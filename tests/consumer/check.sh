@@ -20,7 +20,8 @@ expected='sum=55
 <task #7 pending>
 <task #7 finished result=42>
 <task #8 '"'sleeper'"' cancelled>
-timed_out=true'
+timed_out=true
+200 hello /consumer'
 
 # step NAME CMD...: runs CMD quietly; on failure shows its output and stops.
 step() {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Uses weft through its public headers only: fibers that sleep side by side,
-// a task printed before and after it runs, a cancelled task, a timeout.
+// a task printed before and after it runs, a cancelled task, a timeout, an
+// HTTP request to a weft server.
 // check.sh compares the output; the exit status is 0 only if every value held.
 #include <chrono>
 #include <iostream>
@@ -63,6 +64,17 @@ int main() {
         }
         std::cout << "timed_out=" << std::boolalpha << timed_out << '\n';
         expect(timed_out, "with_timeout()");
+
+        // HTTP over loopback: Beast lives inside the library, nothing to link here.
+        auto server = weft::http::server::bind(weft::net::address::loopback(), [](const weft::http::request& req) {
+            return weft::http::response(200, "hello " + std::string(req.path()));
+        });
+        auto serving = weft::spawn([&] { server.serve(); });
+        weft::http::response r = weft::http::get(server.url() + "consumer");
+        std::cout << r.status << ' ' << r.body << '\n';
+        expect(r.status == 200 && r.body == "hello /consumer", "http::get");
+        server.stop();
+        serving.join();
 
         return failures == 0 ? 0 : 1;
     });
