@@ -31,7 +31,7 @@
 #   DNS_THREADS=64    threads of the glibc getaddrinfo pool
 #   DNS_SERVER_CPU=0 DNS_CLIENT_CPU=1   where the DNS server and the client run
 #                     (not pinned with BENCH_CPU=none or on one CPU)
-#   FETCH_ROUNDS=3    rounds of fetch (each runs weft, aiohttp and Go once per N)
+#   FETCH_ROUNDS=3    rounds of fetch (each runs weft, aiohttp, Go and the C floor once per N)
 #   FETCH_N="5 1000 10000"  concurrent GETs per run, one list entry after the other
 #   FETCH_SERVER_CPU=0 FETCH_CLIENT_CPU=1   where the Go sleep server and the client run
 #                     (not pinned with BENCH_CPU=none or on one CPU)
@@ -596,8 +596,10 @@ if [ "$cpu" != none ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; 
 fi
 # Each in a session of its own, as in echo (autogroup: one session's share each).
 command -v setsid >/dev/null && { fetch_spin=(setsid "${fetch_spin[@]}"); fetch_cpin=(setsid "${fetch_cpin[@]}"); }
-# The clients, in the order each round runs them: label and command.
-fetch_clients=("weft $bin/weft_fetch_many" "aiohttp /usr/bin/python3 $here/peers/fetch_aiohttp.py" "go $bin/fetch_go")
+# The clients, in the order each round runs them: label and command. The
+# last is the floor: a hand-written C epoll client, the kernel's share alone.
+fetch_clients=("weft $bin/weft_fetch_many" "aiohttp /usr/bin/python3 $here/peers/fetch_aiohttp.py" "go $bin/fetch_go"
+    "epoll $bin/fetch_epoll")
 
 # listen_drops: the kernel's count of connections dropped at a full listen
 # queue (TcpExt ListenDrops, which includes ListenOverflows); a dropped SYN
@@ -740,6 +742,7 @@ bench_fetch() {
         fetch_row "$n" weft "weft (fiber per GET)"
         fetch_row "$n" aiohttp "asyncio + aiohttp"
         fetch_row "$n" go "Go net/http"
+        fetch_row "$n" epoll "C epoll client (floor)"
     done
     fetch_verdict "fetch N=$max: weft's wall within 10% of 1 s" "fetch_${max}_weft_wall_ms" "<=" 1.1 1000
     fetch_verdict "fetch N=$max: weft's CPU <= aiohttp's / 5" "fetch_${max}_weft_cpu_ms" "<=" 0.2 "fetch_${max}_aiohttp_cpu_ms"
