@@ -35,8 +35,8 @@
 #   FETCH_N="5 1000 10000"  concurrent GETs per run, one list entry after the other
 #   FETCH_SERVER_CPU=0 FETCH_CLIENT_CPU=1   where the Go sleep server and the client run
 #                     (not pinned with BENCH_CPU=none or on one CPU)
-#   FETCH_SYSCTL=0    leave net.core.somaxconn and tcp_max_syn_backlog alone (default: as
-#                     root, raised to the largest N for the run when below it, then restored)
+#   FETCH_NETNS=0     run fetch in this network namespace (default, as root: each run in
+#                     one of its own, somaxconn and the SYN queue set to the largest N)
 #   BENCH_RAW=file    also keep every round's figures there ("key value [round]" lines)
 set -euo pipefail
 
@@ -589,36 +589,41 @@ bench_dns() {
 # --- fetch --------------------------------------------------------------------
 fetch_rounds=${FETCH_ROUNDS:-3}
 fetch_ns=${FETCH_N:-5 1000 10000}
-fetch_spin=() fetch_cpin=()
+fetch_spin="" fetch_cpin=""
 if [ "$cpu" != none ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-    fetch_spin=(taskset -c "${FETCH_SERVER_CPU:-0}")
-    fetch_cpin=(taskset -c "${FETCH_CLIENT_CPU:-1}")
+    fetch_spin="taskset -c ${FETCH_SERVER_CPU:-0}"
+    fetch_cpin="taskset -c ${FETCH_CLIENT_CPU:-1}"
 fi
 # Each in a session of its own, as in echo (autogroup: one session's share each).
-command -v setsid >/dev/null && { fetch_spin=(setsid "${fetch_spin[@]}"); fetch_cpin=(setsid "${fetch_cpin[@]}"); }
+command -v setsid >/dev/null && { fetch_spin="setsid $fetch_spin"; fetch_cpin="setsid $fetch_cpin"; }
 # The clients, in the order each round runs them: label and command. The
 # last is the floor: a hand-written C epoll client, the kernel's share alone.
 fetch_clients=("weft $bin/weft_fetch_many" "aiohttp /usr/bin/python3 $here/peers/fetch_aiohttp.py" "go $bin/fetch_go"
     "epoll $bin/fetch_epoll")
 
-# listen_drops: the kernel's count of connections dropped at a full listen
-# queue (TcpExt ListenDrops, which includes ListenOverflows); a dropped SYN
-# costs the client a 1 s retransmission.
+# listen_drops: the count of connections dropped at a full listen queue
+# (TcpExt ListenDrops, which includes ListenOverflows) in this network
+# namespace; a dropped SYN costs the client a 1 s retransmission.
 listen_drops() { awk '/^TcpExt:/ {if (!h) {for (i = 1; i <= NF; i++) f[$i] = i; h = 1} else print $f["ListenDrops"]}' /proc/net/netstat; }
 
-# fetch_run LABEL N ROUND CLIENT ARGS...: starts a fresh sleep_server on the
-# server CPU, runs the client (URL N) on the client CPU, stops the server and
-# appends the client's RESULT lines and the server's (its CPU time; how long
-# after the first request the last came in and the last answer went out) to
-# $results as "fetch_N_LABEL_KEY VALUE ROUND".
-fetch_run() {
-    local label=$1 n=$2 round=$3 sout spid port="" i rc=0 out="" d0 d1 notes
-    shift 3
-    [ -x "$1" ] || return 0
-    printf ' [%s]' "$label" >&2
+# fetch_inside LABEL N BACKLOG SERVER_PIN CLIENT_PIN CLIENT ARGS...: with
+# BACKLOG, first brings loopback up and sets net.core.somaxconn and
+# tcp_max_syn_backlog to it: meant for a network namespace of its own. Then
+# starts a fresh sleep_server with SERVER_PIN's prefix, runs the client (ARGS,
+# URL, N) with CLIENT_PIN's, stops the server and prints the client's output
+# and the server's figures (its CPU time; how long after the first request the
+# last one came in and the last answer went out) as RESULT server_* lines.
+# Standalone, so that unshare's bash can run it.
+fetch_inside() {
+    local label=$1 n=$2 backlog=$3 spin=$4 cpin=$5 sout spid port="" i rc=0 d0 d1
+    shift 5
+    if [ -n "$backlog" ]; then
+        ip link set lo up && sysctl -qw net.core.somaxconn="$backlog" net.ipv4.tcp_max_syn_backlog="$backlog" ||
+            { echo "NOTE fetch: namespace setup failed"; return 1; }
+    fi
     sout=$(mktemp)
-    # The server stops by itself after 200 s, should this script die.
-    GOMAXPROCS=1 "${fetch_spin[@]}" "$bin/sleep_server" 0 200 >"$sout" &
+    # The server stops by itself after 200 s, should this shell die.
+    GOMAXPROCS=1 $spin "${bin:?}/sleep_server" 0 200 >"$sout" &
     spid=$!
     for ((i = 0; i < 100; i++)); do
         port=$(awk '/^PORT /{print $2; exit}' "$sout")
@@ -628,18 +633,37 @@ fetch_run() {
     done
     if [ -n "$port" ]; then
         d0=$(listen_drops)
-        out=$(GOMAXPROCS=1 timeout 150 "${fetch_cpin[@]}" "$@" "http://127.0.0.1:$port/" "$n") || rc=$?
+        GOMAXPROCS=1 timeout 150 $cpin "$@" "http://127.0.0.1:$port/" "$n" || rc=$?
         d1=$(listen_drops)
-        [ $rc = 0 ] || printf ' (exit %d)' "$rc" >&2
-        ((d1 > d0)) && out+=$'\n'"NOTE fetch: $label N=$n: $((d1 - d0)) connections dropped at a full listen queue (SYN retries)"
+        [ $rc = 0 ] || echo "NOTE fetch: $label N=$n: the client exited $rc"
+        if ((d1 > d0)); then
+            echo "NOTE fetch: $label N=$n: $((d1 - d0)) connections dropped at a full listen queue (SYN retries)"
+        fi
     else
-        printf ' (no port)' >&2
+        echo "NOTE fetch: the server did not start"
     fi
     kill "$spid" 2>/dev/null || true
     wait "$spid" 2>/dev/null || true
-    out+=$'\n'$(awk '/^INFO requests /{print "RESULT server_requests=" $3; print "RESULT server_cpu_ms=" $5;
-        print "RESULT server_in_ms=" $7; print "RESULT server_out_ms=" $9}' "$sout")
+    awk '/^INFO requests /{print "RESULT server_requests=" $3; print "RESULT server_cpu_ms=" $5;
+        print "RESULT server_in_ms=" $7; print "RESULT server_out_ms=" $9}' "$sout"
     rm -f "$sout"
+}
+
+# fetch_run LABEL N ROUND CLIENT ARGS...: one client against a fresh server,
+# in a network namespace of its own when $fetch_netns; appends its RESULT
+# lines to $results as "fetch_N_LABEL_KEY VALUE ROUND", and its NOTE lines (and
+# INFO with VERBOSE) to $fetch_notes.
+fetch_run() {
+    local label=$1 n=$2 round=$3 out notes
+    shift 3
+    [ -x "$1" ] || return 0
+    printf ' [%s]' "$label" >&2
+    if [ "$fetch_netns" = 1 ]; then
+        out=$(timeout 220 unshare --net -- bash -c "bin=\$1; shift; $(declare -f fetch_inside listen_drops); fetch_inside \"\$@\"" \
+            _ "$bin" "$label" "$n" "$fetch_backlog" "$fetch_spin" "$fetch_cpin" "$@") || true
+    else
+        out=$(fetch_inside "$label" "$n" "" "$fetch_spin" "$fetch_cpin" "$@") || true
+    fi
     awk -v p="fetch_${n}_${label}_" -v r="$round" -F'[ =]' '/^RESULT /{print p $2, $3, r}' <<<"$out" >>"$results"
     printf 'fetch_load1 %s %s\n' "$(cut -d' ' -f1 /proc/loadavg)" "$round" >>"$results"
     notes=$(grep -E "^(NOTE${VERBOSE:+|INFO})" <<<"$out" | sed 's/^/    /' || true)
@@ -697,22 +721,26 @@ bench_fetch() {
     done
     ((${#ns[@]})) || return 0
     # A burst of N connects overflows a listen queue shorter than N whenever
-    # the server falls behind (seen here: 1,561 drops in one run of 10,000 on a
-    # busy box), and each dropped SYN costs its client a 1 s retry. Go's
-    # listener takes net.core.somaxconn as its backlog: as root, raise it and
-    # the SYN queue to N for the run (FETCH_SYSCTL=0: don't), then put them back.
-    local old_somax old_syn
-    old_somax=$(cat /proc/sys/net/core/somaxconn) old_syn=$(cat /proc/sys/net/ipv4/tcp_max_syn_backlog)
-    if ((old_somax < max)) && [ "${FETCH_SYSCTL:-1}" != 0 ] && [ "$(id -u)" = 0 ] &&
-        sysctl -qw net.core.somaxconn="$max" net.ipv4.tcp_max_syn_backlog="$((old_syn > max ? old_syn : max))" 2>/dev/null; then
-        say "fetch: net.core.somaxconn $old_somax -> $max, net.ipv4.tcp_max_syn_backlog $old_syn -> $(cat /proc/sys/net/ipv4/tcp_max_syn_backlog) for the run"
+    # the server falls behind (1,561 drops in one run of 10,000 on a busy box),
+    # and each dropped SYN costs its client a 1 s retry. Go's listener takes
+    # net.core.somaxconn as its backlog. As root, every run gets a network
+    # namespace of its own (unshare --net, loopback only) whose somaxconn and
+    # SYN queue are set to the largest N (at least 4096), and whose drop count
+    # is that run's alone; the box's settings are left alone.
+    local where
+    fetch_netns=0 fetch_backlog=$((max > 4096 ? max : 4096))
+    if [ "${FETCH_NETNS:-1}" != 0 ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null &&
+        command -v ip >/dev/null && unshare --net -- true 2>/dev/null; then
+        fetch_netns=1
+        where="each run in a network namespace of its own (somaxconn $fetch_backlog)"
     else
-        old_somax=""
-        (($(cat /proc/sys/net/core/somaxconn) < max)) &&
+        where="in this network namespace (somaxconn $(cat /proc/sys/net/core/somaxconn); drops counted box-wide)"
+        if (($(cat /proc/sys/net/core/somaxconn) < max)); then
             say "fetch: net.core.somaxconn is $(cat /proc/sys/net/core/somaxconn), below N=$max: a burst may overflow the" \
                 "server's listen queue (each drop costs a 1 s SYN retry; run.sh says so when it happens)"
+        fi
     fi
-    say "fetch: $fetch_rounds rounds, N = ${ns[*]}, a fresh Go sleep server for every run, server ${fetch_spin[*]:-unpinned}, client ${fetch_cpin[*]:-unpinned}, ulimit -n $(ulimit -n)"
+    say "fetch: $fetch_rounds rounds, N = ${ns[*]}, a fresh Go sleep server for every run, $where, server ${fetch_spin:-unpinned}, client ${fetch_cpin:-unpinned}, ulimit -n $(ulimit -n)"
     for ((r = 1; r <= fetch_rounds; r++)); do
         printf '  round %d/%d:' "$r" "$fetch_rounds" >&2
         fetch_notes=""
@@ -727,7 +755,6 @@ bench_fetch() {
         done
         printf '\n%s' "$fetch_notes" >&2
     done
-    [ -z "$old_somax" ] || sysctl -qw net.core.somaxconn="$old_somax" net.ipv4.tcp_max_syn_backlog="$old_syn" || true
     printf '\nfetch — N concurrent GETs to one Go net/http server on loopback whose handler sleeps 1 s\n'
     printf '  wall and the client'"'"'s CPU time (user + sys, every thread), ms, lower is better; the floor for wall is 1000;\n'
     printf '  weft/this: ratio of the medians; pair: median of the ratios within a round;\n'
