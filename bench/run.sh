@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# bench/run.sh [switch|spawn|idle|timer|echo|dns|fetch|all] — weft beside its peers, in one run.
+# bench/run.sh [switch|spawn|idle|timer|echo|dns|fetch|all|soak] — weft beside its peers, in one run.
 #
 # Installs what is missing (Boost.Fiber, Go; needs root and apt), configures a
 # release build in build-bench/, builds weft's programs and the C++ peers,
@@ -37,6 +37,7 @@
 #                     (not pinned with BENCH_CPU=none or on one CPU)
 #   FETCH_NETNS=0     run fetch in this network namespace (default, as root: each run in
 #                     one of its own, somaxconn and the SYN queue set to the largest N)
+#   SOAK_SECONDS=60 SOAK_CONNS=5000   soak (not part of all): its length and client connections
 #   BENCH_RAW=file    also keep every round's figures there ("key value [round]" lines)
 set -euo pipefail
 
@@ -50,8 +51,8 @@ idle_n=${IDLE_N:-1000000}
 cpu=${BENCH_CPU:-$(($(nproc) - 1))}
 
 case $what in
-    switch | spawn | idle | timer | echo | dns | fetch | all) ;;
-    *) echo "usage: $0 [switch|spawn|idle|timer|echo|dns|fetch|all]" >&2; exit 2 ;;
+    switch | spawn | idle | timer | echo | dns | fetch | all | soak) ;;
+    *) echo "usage: $0 [switch|spawn|idle|timer|echo|dns|fetch|all|soak]" >&2; exit 2 ;;
 esac
 
 say() { printf '%s\n' "$*" >&2; }
@@ -775,6 +776,17 @@ bench_fetch() {
     fetch_verdict "fetch N=$max: weft's CPU <= aiohttp's / 5" "fetch_${max}_weft_cpu_ms" "<=" 0.2 "fetch_${max}_aiohttp_cpu_ms"
     fetch_verdict "fetch N=$max: weft's CPU <= Go's / 2" "fetch_${max}_weft_cpu_ms" "<=" 0.5 "fetch_${max}_go_cpu_ms"
     printf '  load average (1 min) after each run: %s\n' "$(spread fetch_load1)"
+}
+
+# --- soak ---------------------------------------------------------------------
+# Not a comparison (no peers) but a pass/fail hardening check: weft_soak churns
+# SOAK_CONNS connections for SOAK_SECONDS, prints a line a second and its
+# verdict; run.sh exits non-zero when the verdict is FAIL. Not part of `all`.
+bench_soak() {
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true  # two descriptors a connection; weft_soak says if it must use fewer
+    [ -x "$bin/weft_soak" ] || { say "soak: weft_soak not built"; return 1; }
+    say "soak: ${SOAK_SECONDS:-60} s, ${SOAK_CONNS:-5000} connections, ${pin[*]:-unpinned}, ulimit -n $(ulimit -n)"
+    "${pin[@]}" "$bin/weft_soak" "${SOAK_SECONDS:-60}" "${SOAK_CONNS:-5000}"
 }
 
 printf "machine: %s\n" "$(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), Linux $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg); pinned: ${pin[*]:-no}"
