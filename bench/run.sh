@@ -722,8 +722,8 @@ bench_fetch() {
     done
     ((${#ns[@]})) || return 0
     # A burst of N connects overflows a listen queue shorter than N whenever
-    # the server falls behind (1,561 drops in one run of 10,000 on a busy box),
-    # and each dropped SYN costs its client a 1 s retry. Go's listener takes
+    # the server falls behind, and each dropped SYN costs its client a 1 s
+    # retry; the box-wide drop counter also counts other programs' drops. Go's listener takes
     # net.core.somaxconn as its backlog. As root, every run gets a network
     # namespace of its own (unshare --net, loopback only) whose somaxconn and
     # SYN queue are set to the largest N (at least 4096), and whose drop count
