@@ -12,12 +12,38 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <climits>
 #include <system_error>
 
 #include "detail/scheduler.hpp"
 
 namespace weft::detail {
+
+namespace {
+
+// epoll_pwait2 is Linux >= 5.11, and tools that emulate syscalls may lack it
+// (Valgrind before 3.22 answers ENOSYS): then epoll_wait, its timeout rounded
+// up to whole milliseconds so that a timer is never polled for too early.
+std::atomic<bool> no_pwait2{false};
+
+int wait_events(int epfd, epoll_event* events, int max, const timespec* timeout) {
+    if (!no_pwait2.load(std::memory_order_relaxed)) {
+        int n = ::epoll_pwait2(epfd, events, max, timeout, nullptr);
+        if (n >= 0 || errno != ENOSYS) return n;
+        no_pwait2.store(true, std::memory_order_relaxed);
+    }
+    int ms = -1;
+    if (timeout) {
+        long long whole = (static_cast<long long>(timeout->tv_nsec) + 999'999) / 1'000'000;
+        long long total = static_cast<long long>(timeout->tv_sec) * 1000 + whole;
+        ms = total > INT_MAX ? INT_MAX : static_cast<int>(total);
+    }
+    return ::epoll_wait(epfd, events, max, ms);
+}
+
+}  // namespace
 
 reactor::reactor() : epfd_(::epoll_create1(EPOLL_CLOEXEC)) {
     if (epfd_ < 0) throw std::system_error(errno, std::generic_category(), "weft: epoll_create1");
@@ -101,10 +127,10 @@ void reactor::poll(deadline until) {
         }
         timeout = &ts;
     }
-    int n = ::epoll_pwait2(epfd_, events, 256, timeout, nullptr);
+    int n = wait_events(epfd_, events, 256, timeout);
     if (n < 0) {
         if (errno == EINTR) return;
-        throw std::system_error(errno, std::generic_category(), "weft: epoll_pwait2");
+        throw std::system_error(errno, std::generic_category(), "weft: epoll_wait");
     }
     scheduler* sched = scheduler::current();
     for (int i = 0; i < n; ++i) {
