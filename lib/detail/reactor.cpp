@@ -24,7 +24,7 @@ namespace weft::detail {
 namespace {
 
 // epoll_pwait2 is Linux >= 5.11, and tools that emulate syscalls may lack it
-// (Valgrind before 3.22 answers ENOSYS): then epoll_wait, its timeout rounded
+// (Valgrind 3.19, Debian 12's, answers ENOSYS): then epoll_wait, its timeout rounded
 // up to whole milliseconds so that a timer is never polled for too early.
 std::atomic<bool> no_pwait2{false};
 
