@@ -3,7 +3,7 @@
  * one thread, non-blocking sockets registered once with epoll, edge-triggered,
  * for both directions; 127.0.0.1 only; exits by itself after MAX_SECONDS.
  *
- * usage: epoll_echo PORT [MAX_SECONDS=60 [short|strict]]
+ * usage: epoll_echo PORT [MAX_SECONDS=60 [short|strict] [own|shared]]
  *   PORT 0 picks a free port; the server prints "PORT n" once it listens.
  *   short (default): a read that returns less than the buffer drained the
  *     socket (a stream socket gives all it holds, and data that comes later
@@ -11,7 +11,12 @@
  *     the syscall floor for a readiness-based server.
  *   strict: read until EAGAIN, as the epoll manual's example does (one more
  *     read per wake-up).
- * Bytes a write could not take wait in a per-connection buffer and go out on
+ *   own (default): every connection reads into its own 16 KiB buffer, as
+ *     weft's fiber and Go's goroutine do (a fiber or goroutine that waits to
+ *     write still owns its bytes): the same memory footprint for the same work.
+ *   shared: every connection reads into one static 16 KiB buffer, which only
+ *     an event loop can do; it stays hot in the L1 cache (bench/README.md, echo).
+ * Bytes a write could not take wait in the connection's buffer and go out on
  * the next EPOLLOUT edge; meanwhile that connection is not read, so memory per
  * connection stays bounded by one buffer. */
 #define _GNU_SOURCE
@@ -20,6 +25,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,22 +38,23 @@ enum { buf_bytes = 16384 };
 
 typedef struct {
     int fd;
-    char* pending;     /* unsent bytes, or NULL; buf_bytes long when allocated */
-    size_t pend_off, pend_len;
+    char* buf;         /* buf_bytes: what is read (own), and unsent bytes; NULL until needed (shared) */
+    size_t pend_off, pend_len;  /* buf[pend_off, pend_len) is waiting for EPOLLOUT */
 } conn;
 
 static int short_is_drained = 1;
-static char in_buf[buf_bytes];
+static int shared_buf = 0;
+static char in_buf[buf_bytes];  /* shared: every connection reads here */
 
 static void drop(int ep, conn* c) {
     epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
-    free(c->pending);
+    free(c->buf);
     free(c);
 }
 
 /* send_all(c, p, n): 1 when all went out, 0 when the rest was parked in
- * c->pending (the socket is full), -1 on error. */
+ * c->buf (the socket is full), -1 on error. */
 static int send_all(conn* c, const char* p, size_t n) {
     while (n) {
         ssize_t w = write(c->fd, p, n);
@@ -57,10 +64,15 @@ static int send_all(conn* c, const char* p, size_t n) {
         } else if (w < 0 && errno == EINTR) {
             continue;
         } else if (w < 0 && errno == EAGAIN) {
-            if (!c->pending && !(c->pending = malloc(buf_bytes))) return -1;
-            memmove(c->pending, p, n);
-            c->pend_off = 0;
-            c->pend_len = n;
+            if (!c->buf && !(c->buf = malloc(buf_bytes))) return -1;
+            uintptr_t at = (uintptr_t)p, own = (uintptr_t)c->buf;
+            if (at >= own && at < own + buf_bytes) {
+                c->pend_off = at - own;  /* own, or a second flush: already in place */
+            } else {
+                memcpy(c->buf, p, n);    /* shared: off the shared buffer */
+                c->pend_off = 0;
+            }
+            c->pend_len = c->pend_off + n;
             return 0;
         } else {
             return -1;
@@ -75,30 +87,38 @@ static int serve(conn* c) {
     if (c->pend_len) {
         size_t off = c->pend_off, len = c->pend_len;
         c->pend_len = 0;
-        int s = send_all(c, c->pending + off, len - off);
+        int s = send_all(c, c->buf + off, len - off);
         if (s <= 0) return s;
     }
+    char* rbuf = shared_buf ? in_buf : c->buf;
     for (;;) {
-        ssize_t r = read(c->fd, in_buf, sizeof in_buf);
+        ssize_t r = read(c->fd, rbuf, buf_bytes);
         if (r == 0) return -1;
         if (r < 0) {
             if (errno == EINTR) continue;
             return errno == EAGAIN ? 0 : -1;
         }
-        int s = send_all(c, in_buf, (size_t)r);
+        int s = send_all(c, rbuf, (size_t)r);
         if (s <= 0) return s;
-        if (short_is_drained && r < (ssize_t)sizeof in_buf) return 0;
+        if (short_is_drained && r < (ssize_t)buf_bytes) return 0;
     }
 }
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s PORT [MAX_SECONDS [short|strict]]\n", argv[0]);
+        fprintf(stderr, "usage: %s PORT [MAX_SECONDS [short|strict] [own|shared]]\n", argv[0]);
         return 2;
     }
     int port = atoi(argv[1]);
     int max_s = argc > 2 ? atoi(argv[2]) : 60;
-    if (argc > 3) short_is_drained = strcmp(argv[3], "strict") != 0;
+    for (int i = 3; i < argc; ++i) {
+        if (strcmp(argv[i], "strict") == 0) short_is_drained = 0;
+        else if (strcmp(argv[i], "shared") == 0) shared_buf = 1;
+        else if (strcmp(argv[i], "short") != 0 && strcmp(argv[i], "own") != 0) {
+            fprintf(stderr, "epoll_echo: unknown mode %s (short, strict, own, shared)\n", argv[i]);
+            return 2;
+        }
+    }
 
     signal(SIGPIPE, SIG_IGN);  /* a peer that went away is an EPIPE, not a death */
     int one = 1;
@@ -142,6 +162,11 @@ int main(int argc, char** argv) {
                 setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
                 conn* nc = calloc(1, sizeof *nc);
                 nc->fd = fd;
+                if (!shared_buf && !(nc->buf = malloc(buf_bytes))) {
+                    close(fd);
+                    free(nc);
+                    continue;
+                }
                 struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = nc};
                 epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
                 /* Data sent before the accept raised no edge for this epoll:
