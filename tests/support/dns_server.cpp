@@ -135,6 +135,25 @@ void dns_server::handle(const unsigned char* q, std::size_t len, bool tcp, int r
     }
     if (e.how == behavior::silence) return;
 
+    auto due = std::chrono::steady_clock::now() + e.delay;
+    auto push = [&](std::vector<unsigned char> bytes) {
+        pending item;
+        item.due = due;
+        item.bytes = std::move(bytes);
+        if (tcp) {
+            item.tcp_fd = reply_fd;
+        } else {
+            std::memcpy(&item.peer, peer, peer_len);
+            item.peer_len = peer_len;
+        }
+        out.push_back(std::move(item));
+    };
+    if (e.how == behavior::respond) {
+        if (e.respond)
+            for (auto& bytes : e.respond({q, len}, tcp)) push(std::move(bytes));
+        return;
+    }
+
     unsigned rcode = 0;
     if (e.how == behavior::nxdomain) rcode = rcode_nxdomain;
     if (e.how == behavior::servfail) rcode = rcode_servfail;
@@ -182,19 +201,6 @@ void dns_server::handle(const unsigned char* q, std::size_t len, bool tcp, int r
     r.insert(r.end(), q + 12, q + question_end);
     r.insert(r.end(), answers.begin(), answers.end());
 
-    auto due = std::chrono::steady_clock::now() + e.delay;
-    auto push = [&](std::vector<unsigned char> bytes) {
-        pending item;
-        item.due = due;
-        item.bytes = std::move(bytes);
-        if (tcp) {
-            item.tcp_fd = reply_fd;
-        } else {
-            std::memcpy(&item.peer, peer, peer_len);
-            item.peer_len = peer_len;
-        }
-        out.push_back(std::move(item));
-    };
     if (e.how == behavior::noise && !tcp) {
         static thread_local std::minstd_rand rng(12345);
         for (int i = 0; i < 8; ++i) {

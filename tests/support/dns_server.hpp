@@ -9,8 +9,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,6 +32,7 @@ public:
         wrong_id,    // a good answer with another query id (a resolver must drop it)
         silence,     // no reply at all
         noise,       // a burst of junk datagrams (random bytes, short, wrong ids), then the answer
+        respond,     // exactly the replies the entry's `respond` makes from the query, in order
     };
 
     struct entry {
@@ -37,6 +40,11 @@ public:
         std::vector<std::string> v6 = {};  // "2001:db8::1"
         behavior how = behavior::answer;
         std::chrono::milliseconds delay{0};  // before the reply (others are served meanwhile)
+        // behavior::respond: called on the server's thread with the whole query
+        // (and whether it came over TCP); returns the replies' bytes
+        // (fuzz/dns_reply.cpp answers with fuzzed bytes this way).
+        std::function<std::vector<std::vector<unsigned char>>(std::span<const unsigned char> query, bool tcp)>
+            respond = {};
     };
 
     // Binds UDP and TCP on 127.0.0.1:port (0: a free port) and starts the

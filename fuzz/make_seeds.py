@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# fuzz/make_seeds.py: writes the seed corpora in fuzz/corpus/ (valid and
+# near-valid inputs for each target). Run it after changing a target's input
+# layout; regression inputs (named regress-*) are kept as they are.
+import os
+import struct
+
+here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+
+def write(target, name, data):
+    d = os.path.join(here, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data.encode("latin-1") if isinstance(data, str) else data)
+
+
+for i, text in enumerate([
+    "http://example.com/",
+    "http://Example.COM:8080/a/b?q=1#top",
+    "https://[::1]:443/x",
+    "http://[fe80::1%3]/",
+    "http://127.0.0.1:1/?",
+    "HTTP://a.b-c_d~e/%7e/\xff",
+    "http://h:65535/a/./b/../c",
+    "http://h:0/",
+    "http://user:pw@h/",
+    "ftp://h/",
+    "http://[::1/",
+    "http://a/b/c/d;p?q\ng;x?y#s",
+    "http://a/b/c/d;p?q\n../../../g",
+    "http://a/b/c/d;p?q\n//other:81/x",
+    "http://a/b/c/d;p?q\n?only",
+    "http://a/b\nhttps://b/",
+    "http://a/b\n#frag",
+]):
+    write("url", f"seed-{i:02}", text)
+
+for i, text in enumerate([
+    "127.0.0.1:80", "[::1]:8080", "0.0.0.0:0", "[fe80::1%3]:53", "::ffff:1.2.3.4",
+    "[::ffff:1.2.3.4]:1", "1.2.3.4", "255.255.255.255:65535", "[2001:db8::1]", "1.2.3.4:65536",
+    "[::1]x", "fe80::1%", "1.2.3.4%5:6", "::", "[]:1",
+]):
+    write("address", f"seed-{i:02}", text)
+
+# http_response: control byte (pieces seed | request mode << 4 | ...), then the response.
+responses = [
+    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\nTrailer: x\r\n\r\n",
+    "HTTP/1.0 200 OK\r\n\r\nclose-delimited body",
+    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+    "HTTP/1.1 301 Moved\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nabHTTP/1.1 404 Not Found\r\nContent-Length: 1\r\n\r\nx",
+    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+    "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+    "HTTP/1.1 2000 Too Long\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nFolded: a\r\n b\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\nffffffffffffffff\r\n",
+    "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc",
+    "",
+]
+for i, r in enumerate(responses):
+    ctl = [0x00, 0x01, 0x13, 0x05, 0x32, 0x08, 0x47, 0x8c][i % 8]
+    write("http_response", f"seed-{i:02}", chr(ctl) + r)
+
+requests = [
+    "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    "GET /p?a=1&b=2 HTTP/1.1\r\nHost: a\r\nX-Echo: hi\r\n\r\nGET /2 HTTP/1.1\r\nConnection: close\r\n\r\n",
+    "POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+    "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    "PUT /e HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc",
+    "GET http://h/abs?a=x HTTP/1.0\r\n\r\n",
+    "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+    "HEAD / HTTP/1.1\r\n\r\n",
+    "GET / HTTP/1.1\r\nX-Echo: \xff\xfe\r\n\r\n",
+    "GE T / HTTP/1.1\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a\r\n",
+]
+for i, r in enumerate(requests):
+    ctl = [0x00, 0x01, 0x03, 0x15, 0x08, 0x02][i % 6]
+    write("http_request", f"seed-{i:02}", chr(ctl) + r)
+
+
+# dns_reply: control byte (bit 0 clear: the query's question goes after the
+# first 10 bytes; bits 1-2: family), then the reply after its id.
+def rr(name, rtype, rdata, ttl=60):
+    return name + struct.pack(">HHIH", rtype, 1, ttl, len(rdata)) + rdata
+
+
+ptr = b"\xc0\x0c"
+a = rr(ptr, 1, bytes([192, 0, 2, 1]))
+aaaa = rr(ptr, 28, bytes.fromhex("20010db8000000000000000000000001"))
+cname = rr(ptr, 5, b"\x05alias\x04test\x00")
+alias_a = rr(b"\x05alias\x04test\x00", 1, bytes([192, 0, 2, 2]))
+
+
+def head(flags, qd, an, ns=0, ar=0):
+    return struct.pack(">HHHHH", flags, qd, an, ns, ar)
+
+
+question_a = b"\x04fuzz\x04test\x00" + struct.pack(">HH", 1, 1)
+dns = [
+    (0x02, head(0x8180, 1, 1) + a),                     # A for an A question (family v4)
+    (0x04, head(0x8180, 1, 1) + aaaa),                  # AAAA (family v6)
+    (0x00, head(0x8180, 1, 2) + a + aaaa),              # both, family any
+    (0x02, head(0x8180, 1, 2) + cname + alias_a),       # a CNAME chain
+    (0x00, head(0x8183, 1, 0)),                         # NXDOMAIN
+    (0x00, head(0x8182, 1, 0)),                         # SERVFAIL
+    (0x02, head(0x8380, 1, 0)),                         # truncated: c-ares asks again over TCP
+    (0x02, head(0x8180, 1, 1) + a[:-2]),                # rdata cut short
+    (0x02, head(0x8180, 1, 1) + b"\xc0\xff" + a[2:]),   # a name pointer past the end
+    (0x03, head(0x8180, 1, 1) + question_a + a),        # the whole reply raw, question included
+    (0x02, head(0x8180, 1, 1, 1, 1) + a + rr(ptr, 2, b"\x02ns\xc0\x0c") + rr(b"\x02ns\xc0\x0c", 1, b"\x01\x02\x03\x04")),
+]
+for i, (ctl, reply) in enumerate(dns):
+    write("dns_reply", f"seed-{i:02}", bytes([ctl]) + reply)
