@@ -8,36 +8,19 @@
 #include "support/error_of.hpp"
 #include "support/http_peer.hpp"
 #include "support/run_bounded.hpp"
+#include "support/serving.hpp"
 
 using namespace std::chrono_literals;
 using weft::http::errc;
 using weft::http::request;
 using weft::http::response;
-using weft::http::server;
 using weft::net::address;
 using weft::test::error_of;
+using weft::test::hello;
 using weft::test::http_peer;
+using weft::test::serving;
 
 namespace {
-
-// serving: a weft server on 127.0.0.1:0 (or ::1) run by a fiber; stopped and
-// joined when it goes out of scope.
-struct serving {
-    server srv;
-    weft::task<void> fiber;
-
-    explicit serving(server::handler h, address at = address::loopback(), weft::http::server_options o = {})
-        : srv(server::bind(at, std::move(h), o)), fiber(weft::spawn([this] { srv.serve(); })) {}
-    ~serving() {
-        srv.stop();
-        fiber.join();
-    }
-    std::string url(std::string_view path = "/") const {
-        return "http://" + srv.local_address().to_string() + std::string(path);
-    }
-};
-
-response hello(const request&) { return {200, "Hello!"}; }
 
 std::string pattern(std::size_t n) {
     std::string s(n, '\0');
@@ -158,7 +141,7 @@ TEST_CASE("a pooled connection the server closed is noticed, and the request sti
     weft::test::run_bounded(20s, [] {
         weft::http::server_options o;
         o.idle_timeout = 50ms;
-        serving s(hello, address::loopback(), o);
+        serving s(hello, o);
         CHECK(weft::http::get(s.url()).body == "Hello!");
         weft::this_fiber::sleep_for(200ms);  // the server closes the idle connection
         CHECK(weft::http::get(s.url()).body == "Hello!");
@@ -340,7 +323,7 @@ TEST_CASE("bad URLs and unsupported schemes are clear errors", "[http][client]")
 
 TEST_CASE("IPv6 literals, and names from /etc/hosts", "[http][client]") {
     weft::test::run_bounded(10s, [] {
-        serving v6(hello, address::loopback(0, address::family::v6));
+        serving v6(hello, {}, address::loopback(0, address::family::v6));
         CHECK(weft::http::get(v6.url()).body == "Hello!");  // http://[::1]:port/
         serving v4(hello);
         auto port = std::to_string(v4.srv.local_address().port());

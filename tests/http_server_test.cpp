@@ -9,6 +9,7 @@
 
 #include "support/error_of.hpp"
 #include "support/run_bounded.hpp"
+#include "support/serving.hpp"
 
 using namespace std::chrono_literals;
 using weft::http::request;
@@ -17,26 +18,11 @@ using weft::http::server;
 using weft::http::server_options;
 using weft::net::address;
 using weft::net::tcp_stream;
+using weft::test::hello;
+using weft::test::serving;
 
 namespace {
 
-struct serving {
-    server srv;
-    weft::task<void> fiber;
-
-    explicit serving(server::handler h, server_options o = {})
-        : srv(server::bind(address::loopback(), std::move(h), o)), fiber(weft::spawn([this] { srv.serve(); })) {}
-    ~serving() {
-        srv.stop();
-        fiber.join();
-    }
-    std::string url(std::string_view path = "/") const {
-        return "http://" + srv.local_address().to_string() + std::string(path);
-    }
-    tcp_stream raw() const { return tcp_stream::connect(srv.local_address(), 5s); }
-};
-
-response hello(const request&) { return {200, "Hello!"}; }
 
 // all_of(s) reads until the server closes (or `limit` passes) and returns it all.
 std::string all_of(tcp_stream& s, std::chrono::milliseconds limit = 5000ms) {
