@@ -16,7 +16,8 @@
 // Flat means: slope x measured window <= 2% of the window's mean (RSS, fds);
 // besides, the fd count after weft::run returns must equal the one before.
 // usage: weft_soak [SECONDS [CONNECTIONS]]  (or SOAK_SECONDS, SOAK_CONNS;
-// defaults 60 and 5,000). Exit status 0 only when nothing failed and both are flat.
+// defaults 60, at least 10, and 5,000). The warm-up is 20% of the run, at least
+// 10 s but at most half. Exit status 0 only when nothing failed and both are flat.
 #include <dirent.h>
 #include <malloc.h>
 #include <sys/resource.h>
@@ -70,7 +71,8 @@ struct sample {
 
 struct fit {
     double slope = 0, mean = 0, window = 0;
-    bool flat() const { return slope * window <= 0.02 * mean; }
+    int n = 0;
+    bool flat() const { return n >= 3 && slope * window <= 0.02 * mean; }
 };
 
 // least_squares() fits y over the samples with from <= t < to.
@@ -90,6 +92,7 @@ fit least_squares(const std::vector<sample>& s, double from, double to, double s
             t0 = std::min(t0, x.t);
             t1 = std::max(t1, x.t);
         }
+    f.n = static_cast<int>(n);
     f.slope = den > 0 ? num / den : 0;
     f.mean = my;
     f.window = t1 - t0;
@@ -99,7 +102,7 @@ fit least_squares(const std::vector<sample>& s, double from, double to, double s
 }  // namespace
 
 int main(int argc, char** argv) {
-    const long seconds = std::max(5L, env_or_arg(argc, argv, 1, "SOAK_SECONDS", 60));
+    const long seconds = std::max(10L, env_or_arg(argc, argv, 1, "SOAK_SECONDS", 60));
     long conns = std::max(1L, env_or_arg(argc, argv, 2, "SOAK_CONNS", 5000));
     rlimit lim{};
     if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
@@ -114,7 +117,7 @@ int main(int argc, char** argv) {
                     static_cast<unsigned long>(lim.rlim_cur), fits, conns);
         conns = fits;
     }
-    const double warmup = std::max(10.0, 0.2 * static_cast<double>(seconds));
+    const double warmup = std::min(std::max(10.0, 0.2 * static_cast<double>(seconds)), 0.5 * static_cast<double>(seconds));
 
     long ok = 0, aborted = 0, bytes = 0;
     std::map<std::string, long> failures;
