@@ -343,3 +343,34 @@ TEST_CASE("no fd or memory leak after 10,000 lookups", "[dns]") {
         REQUIRE(server.queries() == 11000);
     });
 }
+
+// Found by fuzz/dns_reply.cpp: c-ares takes A and AAAA records from any answer,
+// so an AAAA slipped into the answer to an A question came back from a v4 lookup.
+TEST_CASE("a lookup of one family returns no address of the other, whatever the server sends", "[dns]") {
+    weft::test::run_bounded(20s, [] {
+        weft::test::dns_server server;
+        // The answer to either question: an A and an AAAA record.
+        auto both = [](std::span<const unsigned char> q, bool) {
+            std::size_t end = 12;
+            while (q[end] != 0) end += 1 + q[end];
+            std::vector<unsigned char> r(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(end + 5));
+            r[2] = 0x81;  // QR, RD
+            r[3] = 0x80;  // RA, NOERROR
+            r[7] = 2;     // ANCOUNT; NSCOUNT and ARCOUNT stay 0
+            r[8] = r[9] = r[10] = r[11] = 0;
+            const unsigned char a[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 7};
+            const unsigned char aaaa[] = {0xc0, 0x0c, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16,
+                                          0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7};
+            r.insert(r.end(), std::begin(a), std::end(a));
+            r.insert(r.end(), std::begin(aaaa), std::end(aaaa));
+            return std::vector<std::vector<unsigned char>>{r};
+        };
+        server.set("mixed.test", {.how = behavior::respond, .respond = both});
+        REQUIRE(ips(weft::dns::resolve("mixed.test", 80, opts_for(server, weft::dns::family::v4))) ==
+                std::set<std::string>{"192.0.2.7"});
+        REQUIRE(ips(weft::dns::resolve("mixed.test", 80, opts_for(server, weft::dns::family::v6))) ==
+                std::set<std::string>{"2001:db8::7"});
+        REQUIRE(ips(weft::dns::resolve("mixed.test", 80, opts_for(server))) ==
+                std::set<std::string>{"192.0.2.7", "2001:db8::7"});
+    });
+}

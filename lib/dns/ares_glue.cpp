@@ -206,6 +206,10 @@ struct dns_glue::channel {
             try {
                 for (auto* n = ai->nodes; n; n = n->ai_next) {
                     if (n->ai_family != AF_INET && n->ai_family != AF_INET6) continue;
+                    // c-ares takes A and AAAA records from any answer: a server that
+                    // slips an AAAA into the answer to an A question would give a v6
+                    // address to a caller that asked for v4 only.
+                    if (q->family && n->ai_family != q->family) continue;
                     auto a = net::address::from_sockaddr(n->ai_addr, n->ai_addrlen);
                     if (std::find(q->addrs.begin(), q->addrs.end(), a) == q->addrs.end()) q->addrs.push_back(a);
                 }
@@ -316,6 +320,7 @@ dns_query_ptr dns_glue::start(const char* host, std::uint16_t port, const dns::o
     ares_addrinfo_hints hints{};
     hints.ai_flags = ARES_AI_NUMERICSERV;  // or c-ares reads /etc/services each time
     hints.ai_family = opts.family == dns::family::v4 ? AF_INET : opts.family == dns::family::v6 ? AF_INET6 : AF_UNSPEC;
+    q->family = hints.ai_family;
     hints.ai_socktype = SOCK_STREAM;  // one entry per address, not one per socket type
     char service[8];
     std::snprintf(service, sizeof service, "%u", static_cast<unsigned>(port));

@@ -30,6 +30,7 @@ struct dns_query {
     bool abandoned = false;          // the fiber left first: the callback owns and frees this
     std::error_code ec;              // a weft::dns::errc, or none
     std::vector<net::address> addrs; // on success, in c-ares' order, without duplicates
+    int family = 0;                  // AF_INET or AF_INET6 when only those were asked for, else 0
 };
 
 struct dns_query_release {
