@@ -92,8 +92,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                   : fam == 2 ? weft::dns::family::v6
                              : weft::dns::family::any;
 
-    static const bool verbose =
-        std::getenv("WEFT_FUZZ_VERBOSE") != nullptr;  // to see what an input does
+    // WEFT_FUZZ_VERBOSE=1 says what each input did.
+    static const bool verbose = std::getenv("WEFT_FUZZ_VERBOSE") != nullptr;
     weft::run([&] {
         try {
             for (const weft::net::address& a : weft::dns::resolve("fuzz.test", 80, opts)) {

@@ -70,8 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             }
             // Whatever the server said starts as a response does.
             if (!got.empty() && !got.starts_with("HTTP/1.")) std::abort();
-            if (std::getenv("WEFT_FUZZ_VERBOSE"))
-                std::fprintf(stderr, "%s\n", got.c_str());  // to see what an input does
+            if (std::getenv("WEFT_FUZZ_VERBOSE")) std::fprintf(stderr, "%s\n", got.c_str());
         });
         fuzz::write_pieces(s, bytes, ctl & 15, ec);
         s.shutdown(ec);

@@ -49,8 +49,8 @@ void fetch(const std::string& url, unsigned mode, const http::options& opts) {
         req.method = "POST";
         req.body = "a=1&b=2";
     }
-    static const bool verbose =
-        std::getenv("WEFT_FUZZ_VERBOSE") != nullptr;  // to see what an input does
+    // WEFT_FUZZ_VERBOSE=1 says what each input did.
+    static const bool verbose = std::getenv("WEFT_FUZZ_VERBOSE") != nullptr;
     try {
         http::response res = http::send(req, opts);
         if (res.status < 0 || res.status > 999) std::abort();  // Beast reads three digits

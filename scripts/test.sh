@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# scripts/test.sh builds weft and runs its whole test suite twice:
+# scripts/test.sh builds weft and runs its whole test suite twice, then fuzzes it:
 #   build-test  a normal build (debugoptimized)
 #   build-asan  the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   build-fuzz  each libFuzzer target of fuzz/ for 30 s (clang, ASan+UBSan)
 # On a fresh Debian 12 machine it first installs the Debian packages that are
 # missing (as root, or through sudo). Arguments are passed to `meson test`
-# (test names, --suite ...). The last line printed is always
+# (test names, --suite ...; with arguments the fuzz targets do not run).
+# The last line printed is always
 #   N passed, N failed[, N skipped]
-# summed over both builds; a build that fails counts as one failed test. The
+# summed over the builds; a build that fails counts as one failed test. The
 # exit status is 0 only when nothing failed.
 set -uo pipefail
 
@@ -92,6 +94,18 @@ rm -rf "$lsan_probe"
 # stack is 4x larger and every switch slower, for no extra coverage.
 suite build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
     -Dtests=true -Ddemos=false -Dbench=false -Dslow_tests=false
+
+# The fuzz targets (fuzz/, scripts/fuzz.sh): each runs 30 s on a copy of its
+# seed corpus; a crash, an input taking over 5 s, a leak (as above) or a
+# sanitizer report fails it. They need clang, installed here when missing.
+if ((${#test_args[@]})); then
+    echo; echo "=== build-fuzz: skipped (test arguments given)"
+elif ! install_missing clang libclang-rt-14-dev; then
+    echo; echo "=== build-fuzz: skipped (clang and libclang-rt-14-dev could not be installed)"
+else
+    CXX=clang++ suite build-fuzz -Ddebug=true -Doptimization=1 -Db_sanitize=address,undefined \
+        -Db_lundef=false -Dfuzz=true -Dtests=false -Ddemos=false -Dbench=false
+fi
 
 echo
 echo "=== summary"
