@@ -382,3 +382,17 @@ TEST_CASE("request: path, query and query parameters", "[http][url]") {
     h.remove("B");
     CHECK(h.size() == 1);
 }
+
+// Found by fuzz/http_request.cpp: Beast 1.74 asserted (and aborted the whole
+// process) when an empty chunked body's "0\r\n" came apart from what follows.
+TEST_CASE("a response with an empty chunked body dripped a byte at a time", "[http][client]") {
+    weft::test::run_bounded(10s, [] {
+        http_peer dripped([](int, const std::string&) {
+            return http_peer::reply{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                                    http_peer::then::close, 2ms};
+        });
+        response r = weft::http::get(dripped.url());
+        CHECK(r.status == 200);
+        CHECK(r.body.empty());
+    });
+}

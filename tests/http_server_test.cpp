@@ -298,3 +298,20 @@ TEST_CASE("a server still serving when run() ends is unwound with it", "[http][s
         CHECK(weft::http::get(srv->url()).body == "Hello!");
     });  // main returns: the serving fiber and its connection are cancelled; no fd is left
 }
+
+// Found by fuzz/http_request.cpp: Beast 1.74 asserted (and aborted the whole
+// process) when an empty chunked body's "0\r\n" came apart from what follows.
+TEST_CASE("an empty chunked body whose last bytes come one at a time", "[http][server]") {
+    weft::test::run_bounded(10s, [] {
+        serving s([](const request& req) { return response(200, "got " + std::to_string(req.body.size())); });
+        tcp_stream c = s.raw();
+        for (std::string_view piece : {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n", "\r", "\n"}) {
+            c.write_all(piece);
+            weft::this_fiber::sleep_for(20ms);  // each piece is read on its own
+        }
+        c.shutdown();
+        std::string reply = all_of(c);
+        CHECK(status_line(reply) == "HTTP/1.1 200 OK");
+        CHECK(reply.ends_with("got 0"));
+    });
+}

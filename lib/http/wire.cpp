@@ -1,4 +1,9 @@
 // SPDX-License-Identifier: MIT
+// Beast's assertions are off in this file, as in any NDEBUG build: Beast
+// 1.74's chunk parser asserts n >= 5 where 3 is valid (boostorg/beast#2861,
+// fixed in 2024), so a peer that sends an empty chunked body's "0\r\n" apart
+// from what follows would abort a build with assertions on (found by fuzz/).
+#define BOOST_DISABLE_ASSERTS
 #include "http/wire.hpp"
 
 #include <algorithm>
