@@ -2,8 +2,6 @@
 // The HTTP client through a proxy that resets, stalls, trickles, truncates
 // and duplicates: every fetch ends with its own body intact or a specific
 // error, within its deadline, and nothing is left behind.
-#include <sys/resource.h>
-
 #include <catch2/catch.hpp>
 #include <map>
 #include <string>
@@ -41,12 +39,7 @@ std::string kind(const std::system_error& e) {
 
 TEST_CASE("2,000 fetches through a faulty proxy: intact bodies or specific errors, none late, nothing left",
           "[http][fault]") {
-    rlimit rl{};
-    REQUIRE(::getrlimit(RLIMIT_NOFILE, &rl) == 0);
-    if (rl.rlim_cur < 4096 && rl.rlim_max > rl.rlim_cur) {
-        rl.rlim_cur = std::min<rlim_t>(rl.rlim_max, 4096);
-        REQUIRE(::setrlimit(RLIMIT_NOFILE, &rl) == 0);
-    }
+    weft::test::raise_fd_limit(4096);
     weft::test::run_bounded(120s, [] {
         auto server = weft::http::server::bind(weft::net::address::loopback(), [](const weft::http::request& req) {
             return weft::http::response(200, body_for(req.target));

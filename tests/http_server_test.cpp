@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 // weft::http::server against weft's client and against raw sockets that send
 // exactly the bytes a test writes: limits, deadlines, smuggling, stop().
-#include <sys/resource.h>
-
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -24,31 +22,24 @@ using weft::test::serving;
 namespace {
 
 
-// all_of(s) reads until the server closes (or `limit` passes) and returns it all.
+// all_of(s) reads until the server closes, resets, or `limit` passes, and
+// returns what came.
 std::string all_of(tcp_stream& s, std::chrono::milliseconds limit = 5000ms) {
     std::string got;
     char buf[4096];
+    std::error_code ec;
     weft::with_timeout(limit, [&] {
-        while (std::size_t n = s.read_some(buf)) got.append(buf, n);
+        while (std::size_t n = s.read_some(buf, ec)) got.append(buf, n);
     });
     return got;
 }
 
 std::string status_line(const std::string& reply) { return reply.substr(0, reply.find("\r\n")); }
 
-void raise_fd_limit(rlim_t want) {
-    rlimit rl{};
-    REQUIRE(::getrlimit(RLIMIT_NOFILE, &rl) == 0);
-    if (rl.rlim_cur < want) {
-        rl.rlim_cur = std::min(want, rl.rlim_max);
-        REQUIRE(::setrlimit(RLIMIT_NOFILE, &rl) == 0);
-    }
-}
-
 }  // namespace
 
 TEST_CASE("a thousand concurrent clients, each in its own fiber, all served at once", "[http][server][load]") {
-    raise_fd_limit(4096);
+    weft::test::raise_fd_limit(4096);
     weft::test::run_bounded(60s, [] {
         std::size_t peak = 0;
         serving s([&](const request&) {
@@ -162,12 +153,7 @@ TEST_CASE("requests the server must refuse: each gets its status and the connect
             INFO(r.what);
             tcp_stream c = s.raw();
             c.write_all(r.bytes);
-            std::error_code ec;
-            std::string reply;
-            char buf[4096];
-            weft::with_timeout(5s, [&] {
-                while (std::size_t n = c.read_some(buf, ec)) reply.append(buf, n);
-            });
+            std::string reply = all_of(c);
             CHECK(status_line(reply) == r.status);
             CHECK(reply.find("Connection: close") != std::string::npos);
         }

@@ -22,3 +22,16 @@ class dns_glue;
 dns_glue& current_dns(const char* what);
 
 }  // namespace weft::detail
+
+namespace weft::http::detail {
+class pool;
+}
+
+namespace weft::detail {
+
+// current_http_pool() is this run's HTTP keep-alive pool (lib/http/pool.hpp),
+// made on first use and destroyed when run() ends, like the DNS glue. Throws
+// std::system_error(errc::no_scheduler) with `what` outside a fiber.
+http::detail::pool& current_http_pool(const char* what);
+
+}  // namespace weft::detail

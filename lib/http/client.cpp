@@ -3,6 +3,7 @@
 
 #include <optional>
 
+#include "detail/runtime.hpp"
 #include "http/pool.hpp"
 #include "http/wire.hpp"
 #include "weft/errors.hpp"

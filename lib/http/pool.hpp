@@ -37,9 +37,3 @@ private:
 };
 
 }  // namespace weft::http::detail
-
-namespace weft::detail {
-// current_http_pool() is the running weft::run()'s pool (lib/run.cpp).
-// Throws std::system_error(errc::no_scheduler) with `what` outside a fiber.
-http::detail::pool& current_http_pool(const char* what);
-}  // namespace weft::detail

@@ -105,18 +105,17 @@ response call_handler(const server::handler& handle, const request& req) {
 }  // namespace
 
 void server::state::serve_requests(conn& self, detail::connection& c) {
-    state& s = *this;
-    const detail::limits lim{s.opts.max_header_bytes, s.opts.max_body_bytes};
-    while (!s.stopping) {
+    const detail::limits lim{opts.max_header_bytes, opts.max_body_bytes};
+    while (!stopping) {
         self.idle = true;
-        if (!c.wait_request(s.opts.idle_timeout)) return;
+        if (!c.wait_request(opts.idle_timeout)) return;
         self.idle = false;
         request req;
         bool keep_alive = false;
         int status = 400;
         std::error_code ec;
         try {
-            ec = c.read_request(req, lim, s.opts.header_timeout, s.opts.body_timeout, keep_alive, status);
+            ec = c.read_request(req, lim, opts.header_timeout, opts.body_timeout, keep_alive, status);
         } catch (const timeout_error&) {
             reply_and_close(c, 408, "request not received in time");
             return;
@@ -125,9 +124,9 @@ void server::state::serve_requests(conn& self, detail::connection& c) {
             reply_and_close(c, status, ec.message());
             return;
         }
-        response res = call_handler(s.handle, req);
-        keep_alive = keep_alive && !s.stopping;
-        with_timeout(s.opts.body_timeout, [&] { c.write_response(res, keep_alive, req.method == "HEAD"); });
+        response res = call_handler(handle, req);
+        keep_alive = keep_alive && !stopping;
+        with_timeout(opts.body_timeout, [&] { c.write_response(res, keep_alive, req.method == "HEAD"); });
         if (!keep_alive) return;
     }
 }

@@ -7,8 +7,10 @@
 #pragma once
 
 #include <dirent.h>
+#include <sys/resource.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -32,6 +34,17 @@ inline int open_fds() {
         --n;  // the DIR's own fd
     }
     return n;
+}
+
+// raise_fd_limit(want) raises the soft RLIMIT_NOFILE to `want`, or to the hard
+// limit when that is lower (for tests that hold thousands of sockets).
+inline void raise_fd_limit(rlim_t want) {
+    rlimit rl{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &rl) == 0);
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = std::min(want, rl.rlim_max);
+        REQUIRE(::setrlimit(RLIMIT_NOFILE, &rl) == 0);
+    }
 }
 
 // watchdog aborts the process if it is not destroyed within `limit`.
