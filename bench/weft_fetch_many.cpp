@@ -3,8 +3,11 @@
 // one plain weft::http::get(url) (default options but a 60 s bound), checking
 // the body is "Hello!". Measures wall time and this process's CPU time
 // (getrusage: user + sys) from before weft::run to after it returns. Raises
-// its descriptor limit to the hard limit first (a connection each).
-// usage: weft_fetch_many URL [N]   (default 1,000)
+// its descriptor limit to the hard limit first (a connection each). With
+// CA_FILE (an https:// URL, bench/tls.sh) the options carry a client TLS
+// context that trusts that PEM file's certificates only; weft::tls's
+// defaults otherwise.
+// usage: weft_fetch_many URL [N [CA_FILE]]   (default 1,000)
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -14,6 +17,7 @@
 #include <weft/http/client.hpp>
 #include <weft/run.hpp>
 #include <weft/task.hpp>
+#include <weft/tls/context.hpp>
 
 #include "common.hpp"
 
@@ -25,11 +29,12 @@ double ms(const timeval& t) { return static_cast<double>(t.tv_sec) * 1e3 + stati
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: %s URL [N]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s URL [N [CA_FILE]]\n", argv[0]);
         return 2;
     }
     const std::string url = argv[1];
     const long n = bench::arg_long(argc, argv, 2, 1000);
+    const std::string ca_file = bench::arg_str(argc, argv, 3, "");
     rlimit lim{};
     if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
         lim.rlim_cur = lim.rlim_max;
@@ -49,6 +54,11 @@ int main(int argc, char** argv) {
     weft::run([&] {
         weft::http::options opts;
         opts.timeout = std::chrono::seconds(60);
+        if (!ca_file.empty()) {
+            weft::tls::client_options trust;
+            trust.ca_file = ca_file;
+            opts.tls = weft::tls::context::client(trust);
+        }
         std::vector<weft::task<void>> gets;
         gets.reserve(static_cast<std::size_t>(n));
         for (long i = 0; i < n; ++i) {

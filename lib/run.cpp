@@ -13,13 +13,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "detail/overflow.hpp"
 #include "detail/reactor.hpp"
 #include "detail/runtime.hpp"
 #include "detail/scheduler.hpp"
-#include "dns/ares_glue.hpp"
-#include "http/pool.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::detail {
@@ -28,16 +28,19 @@ namespace {
 
 // runtime is everything run() owns for this thread, composed here so that no
 // layer needs to know another: the scheduler (found through its thread_local
-// pointer), the reactor, the overflow reporter's signal stack, and the DNS
-// glue and the HTTP client's connection pool, each made on first use (members
-// are destroyed last to first: those two go while the reactor and the
-// scheduler they use still work).
+// pointer), the reactor, the overflow reporter's signal stack, and the
+// services of the layers above (DNS, TLS, HTTP), each made on first use. The
+// services go first, the last made first, while the reactor and the
+// scheduler they use still work.
 struct runtime {
     overflow_guard overflow;
     scheduler sched;
     reactor io;
-    std::unique_ptr<dns_glue> dns;
-    std::unique_ptr<http::detail::pool> http;
+    std::vector<std::pair<const void*, std::unique_ptr<service>>> services;
+
+    ~runtime() {
+        while (!services.empty()) services.pop_back();
+    }
 };
 
 thread_local runtime* tls_runtime = nullptr;
@@ -59,16 +62,16 @@ reactor& current_reactor(const char* what) {
 
 reactor* running_reactor() noexcept { return tls_runtime ? &tls_runtime->io : nullptr; }
 
-dns_glue& current_dns(const char* what) {
-    reactor& io = current_reactor(what);
-    if (!tls_runtime->dns) tls_runtime->dns = std::make_unique<dns_glue>(tls_runtime->sched, io);
-    return *tls_runtime->dns;
+service* find_service(const void* key, const char* what) {
+    current_reactor(what);
+    for (auto& [k, s] : tls_runtime->services)
+        if (k == key) return s.get();
+    return nullptr;
 }
 
-http::detail::pool& current_http_pool(const char* what) {
-    current_reactor(what);
-    if (!tls_runtime->http) tls_runtime->http = std::make_unique<http::detail::pool>();
-    return *tls_runtime->http;
+service& add_service(const void* key, std::unique_ptr<service> s) {
+    tls_runtime->services.emplace_back(key, std::move(s));
+    return *tls_runtime->services.back().second;
 }
 
 run_scope::run_scope() {

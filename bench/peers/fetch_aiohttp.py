@@ -6,9 +6,12 @@
 # connections at its default 100, so all N run at once. Each reads the body
 # (resp.text()) and checks it is "Hello!". Measures wall time and the process's
 # CPU time (getrusage: user + sys) around asyncio.run.
-# usage: /usr/bin/python3 fetch_aiohttp.py URL [N]   (default 1,000; every GET bounded by 60 s)
+# With CA_FILE (for an https:// URL, bench/tls.sh) it trusts that PEM file's
+# certificates only: ssl.create_default_context(cafile=CA_FILE) for the connector.
+# usage: /usr/bin/python3 fetch_aiohttp.py URL [N [CA_FILE]]   (default 1,000; every GET bounded by 60 s)
 import asyncio
 import resource
+import ssl
 import sys
 import time
 
@@ -20,8 +23,9 @@ async def fetch(session, url):
         return await resp.text()
 
 
-async def fetch_all(url, n):
-    connector = aiohttp.TCPConnector(limit=0)
+async def fetch_all(url, n, ca_file=None):
+    tls = ssl.create_default_context(cafile=ca_file) if ca_file else None
+    connector = aiohttp.TCPConnector(limit=0, ssl=tls)
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         return await asyncio.gather(*(fetch(session, url) for _ in range(n)), return_exceptions=True)
@@ -29,7 +33,7 @@ async def fetch_all(url, n):
 
 def main():
     if len(sys.argv) < 2:
-        print("usage: fetch_aiohttp.py URL [N]", file=sys.stderr)
+        print("usage: fetch_aiohttp.py URL [N [CA_FILE]]", file=sys.stderr)
         return 2
     url = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
@@ -39,7 +43,7 @@ def main():
 
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.monotonic()
-    results = asyncio.run(fetch_all(url, n))
+    results = asyncio.run(fetch_all(url, n, sys.argv[3] if len(sys.argv) > 3 else None))
     wall = (time.monotonic() - t0) * 1e3
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     user = (r1.ru_utime - r0.ru_utime) * 1e3

@@ -5,11 +5,15 @@
 // the whole body and checks it is "Hello!". Measures wall time and the
 // process's CPU time (getrusage: user + sys, every thread) around the GETs
 // and the closing of the idle connections they leave.
-// run.sh runs it with GOMAXPROCS=1, as the other Go peers.
-// usage: fetch_go URL [N]   (default 1,000; every GET bounded by 60 s)
+// run.sh runs it with GOMAXPROCS=1, as the other Go peers. With CA_FILE (for
+// an https:// URL, bench/tls.sh) the Transport trusts that PEM file's
+// certificates only; crypto/tls's defaults otherwise (no session cache).
+// usage: fetch_go URL [N [CA_FILE]]   (default 1,000; every GET bounded by 60 s)
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,7 +30,7 @@ func cpuMs(r *syscall.Rusage) (user, sys float64) {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: fetch_go URL [N]")
+		fmt.Fprintln(os.Stderr, "usage: fetch_go URL [N [CA_FILE]]")
 		os.Exit(2)
 	}
 	url := os.Args[1]
@@ -44,6 +48,15 @@ func main() {
 		MaxIdleConnsPerHost: n,
 		MaxConnsPerHost:     0, // no limit
 		DisableCompression:  true,
+	}
+	if len(os.Args) > 3 {
+		pem, err := os.ReadFile(os.Args[3])
+		pool := x509.NewCertPool()
+		if err != nil || !pool.AppendCertsFromPEM(pem) {
+			fmt.Fprintln(os.Stderr, "fetch_go: no certificate in", os.Args[3], err)
+			os.Exit(2)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool}
 	}
 	client := &http.Client{Transport: tr, Timeout: 60 * time.Second}
 

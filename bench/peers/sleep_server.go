@@ -8,10 +8,13 @@
 // SIGTERM it prints "INFO requests N cpu_ms C in_ms I out_ms O": the requests
 // it answered, its CPU time, and how long after the first request came in the
 // last one came in (I) and the last answer was written (O; the floor is 1000).
-// usage: sleep_server PORT [MAX_SECONDS]
+// With CERT and KEY (PEM files) it serves HTTPS instead (bench/tls.sh's
+// https fetch): crypto/tls's defaults, HTTP/1.1 only, as the plain server.
+// usage: sleep_server PORT [MAX_SECONDS [CERT KEY]]
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -34,7 +37,7 @@ func storeMax(v *atomic.Int64, x int64) {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: sleep_server PORT [MAX_SECONDS]")
+		fmt.Fprintln(os.Stderr, "usage: sleep_server PORT [MAX_SECONDS [CERT KEY]]")
 		os.Exit(2)
 	}
 	maxSeconds := 120
@@ -85,5 +88,12 @@ func main() {
 		os.Exit(0)
 	}()
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
+	if len(os.Args) > 4 {
+		// A non-nil empty TLSNextProto keeps HTTP/2 off: every client speaks HTTP/1.1.
+		srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
+		err = srv.ServeTLS(ln, os.Args[3], os.Args[4])
+		fmt.Fprintln(os.Stderr, "sleep_server:", err)
+		os.Exit(1)
+	}
 	srv.Serve(ln)
 }

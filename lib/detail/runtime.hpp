@@ -3,6 +3,8 @@
 // defined in run.cpp, which composes the runtime.
 #pragma once
 
+#include <memory>
+
 #include "detail/reactor.hpp"
 
 namespace weft::detail {
@@ -15,23 +17,28 @@ reactor& current_reactor(const char* what);
 // (fiber or loop), nullptr otherwise; it never throws.
 reactor* running_reactor() noexcept;
 
-class dns_glue;
-// current_dns() is this run's c-ares glue (lib/dns/ares_glue.hpp), made on
-// first use and destroyed when run() ends, before the reactor and the
-// scheduler. Throws std::system_error(errc::no_scheduler) with `what` outside a fiber.
-dns_glue& current_dns(const char* what);
+// service is per-run state that a layer above the loop keeps in the runtime
+// (the c-ares glue, the TLS session cache, the HTTP keep-alive pool): made on
+// first use, destroyed when run() ends — the last made first — while the
+// reactor and the scheduler still work. The loop knows none of them by name.
+class service {
+public:
+    virtual ~service() = default;
+};
 
-}  // namespace weft::detail
-
-namespace weft::http::detail {
-class pool;
-}
-
-namespace weft::detail {
-
-// current_http_pool() is this run's HTTP keep-alive pool (lib/http/pool.hpp),
-// made on first use and destroyed when run() ends, like the DNS glue. Throws
+// find_service() is the service registered under `key` in the running run(),
+// or nullptr; add_service() registers one and returns it. Both throw
 // std::system_error(errc::no_scheduler) with `what` outside a fiber.
-http::detail::pool& current_http_pool(const char* what);
+service* find_service(const void* key, const char* what);
+service& add_service(const void* key, std::unique_ptr<service> s);
+
+// current_service<T>(what, make) is this run's T, made by make() (returning
+// std::unique_ptr<T>) on first use. T derives from service.
+template <class T, class Make>
+T& current_service(const char* what, Make&& make) {
+    static const char key = 0;  // one address per T: the registry's key
+    if (service* s = find_service(&key, what)) return static_cast<T&>(*s);
+    return static_cast<T&>(add_service(&key, make()));
+}
 
 }  // namespace weft::detail

@@ -330,4 +330,10 @@ dns_query_ptr dns_glue::start(const char* host, std::uint16_t port, const dns::o
     return q;
 }
 
+dns_glue& current_dns(const char* what) {
+    return current_service<dns_glue>(what, [] {
+        return std::make_unique<dns_glue>(*scheduler::current(), *running_reactor());
+    });
+}
+
 }  // namespace weft::detail

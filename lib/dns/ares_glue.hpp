@@ -10,6 +10,7 @@
 #include <system_error>
 #include <vector>
 
+#include "detail/runtime.hpp"
 #include "weft/detail/park.hpp"
 #include "weft/dns/resolve.hpp"
 #include "weft/net/address.hpp"
@@ -46,7 +47,7 @@ using dns_query_ptr = std::unique_ptr<dns_query, dns_query_release>;
 // Channels are keyed by (servers, tries, per-try timeout): one channel per
 // distinct configuration in a run, never reconfigured, so queries in flight are
 // never disturbed by another fiber's options. Runs use one or two in practice.
-class dns_glue {
+class dns_glue final : public service {
 public:
     dns_glue(scheduler& sched, reactor& io);
     ~dns_glue();  // cancels what is in flight (callbacks free abandoned queries), closes c-ares' sockets
@@ -73,5 +74,9 @@ private:
     std::size_t sockets_ = 0;  // c-ares sockets now watched, over all channels
 
 };
+
+// current_dns() is this run's dns_glue, made on first use (a service of the
+// runtime). Throws std::system_error(errc::no_scheduler) with `what` outside a fiber.
+dns_glue& current_dns(const char* what);
 
 }  // namespace weft::detail

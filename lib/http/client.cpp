@@ -9,6 +9,7 @@
 #include "weft/errors.hpp"
 #include "weft/net/tcp_stream.hpp"
 #include "weft/timeout.hpp"
+#include "weft/tls/stream.hpp"
 
 namespace weft::http {
 
@@ -33,26 +34,41 @@ bool stale(std::error_code ec) noexcept {
     throw std::system_error(ec, req.method + " " + to.to_string());
 }
 
-void require_http(const url& to) {
-    if (to.scheme != "http")
+void require_supported(const url& to) {
+    if (to.scheme == "https" && !tls::available())
         throw std::system_error(errc::unsupported_scheme,
-                                to.to_string() + ": https:// needs TLS, which weft does not have yet");
+                                to.to_string() + ": https:// needs TLS, and this weft was built without it (-Dtls=disabled)");
+    if (to.scheme != "http" && to.scheme != "https")
+        throw std::system_error(errc::unsupported_scheme, to.to_string());
+}
+
+// open() makes a new connection to `to`: TCP, then TLS for https, all
+// within connect_timeout.
+detail::connection open(const url& to, const tls::context* ctx, const options& opts) {
+    const deadline until = deadline_after(opts.connect_timeout);
+    net::tcp_stream tcp = net::tcp_stream::connect(to.host, to.port, opts.connect_timeout);
+    tcp.set_nodelay(true);
+    if (!ctx) return detail::connection(detail::transport(std::move(tcp)));
+    tls::stream s = tls::stream::connect(std::move(tcp), to.host, *ctx, until - clock::now());
+    return detail::connection(detail::transport(std::move(s)));
 }
 
 // exchange() sends req to `to` on a pooled or new connection and reads the response.
 response exchange(const request& req, const url& to, const options& opts) {
-    detail::pool& pool = weft::detail::current_http_pool("weft::http::send");
-    const std::string key = to.host + " " + std::to_string(to.port);
+    detail::pool& pool = detail::current_pool("weft::http::send");
+    const tls::context* ctx = nullptr;
+    if (to.scheme == "https") ctx = opts.tls ? &*opts.tls : &pool.default_tls();
+    // Connections are kept per scheme, host and port, and per TLS context:
+    // one made with verification off must never serve a verifying request.
+    std::string key = to.scheme + " " + to.host + " " + std::to_string(to.port);
+    if (ctx) key += " " + std::to_string(ctx->id());
     const detail::limits lim{opts.max_header_bytes, opts.max_body_bytes};
     const bool head = req.method == "HEAD";
     for (bool first_try = true;; first_try = false) {
         std::optional<detail::connection> c;
         if (opts.keep_alive && first_try) c = pool.take(key, opts.idle_timeout);
         const bool reused = c.has_value();
-        if (!reused) {
-            c.emplace(net::tcp_stream::connect(to.host, to.port, opts.connect_timeout));
-            c->stream().set_nodelay(true);
-        }
+        if (!reused) c.emplace(open(to, ctx, opts));
         response res;
         bool reusable = false;
         std::error_code ec;
@@ -89,7 +105,8 @@ request follow(const request& req, int status, const url& from, const url& to) {
         next.body.clear();
         for (auto name : {"Content-Length", "Content-Type", "Transfer-Encoding"}) next.headers.remove(name);
     }
-    if (from.host != to.host || from.port != to.port) {
+    // Another origin — host, port, or scheme (https to http would send them in clear).
+    if (from.host != to.host || from.port != to.port || from.scheme != to.scheme) {
         for (auto name : {"Host", "Authorization", "Cookie"}) next.headers.remove(name);
     }
     return next;
@@ -97,7 +114,7 @@ request follow(const request& req, int status, const url& from, const url& to) {
 
 response send_all(const request& first, const options& opts) {
     url to = url::parse(first.target);
-    require_http(to);
+    require_supported(to);
     detail::check_request(first);
     const request* req = &first;
     request redirected;
@@ -116,7 +133,7 @@ response send_all(const request& first, const options& opts) {
         } catch (const std::system_error& e) {
             throw std::system_error(errc::bad_redirect, to.to_string() + " redirects to " + e.what());
         }
-        require_http(next);
+        require_supported(next);
         redirected = follow(*req, res.status, to, next);
         req = &redirected;
         to = std::move(next);

@@ -13,7 +13,7 @@ namespace {
 // unasked means the connection is out of step.
 bool quiet(connection& c) {
     char byte;
-    ssize_t n = ::recv(c.stream().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    ssize_t n = ::recv(c.stream().tcp().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
@@ -41,6 +41,19 @@ void pool::put(const std::string& key, connection c, std::size_t max_idle) {
     if (list.size() >= max_idle) return;
     list.push_back({std::move(c), clock::now()});
     ++total_;
+}
+
+const tls::context& pool::default_tls() {
+    if (!default_tls_) {
+        tls::client_options o;
+        o.alpn = {"http/1.1"};
+        default_tls_ = tls::context::client(o);
+    }
+    return *default_tls_;
+}
+
+pool& current_pool(const char* what) {
+    return weft::detail::current_service<pool>(what, [] { return std::make_unique<pool>(); });
 }
 
 }  // namespace weft::http::detail

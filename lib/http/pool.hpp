@@ -9,12 +9,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "detail/runtime.hpp"
 #include "http/wire.hpp"
 #include "weft/timeout.hpp"
+#include "weft/tls/context.hpp"
 
 namespace weft::http::detail {
 
-class pool {
+class pool final : public weft::detail::service {
 public:
     // take() is the most recently parked idle connection to `key` that is
     // still open and quiet, or nullopt; connections idle for longer than
@@ -24,6 +26,8 @@ public:
     // has `max_idle` idle connections or the pool holds max_total (then c is closed).
     void put(const std::string& key, connection c, std::size_t max_idle);
     std::size_t idle() const noexcept { return total_; }
+    // default_tls() is the run's default https client context, made on first use.
+    const tls::context& default_tls();
 
     static constexpr std::size_t max_total = 1024;
 
@@ -33,7 +37,12 @@ private:
         clock::time_point since;
     };
     std::unordered_map<std::string, std::vector<parked>> idle_;
+    std::optional<tls::context> default_tls_;
     std::size_t total_ = 0;
 };
+
+// current_pool() is this run's pool, made on first use (a service of the
+// runtime). Throws std::system_error(errc::no_scheduler) with `what` outside a fiber.
+pool& current_pool(const char* what);
 
 }  // namespace weft::http::detail

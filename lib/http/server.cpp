@@ -15,6 +15,7 @@
 #include "weft/net/tcp_listener.hpp"
 #include "weft/task.hpp"
 #include "weft/timeout.hpp"
+#include "weft/tls/stream.hpp"
 
 namespace weft::http {
 
@@ -135,8 +136,14 @@ void server::state::serve_connection(std::shared_ptr<state> s, std::uint64_t id,
     conn& self = s->conns.at(id);
     try {
         stream.set_nodelay(true);
-        detail::connection c(std::move(stream));
-        s->serve_requests(self, c);
+        if (s->opts.tls) {
+            tls::stream secure = tls::stream::accept(std::move(stream), *s->opts.tls, s->opts.handshake_timeout);
+            detail::connection c{detail::transport(std::move(secure))};
+            s->serve_requests(self, c);
+        } else {
+            detail::connection c{detail::transport(std::move(stream))};
+            s->serve_requests(self, c);
+        }
     } catch (const std::exception&) {
         // reset, timed out, cancelled by stop(): the connection just ends
     }
@@ -157,6 +164,9 @@ server& server::operator=(server&& o) noexcept {
 server::~server() { stop(); }
 
 server server::bind(const net::address& at, handler h, server_options opts) {
+    if (opts.tls && !opts.tls->is_server())
+        throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                                "weft::http::server::bind: server_options::tls needs a tls::context::server");
     auto s = std::make_shared<state>();
     s->listener = net::tcp_listener::bind(at, opts.backlog);
     s->handle = std::move(h);
@@ -225,7 +235,9 @@ void server::stop() noexcept {
 
 net::address server::local_address() const { return s_->listener.local_address(); }
 
-std::string server::url() const { return "http://" + local_address().to_string() + "/"; }
+std::string server::url() const {
+    return (s_->opts.tls ? "https://" : "http://") + local_address().to_string() + "/";
+}
 
 std::size_t server::connections() const noexcept { return s_ ? s_->open : 0; }
 std::uint64_t server::served() const noexcept { return s_ ? s_->accepted : 0; }

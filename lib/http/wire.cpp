@@ -22,6 +22,7 @@
 #include "weft/http/errors.hpp"
 #include "weft/net/beast_stream.hpp"
 #include "weft/timeout.hpp"
+#include "weft/tls/errors.hpp"
 
 namespace weft::http::detail {
 
@@ -94,22 +95,22 @@ void check_request(const request& req) {
 }
 
 struct connection::impl {
-    net::tcp_stream stream;
-    net::beast_stream adapter{stream};
+    transport stream;
+    net::basic_beast_stream<transport> adapter{stream};
     beast::flat_buffer buffer;
     bool started = false;  // the last read_response() got a byte
     unsigned version = 11;  // of the last request read (the response uses it)
 
-    explicit impl(net::tcp_stream s) : stream(std::move(s)) {}
+    explicit impl(transport s) : stream(std::move(s)) {}
 };
 
-connection::connection(net::tcp_stream s) : p_(std::make_unique<impl>(std::move(s))) {}
+connection::connection(transport s) : p_(std::make_unique<impl>(std::move(s))) {}
 connection::~connection() = default;
 connection::connection(connection&&) noexcept = default;
 connection& connection::operator=(connection&&) noexcept = default;
 
-net::tcp_stream& connection::stream() noexcept { return p_->stream; }
-std::size_t connection::buffered() const noexcept { return p_->buffer.size(); }
+transport& connection::stream() noexcept { return p_->stream; }
+std::size_t connection::buffered() const noexcept { return p_->buffer.size() + p_->stream.buffered(); }
 bool connection::response_started() const noexcept { return p_->started; }
 
 void connection::write_request(const request& req, const url& to, std::string_view user_agent) {
@@ -157,6 +158,9 @@ std::error_code connection::read_response(response& out, const limits& lim, bool
         throw;
     }
     if (ec) return from_beast(ec, false);
+    // A body that only the end of the connection delimits is complete only
+    // if that end was TLS's close_notify, not an attacker's FIN (RFC 8446 6.1).
+    if (parser->need_eof() && p_->stream.truncated()) return tls::errc::truncated;
     auto& m = parser->get();
     out.status = static_cast<int>(m.result_int());
     out.reason = std::string(m.reason());

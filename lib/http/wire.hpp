@@ -11,7 +11,7 @@
 
 #include "weft/http/message.hpp"
 #include "weft/http/url.hpp"
-#include "weft/net/tcp_stream.hpp"
+#include "http/transport.hpp"
 
 namespace weft::http::detail {
 
@@ -25,15 +25,15 @@ struct limits {
 // let one header smuggle in another); the client calls it before connecting.
 void check_request(const request& req);
 
-// connection is a TCP stream and the bytes read past the last message.
+// connection is a transport (TCP or TLS) and the bytes read past the last message.
 class connection {
 public:
-    explicit connection(net::tcp_stream s);
+    explicit connection(transport t);
     ~connection();
     connection(connection&&) noexcept;
     connection& operator=(connection&&) noexcept;
 
-    net::tcp_stream& stream() noexcept;
+    transport& stream() noexcept;
     // buffered() is how many bytes were read past the last message.
     std::size_t buffered() const noexcept;
 
@@ -45,7 +45,9 @@ public:
     void write_request(const request& req, const url& to, std::string_view user_agent);
     // read_response() reads one response into `out`; `head` says it answers
     // a HEAD (no body). Returns an http::errc for what does not parse, or for
-    // limits; throws for socket errors, timeouts and cancellation.
+    // limits, and tls::errc::truncated for a body that ended at a TLS
+    // connection's end without close_notify; throws for socket and TLS
+    // errors, timeouts and cancellation.
     // `reusable` is true when the connection may carry another request.
     std::error_code read_response(response& out, const limits& lim, bool head, bool& reusable);
     // response_started() is whether read_response() got any byte of the

@@ -23,7 +23,8 @@ struct serving {
         fiber.join();
     }
     std::string url(std::string_view path = "/") const {
-        return "http://" + srv.local_address().to_string() + std::string(path);
+        std::string base = srv.url();  // "http://host:port/" or "https://host:port/"
+        return base.substr(0, base.size() - 1) + std::string(path);
     }
     // raw() is a plain TCP connection to the server, for exact bytes.
     net::tcp_stream raw() const { return net::tcp_stream::connect(srv.local_address(), std::chrono::seconds(5)); }

@@ -6,12 +6,14 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "weft/http/errors.hpp"
 #include "weft/http/message.hpp"
 #include "weft/http/url.hpp"
+#include "weft/tls/context.hpp"
 
 namespace weft::http {
 
@@ -22,8 +24,15 @@ struct options {
     // An enclosing with_timeout() applies too (the earlier deadline wins).
     // Zero: no limit of its own.
     std::chrono::milliseconds timeout{0};
-    // connect_timeout bounds the lookup and the TCP handshake of each new connection.
+    // connect_timeout bounds the lookup, the TCP handshake and (https) the
+    // TLS handshake of each new connection.
     std::chrono::milliseconds connect_timeout{10'000};
+    // tls is the client context for https:// URLs. Without one, the running
+    // weft::run() makes a default one on first use: the system's trust
+    // store, certificates and host names verified, ALPN "http/1.1", sessions
+    // resumed. Pass tls::context::client({...}) for another trust store, or
+    // `.verify = false` to accept any certificate (visibly, in the code).
+    std::optional<tls::context> tls;
     // Redirects (301, 302, 303, 307, 308 with a Location) are followed up to
     // max_redirects times; one more is errc::too_many_redirects.
     // follow_redirects = false returns the redirect itself.
@@ -36,9 +45,9 @@ struct options {
     std::uint64_t max_body_bytes = 256 * 1024 * 1024;
     // keep_alive reuses connections: after a complete response the
     // connection goes back to the running weft::run()'s pool (at most
-    // max_idle_per_host idle connections per host and port, each closed after
-    // idle_timeout unused) for the next request to the same host and port,
-    // from any fiber. A request on a reused connection that the server had
+    // max_idle_per_host idle connections per scheme, host and port — and TLS
+    // context — each closed after idle_timeout unused) for the next request
+    // to the same place, from any fiber. A request on a reused connection that the server had
     // closed meanwhile is retried once on a new connection (idempotent methods).
     bool keep_alive = true;
     std::size_t max_idle_per_host = 32;
@@ -47,10 +56,12 @@ struct options {
     std::string user_agent = "weft/0.1";
 };
 
-// get(url) sends "GET url" and returns the response, whatever its status:
-// a 404 or a 500 is a response, not an error. Throws std::system_error with an
-// http::errc (bad URL, malformed response, limits, redirects), a weft::dns
-// code (the host does not resolve), a socket error (connection_refused,
+// get(url) sends "GET url" (http:// or https://) and returns the response,
+// whatever its status: a 404 or a 500 is a response, not an error. Throws
+// std::system_error with an http::errc (bad URL, malformed response, limits,
+// redirects), a weft::dns code (the host does not resolve), a tls::errc (a
+// certificate that does not verify, a failed handshake, a close-delimited
+// body cut short without close_notify), a socket error (connection_refused,
 // connection_reset, ...), weft::timeout_error or weft::cancelled.
 response get(std::string_view url);
 response get(std::string_view url, const options& opts);

@@ -10,7 +10,7 @@ namespace weft::http {
 // codes, and a passed deadline is weft::timeout_error, as everywhere in weft.
 enum class errc {
     bad_url = 1,             // the URL does not parse (or has no host)
-    unsupported_scheme,      // not http:// (https needs TLS, which weft does not have yet)
+    unsupported_scheme,      // not http:// or https:// (or https:// in a build without TLS)
     bad_header,              // a header name or value the client was asked to send is not valid HTTP
     closed_before_response,  // the server closed the connection before sending any byte
     malformed_status_line,   // the response's first line is not "HTTP/1.x NNN reason"

@@ -7,10 +7,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "weft/http/message.hpp"
 #include "weft/net/address.hpp"
+#include "weft/tls/context.hpp"
 
 namespace weft::http {
 
@@ -36,6 +38,12 @@ struct server_options {
     // stop() lets requests in progress finish for up to stop_grace, then
     // cancels what is left.
     std::chrono::milliseconds stop_grace{5'000};
+    // tls makes the server speak HTTPS with this server context
+    // (tls::context::server: the certificate chain and key). Each
+    // connection's TLS handshake runs in its own fiber, bounded by
+    // handshake_timeout; a client that fails it is dropped.
+    std::optional<tls::context> tls;
+    std::chrono::milliseconds handshake_timeout{10'000};
 };
 
 // server serves HTTP/1.1 on a TCP address. bind() listens at once; serve()
@@ -72,7 +80,7 @@ public:
     void stop() noexcept;
 
     net::address local_address() const;
-    // url() is "http://" + local_address() + "/", for tests and demos.
+    // url() is "http://" (or "https://") + local_address() + "/", for tests and demos.
     std::string url() const;
     // connections() is how many connections are open now; served() how many
     // were accepted since bind().

@@ -23,18 +23,21 @@
 
 namespace weft::net {
 
-// beast_stream models Beast's SyncReadStream and SyncWriteStream over a
-// tcp_stream it does not own. End of stream is reported the Asio way
+// basic_beast_stream models Beast's SyncReadStream and SyncWriteStream over
+// a stream it does not own: a tcp_stream (beast_stream), a tls::stream, or
+// any type with tcp_stream's read_some(span) and write_all(string_view).
+// End of stream is reported the Asio way
 // (boost::asio::error::eof in ec). Socket errors, timeouts and cancellation
 // are thrown as weft throws them (std::system_error, weft::timeout_error,
 // weft::cancelled) even from the error_code forms, because Boost's
 // error_code cannot carry them; Beast's synchronous algorithms pass them
 // through untouched.
-class beast_stream {
+template <class Stream>
+class basic_beast_stream {
 public:
-    explicit beast_stream(tcp_stream& s) noexcept : s_(&s) {}
+    explicit basic_beast_stream(Stream& s) noexcept : s_(&s) {}
 
-    tcp_stream& next_layer() noexcept { return *s_; }
+    Stream& next_layer() noexcept { return *s_; }
 
     template <class MutableBufferSequence>
     std::size_t read_some(const MutableBufferSequence& buffers) {
@@ -95,8 +98,10 @@ public:
 
 private:
     static constexpr std::size_t gather_limit = 64 * 1024;
-    tcp_stream* s_;
+    Stream* s_;
     std::string gather_;
 };
+
+using beast_stream = basic_beast_stream<tcp_stream>;
 
 }  // namespace weft::net
