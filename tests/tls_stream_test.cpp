@@ -222,3 +222,224 @@ TEST_CASE("10 MiB each way through one TLS stream, a reader and a writer fiber a
         CHECK(in == out);
     });
 }
+
+namespace {
+
+// raw_peer is a TCP server on 127.0.0.1:0 whose one connection is handed to
+// `script`, for peers that misbehave at the TCP level.
+template <class Script>
+weft::task<void> raw_peer(net::tcp_listener& l, Script script) {
+    return weft::spawn([&l, script]() mutable {
+        net::tcp_stream s = l.accept(5s);
+        script(s);
+    });
+}
+
+void reset(net::tcp_stream& s) {
+    linger lg{1, 0};  // close() then sends a RST
+    ::setsockopt(s.native_handle(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    s.close();
+}
+
+}  // namespace
+
+TEST_CASE("hostile peers during the handshake: stall, close, garbage, reset") {
+    run_bounded(30s, [] {
+        auto l = net::tcp_listener::bind(net::address::loopback());
+        const std::uint16_t port = l.local_address().port();
+        auto ctx = trusting_client();
+
+        // A peer that never answers the ClientHello: the handshake's own timeout.
+        auto stall = raw_peer(l, [](net::tcp_stream& s) { weft::this_fiber::sleep_for(2s); s.close(); });
+        auto t0 = weft::clock::now();
+        CHECK_THROWS_AS(tls::stream::connect("localhost", port, ctx, 300ms), weft::timeout_error);
+        CHECK(weft::clock::now() - t0 < 1500ms);
+        stall.cancel();
+
+        std::error_code ec;
+        auto closer = raw_peer(l, [](net::tcp_stream& s) {
+            char hello[4096];
+            s.read_some(hello);  // all of the ClientHello: the close is then a FIN, not a reset
+            s.close();
+        });
+        tls::stream::connect("localhost", port, ctx, 5s, ec);
+        CHECK(ec == tls::errc::closed_during_handshake);
+        closer.join();
+
+        auto http = raw_peer(l, [](net::tcp_stream& s) {
+            s.write_all("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+            weft::this_fiber::sleep_for(200ms);
+        });
+        auto e = error_of([&] { tls::stream::connect("localhost", port, ctx, 5s); });
+        CHECK(e.code() == tls::errc::protocol_error);
+        CHECK(std::string(e.what()).find("wrong version number") != std::string::npos);
+        http.join();
+
+        auto resetter = raw_peer(l, [](net::tcp_stream& s) {
+            char hello[100];
+            s.read_some(hello);
+            reset(s);
+        });
+        tls::stream::connect("localhost", port, ctx, 5s, ec);
+        CHECK(ec == std::errc::connection_reset);
+        resetter.join();
+    });
+}
+
+TEST_CASE("a server's handshake timeout cuts off a client that stalls") {
+    run_bounded(20s, [] {
+        auto l = net::tcp_listener::bind(net::address::loopback());
+        net::tcp_stream silent = net::tcp_stream::connect(l.local_address(), 5s);
+        auto t0 = weft::clock::now();
+        CHECK_THROWS_AS(tls::stream::accept(l.accept(5s), server_ctx(), 200ms), weft::timeout_error);
+        CHECK(weft::clock::now() - t0 < 1s);
+    });
+}
+
+TEST_CASE("after the handshake: an end without close_notify is truncated, a reset is a reset") {
+    run_bounded(20s, [] {
+        auto l = net::tcp_listener::bind(net::address::loopback());
+        const std::uint16_t port = l.local_address().port();
+        auto sctx = server_ctx();
+        auto peer = [&](bool rst) {
+            return weft::spawn([&l, &sctx, rst] {
+                tls::stream s = tls::stream::accept(l.accept(5s), sctx, 5s);
+                s.write_all("partial answer");
+                if (rst) {
+                    // Half a record: a header announcing 80 bytes and 10 of them.
+                    s.next_layer().write_all(std::string_view("\x17\x03\x03\x00\x50" "0123456789", 15));
+                    weft::this_fiber::sleep_for(50ms);
+                    reset(s.next_layer());
+                } else {
+                    s.next_layer().close();  // FIN, no close_notify
+                }
+            });
+        };
+        auto p = peer(false);
+        tls::stream c = tls::stream::connect("localhost", port, trusting_client(), 5s);
+        std::string got(14, '\0');
+        c.read_exact(got);
+        CHECK(got == "partial answer");
+        char b[16];
+        auto e = error_of([&] { c.read_some(b); });
+        CHECK(e.code() == tls::errc::truncated);
+        CHECK(std::string(e.what()).find("close_notify") != std::string::npos);
+        p.join();
+
+        auto q = peer(true);
+        tls::stream d = tls::stream::connect("localhost", port, trusting_client(), 5s);
+        d.read_exact(got);
+        std::error_code ec;
+        while (!ec) d.read_some(b, ec);
+        CHECK(ec == std::errc::connection_reset);
+        q.join();
+    });
+}
+
+TEST_CASE("cancelling a fiber in a TLS handshake or read unwinds it") {
+    run_bounded(20s, [] {
+        auto l = net::tcp_listener::bind(net::address::loopback());
+        const std::uint16_t port = l.local_address().port();
+        auto stall = raw_peer(l, [](net::tcp_stream& s) { weft::this_fiber::sleep_for(5s); s.close(); });
+        auto connecting = weft::spawn([&] { tls::stream::connect("localhost", port, trusting_client(), 10s); });
+        weft::this_fiber::sleep_for(50ms);
+        connecting.cancel();
+        CHECK_THROWS_AS(connecting.join(), weft::cancelled);
+        stall.cancel();
+
+        tls_echo srv(server_ctx());
+        tls::stream c = tls::stream::connect("localhost", srv.port(), trusting_client(), 5s);
+        auto reading = weft::spawn([&] {
+            char b[8];
+            c.read_some(b);
+        });
+        weft::this_fiber::sleep_for(50ms);
+        reading.cancel();
+        CHECK_THROWS_AS(reading.join(), weft::cancelled);
+        // The stream still works after the interrupted read.
+        c.write_all("after");
+        std::string got(5, '\0');
+        c.read_exact(got, 5s);
+        CHECK(got == "after");
+        // And a read with its own timeout says so.
+        char b[1];
+        CHECK_THROWS_AS(c.read_some(b, 50ms), weft::timeout_error);
+    });
+}
+
+TEST_CASE("1,000 TLS connections at once to weft's server") {
+#if defined(__SANITIZE_ADDRESS__)
+    static constexpr int n = 300;  // every handshake costs ~4x under ASan
+#else
+    static constexpr int n = 1000;
+#endif
+    weft::test::raise_fd_limit(4 * n + 256);
+    run_bounded(120s, [] {
+        tls_echo srv(server_ctx());
+        auto ctx = trusting_client({}, false);  // full handshakes, every one
+        std::vector<weft::task<bool>> clients;
+        int open_at_once = 0, peak = 0;
+        for (int i = 0; i < n; ++i) {
+            clients.push_back(weft::spawn([&, i] {
+                tls::stream c = tls::stream::connect("localhost", srv.port(), ctx, 60s);
+                peak = std::max(peak, ++open_at_once);
+                std::string msg = "client " + std::to_string(i) + "\n", line;
+                weft::this_fiber::sleep_for(100ms);  // hold it open while the others connect
+                c.write_all(msg);
+                c.read_until(line, "\n");
+                --open_at_once;
+                return line == msg;
+            }));
+        }
+        int ok = 0;
+        for (auto& t : clients) ok += t.join() ? 1 : 0;
+        CHECK(ok == n);
+        CHECK(peak > n / 2);
+        CHECK(srv.handshakes_failed == 0);
+    });
+}
+
+TEST_CASE("10 MiB each way with openssl s_server") {
+    constexpr std::size_t total = 10 * 1024 * 1024;
+    SECTION("to s_server, which prints what it receives") {
+        weft::test::s_server peer({"-cert", pki().cert_file("server"), "-key", pki().key_file("server")});
+        std::string line(1023, 'x');
+        line += '\n';
+        run_bounded(60s, [&] {
+            // s_server writes what it reads to its stdout: keep that pipe drained.
+            auto drainer = weft::spawn([&] {
+                for (int i = 0; i < 10'000 && peer.output_size() < total; ++i) weft::this_fiber::sleep_for(2ms);
+            });
+            tls::stream c = tls::stream::connect("localhost", peer.port(), trusting_client(), 5s);
+            for (std::size_t sent = 0; sent < total; sent += line.size()) c.write_all(line);
+            c.shutdown();
+            drainer.join();
+        });
+        std::string out = peer.output();
+        CHECK(out.size() >= total);
+        CHECK(out.find(line + line) != std::string::npos);
+    }
+    SECTION("from s_server, which sends its stdin") {
+        weft::test::s_server peer({"-cert", pki().cert_file("server"), "-key", pki().key_file("server")});
+        std::string line(1023, 'y');
+        line += '\n';
+        run_bounded(60s, [&] {
+            tls::stream c = tls::stream::connect("localhost", peer.port(), trusting_client(), 5s);
+            c.write_all("hi\n");  // s_server reads stdin only while a client is connected
+            auto feeder = weft::spawn([&] {
+                weft::this_fiber::sleep_for(50ms);
+                // write_stdin blocks the thread; feed it in pieces so the loop keeps reading.
+                for (std::size_t sent = 0; sent < total; sent += 64 * line.size()) {
+                    std::string chunk;
+                    for (int k = 0; k < 64; ++k) chunk += line;
+                    peer.write_stdin(chunk);
+                    weft::this_fiber::sleep_for(1ms);  // lets the loop poll, so the reader drains
+                }
+            });
+            std::string got(total, '\0');
+            c.read_exact(got, 30s);
+            feeder.join();
+            CHECK(got.find_first_not_of(line) == std::string::npos);
+        });
+    }
+}

@@ -174,7 +174,10 @@ std::error_code classify(engine& st, int kind, bool handshake) {
     unsigned long e = ERR_peek_last_error();
     int reason = e ? ERR_GET_REASON(e) : 0;
     std::error_code ec;
-    if (st.sys_error != 0) {
+    if (st.sys_error == EPIPE && handshake) {
+        ec = errc::closed_during_handshake;  // it closed before our flight went out
+        st.why = "the peer closed the connection";
+    } else if (st.sys_error != 0) {
         ec = {st.sys_error, std::generic_category()};
         st.why = std::strerror(st.sys_error);
     } else if (kind == SSL_ERROR_SSL && reason == SSL_R_CERTIFICATE_VERIFY_FAILED) {

@@ -106,6 +106,14 @@ public:
         return output_;
     }
 
+    // output_size() reads what is available (never blocking) and returns how
+    // much the child has printed so far: call it often while the child
+    // prints a lot, or its stdout pipe fills and it stops.
+    std::size_t output_size() {
+        drain(0);
+        return output_.size();
+    }
+
     // write_stdin(text) sends text to the child's stdin (in the default mode
     // s_server sends it on to the connected client; "Q\n" stops it). It
     // throws if the child is gone or does not take the bytes within 5 s.
