@@ -116,3 +116,44 @@ dns = [
 ]
 for i, (ctl, reply) in enumerate(dns):
     write("dns_reply", f"seed-{i:02}", bytes([ctl]) + reply)
+
+
+# tls_client: control byte (pieces seed | mode << 4 | bit 6 | bit 7 small
+# reads), then the bytes. No seed holds key material: modes 0, 1 and 3 get
+# hand-made records, mode 2 a mask (zeros leave the real handshake as it is).
+def record(ctype, body, version=b"\x03\x03"):
+    return bytes([ctype]) + version + struct.pack(">H", len(body)) + body
+
+
+def handshake(htype, body):
+    return bytes([htype]) + struct.pack(">I", len(body))[1:] + body
+
+
+def ext(etype, body):
+    return struct.pack(">HH", etype, len(body)) + body
+
+
+server_hello_13 = handshake(2, b"\x03\x03" + bytes(range(32)) + b"\x00" + b"\x13\x01\x00" + struct.pack(
+    ">H", 46) + ext(0x2b, b"\x03\x04") + ext(0x33, b"\x00\x1d\x00\x20" + bytes(32)))
+server_hello_12 = handshake(2, b"\x03\x03" + bytes(range(32)) + b"\x00" + b"\xc0\x2b\x00")
+tls = [
+    (0x00, record(22, server_hello_13)),                            # a TLS 1.3 ServerHello, then nothing
+    (0x05, record(22, server_hello_13) + record(20, b"\x01") + record(23, bytes(40))),  # ... CCS, a bogus encrypted record
+    (0x40, record(22, server_hello_12) + record(22, handshake(14, b""))),  # TLS 1.2 ServerHello, ServerHelloDone
+    (0x00, record(21, b"\x02\x28")),                                # alert: handshake_failure
+    (0x01, b"\x16\x03\x03\xff\xff" + bytes(16)),                    # a record too long
+    (0x00, b"HTTP/1.1 400 Bad Request\r\n\r\n"),                    # not TLS at all
+    (0x10, record(23, bytes(32))),                                  # after a TLS 1.3 handshake: a bad record
+    (0x50, record(21, b"\x01\x00")),                                # "hello", then a plaintext close_notify
+    (0xd3, record(23, b"\x01" * 17) + b"\x17\x03\x03\x00"),         # small reads, a record cut short
+    (0x20, b""),                                                    # mode 2, the handshake untouched
+    (0x20, bytes(5) + b"\x01"),                                     # ServerHello's type flipped
+    (0x24, bytes(3) + b"\x01"),                                     # the first record's length flipped
+    (0x60, bytes(80) + b"\x80"),                                    # TLS 1.2, a flip in the server flight
+    (0xa0, bytes(300) + b"\x04"),                                   # further in, small reads
+    (0x30, record(23, bytes(24))),                                  # after a TLS 1.2 handshake: a bad record
+    (0x70, record(22, handshake(0, b""))),                          # "hello", then a plaintext HelloRequest
+    (0xb2, record(21, b"\x01\x00") + record(23, bytes(8))),         # small reads
+]
+for i, (ctl, data) in enumerate(tls):
+    write("tls_client", f"seed-{i:02}", bytes([ctl]) + data)

@@ -11,7 +11,7 @@
 set -uo pipefail
 
 packages=(meson ninja-build clang libclang-rt-14-dev pkg-config libboost-context-dev libboost-dev
-          libc-ares-dev)
+          libc-ares-dev libssl-dev)
 
 # shellcheck source=install_missing.sh
 source "$(dirname "${BASH_SOURCE[0]}")/install_missing.sh"

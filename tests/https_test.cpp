@@ -84,7 +84,8 @@ std::string pattern(std::size_t n) {
 // reply that went to the wrong request cannot pass for the right one.
 std::string body_for(std::string_view path) {
     std::string body = "body of " + std::string(path) + ":";
-    std::size_t n = 200 + std::hash<std::string_view>{}(path) % 6000;
+    // Up to 40 KB: some fit one TLS record, some take three.
+    std::size_t n = 200 + std::hash<std::string_view>{}(path) % 40000;
     while (body.size() < n) body += static_cast<char>('a' + body.size() % 26);
     return body;
 }
@@ -591,7 +592,7 @@ TEST_CASE("2,000 https fetches through a proxy that tampers with TLS records: in
             // Every kind in turn, each cut at a different point: in the
             // handshake's records or in the records of the reply.
             return fault_proxy::plan{static_cast<fault>(n % fault_proxy::fault_kinds),
-                                     static_cast<std::size_t>(n * 7919 % 9000)};
+                                     static_cast<std::size_t>(n * 7919 % 48000)};
         });
         auto https = [&](const std::string& path) {
             std::string u = proxy.url(path);  // "http://127.0.0.1:PORT/..."
@@ -605,6 +606,7 @@ TEST_CASE("2,000 https fetches through a proxy that tampers with TLS records: in
         int intact = 0, wrong_body = 0;
         weft::clock::duration longest{};
         std::vector<std::string> unexpected;
+        std::map<std::string, std::string> examples;  // kind -> the first such error's message
         std::vector<weft::task<void>> clients;
         const auto start = weft::clock::now();
         for (int f = 0; f < fibers; ++f)
@@ -626,6 +628,7 @@ TEST_CASE("2,000 https fetches through a proxy that tampers with TLS records: in
                     } catch (const std::system_error& e) {
                         std::string k = kind(e);
                         ++outcomes[k.empty() ? "unexpected" : k];
+                        if (!k.empty()) examples.emplace(k, e.what());
                         if (k.empty()) unexpected.push_back(e.what());
                     }
                     longest = std::max(longest, weft::clock::now() - begun);
@@ -643,6 +646,7 @@ TEST_CASE("2,000 https fetches through a proxy that tampers with TLS records: in
             tally += "; " + k + ": " + std::to_string(n);
             errors += n;
         }
+        for (const auto& [k, what] : examples) tally += "\n  e.g. " + what;
         for (const auto& u : unexpected) tally += "\nunexpected: " + u;
         INFO(tally);
         WARN(tally);
@@ -712,5 +716,42 @@ TEST_CASE("a client that stalls in the handshake is dropped after handshake_time
         weft::this_fiber::sleep_for(50ms);
         CHECK(s.srv.connections() == 0);
         CHECK(s.srv.served() == 7);
+    });
+}
+
+// A TLS failure after the handshake (here the server's alert: the proxy
+// doubles every record the client sends, so the server sees a second
+// ClientHello) reaches http::get's caller as the tls::errc it is, and, as
+// weft/tls/errors.hpp promises for every exception carrying a tls::errc, with
+// OpenSSL's reason: the same one tls::stream::read_some gives for the same fault.
+TEST_CASE("a TLS alert in the middle of an https exchange is a tls::errc that says OpenSSL's reason",
+          "[https][fault]") {
+    run_bounded(20s, [] {
+        using weft::test::fault_proxy;
+        serving s(hello, tls_server());
+        fault_proxy proxy(s.srv.local_address(), [](int) { return fault_proxy::plan{fault_proxy::fault::duplicate, 0}; });
+        std::string u = proxy.url("/x");  // "http://127.0.0.1:PORT/x"
+        const auto port = static_cast<std::uint16_t>(std::stoi(u.substr(u.rfind(':') + 1)));
+        const auto o = trusting();
+
+        // The reason, as the TLS stream itself words it.
+        tls::stream c = tls::stream::connect("127.0.0.1", port, *o.tls, 5s);
+        c.write_all("GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+        char b[64];
+        auto direct = error_of([&] { c.read_some(b, 5s); });
+        INFO(direct.what());
+        REQUIRE(direct.code() == tls::errc::protocol_error);
+        const std::string prefix = "weft::tls::stream::read_some: ";
+        const std::string text = direct.what();
+        const std::string reason = text.substr(prefix.size(), text.rfind(": ") - prefix.size());
+        REQUIRE_FALSE(reason.empty());
+        REQUIRE(reason != direct.code().message());
+
+        http::options once = o;
+        once.keep_alive = false;
+        auto e = error_of([&] { http::get("https" + u.substr(u.find(':')), once); });
+        INFO(e.what());
+        CHECK(e.code() == tls::errc::protocol_error);
+        CHECK(contains(e.what(), reason));
     });
 }

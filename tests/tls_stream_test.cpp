@@ -443,3 +443,51 @@ TEST_CASE("10 MiB each way with openssl s_server") {
         });
     }
 }
+
+TEST_CASE("a self-signed server context, trusted by its certificate") {
+    run_bounded(20s, [] {
+        auto ctx = tls::context::self_signed({"localhost", "127.0.0.1", "::1"});
+        CHECK(ctx.is_server());
+        CHECK(ctx.certificate_pem().starts_with("-----BEGIN CERTIFICATE-----"));
+        tls_echo srv(ctx);
+        auto trusting = tls::context::client({.ca_pem = ctx.certificate_pem()});
+        for (std::string host : {"localhost", "127.0.0.1"}) {
+            tls::stream c = tls::stream::connect(host, srv.port(), trusting, 5s);
+            c.write_all("ok");
+            std::string got(2, '\0');
+            c.read_exact(got);
+            CHECK(got == "ok");
+        }
+        // Another self-signed context's certificate is not trusted by this client.
+        tls_echo other(tls::context::self_signed({"localhost"}));
+        CHECK(error_of([&] { tls::stream::connect("localhost", other.port(), trusting, 5s); }).code() ==
+              tls::errc::untrusted_certificate);
+        CHECK(tls::context::client().certificate_pem().empty());
+    });
+}
+
+TEST_CASE("contexts refuse what cannot work, saying which file and why") {
+    auto e = error_of([] { tls::context::server({.cert_file = "/nonexistent.crt", .key_file = "/nonexistent.key"}); });
+    CHECK(e.code() == tls::errc::bad_certificate_file);
+    CHECK(std::string(e.what()).find("/nonexistent.crt") != std::string::npos);
+    e = error_of([] {
+        tls::context::server({.cert_file = pki().cert_file("server"), .key_file = pki().key_file("wrong_host")});
+    });
+    CHECK(e.code() == tls::errc::bad_certificate_file);
+    INFO(e.what());
+    CHECK(std::string(e.what()).find("mismatch") != std::string::npos);
+    CHECK(error_of([] { tls::context::server({}); }).code() == tls::errc::bad_certificate_file);
+    CHECK(error_of([] { tls::context::client({.ca_file = "/nonexistent-ca.pem"}); }).code() ==
+          tls::errc::bad_certificate_file);
+    CHECK(error_of([] { tls::context::client({.ca_pem = "not PEM"}); }).code() == tls::errc::bad_certificate_file);
+    run_bounded(10s, [] {
+        // A client context cannot accept, a server context cannot connect.
+        auto l = net::tcp_listener::bind(net::address::loopback());
+        net::tcp_stream a = net::tcp_stream::connect(l.local_address(), 5s);
+        std::error_code ec;
+        tls::stream::accept(l.accept(5s), trusting_client(), 1s, ec);
+        CHECK(ec == std::errc::invalid_argument);
+        tls::stream::connect(std::move(a), "localhost", server_ctx(), 1s, ec);
+        CHECK(ec == std::errc::invalid_argument);
+    });
+}

@@ -8,6 +8,9 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <arpa/inet.h>
 
 #include <atomic>
 #include <string>
@@ -205,6 +208,83 @@ context context::server(const server_options& opts) {
         SSL_CTX_set_alpn_select_cb(ctx, &select_alpn, &p->alpn);
     }
     return context(std::move(p));
+}
+
+namespace {
+
+struct pkey_deleter {
+    void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
+};
+struct x509_deleter {
+    void operator()(X509* c) const noexcept { X509_free(c); }
+};
+
+std::string to_pem(int (*write)(BIO*, void*), void* what) {
+    bio_ptr bio(BIO_new(BIO_s_mem()));
+    if (!bio || !write(bio.get(), what)) fail(errc::bad_certificate_file, "PEM encoding");
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio.get(), &data);
+    return std::string(data, static_cast<std::size_t>(n));
+}
+
+bool is_ip(const std::string& name) {
+    unsigned char buf[16];
+    return inet_pton(AF_INET, name.c_str(), buf) == 1 || inet_pton(AF_INET6, name.c_str(), buf) == 1;
+}
+
+}  // namespace
+
+context context::self_signed(const std::vector<std::string>& names, std::chrono::hours valid_for,
+                             server_options opts) {
+    if (names.empty())
+        throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                                "weft::tls::context::self_signed: give at least one name");
+    ERR_clear_error();
+    std::unique_ptr<EVP_PKEY, pkey_deleter> key(EVP_EC_gen("P-256"));
+    std::unique_ptr<X509, x509_deleter> cert(X509_new());
+    if (!key || !cert) fail(errc::bad_certificate_file, "self_signed: key generation");
+    X509_set_version(cert.get(), 2);
+    ASN1_INTEGER_set_uint64(X509_get_serialNumber(cert.get()), next_id.fetch_add(1) ^ 0x5eedULL << 32);
+    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(valid_for.count()) * 3600);
+    X509_NAME* subject = X509_get_subject_name(cert.get());
+    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
+                               reinterpret_cast<const unsigned char*>(names[0].c_str()), -1, -1, 0);
+    X509_set_issuer_name(cert.get(), subject);
+    std::string san;
+    for (const auto& n : names) san += (san.empty() ? "" : ",") + std::string(is_ip(n) ? "IP:" : "DNS:") + n;
+    X509V3_CTX v3;
+    X509V3_set_ctx_nodb(&v3);
+    X509V3_set_ctx(&v3, cert.get(), cert.get(), nullptr, nullptr, 0);
+    for (auto [nid, value] : {std::pair<int, std::string>{NID_subject_alt_name, san},
+                              {NID_basic_constraints, "critical,CA:FALSE"},
+                              {NID_key_usage, "critical,digitalSignature"},
+                              {NID_ext_key_usage, "serverAuth"}}) {
+        X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, nid, value.c_str());
+        if (!ext || !X509_add_ext(cert.get(), ext, -1)) {
+            X509_EXTENSION_free(ext);
+            fail(errc::bad_certificate_file, "self_signed: the certificate's extension " + value);
+        }
+        X509_EXTENSION_free(ext);
+    }
+    X509_set_pubkey(cert.get(), key.get());
+    if (!X509_sign(cert.get(), key.get(), EVP_sha256())) fail(errc::bad_certificate_file, "self_signed: signing");
+    opts.cert_file.clear();
+    opts.key_file.clear();
+    opts.cert_pem = to_pem([](BIO* b, void* c) { return PEM_write_bio_X509(b, static_cast<X509*>(c)); },
+                           cert.get());
+    opts.key_pem = to_pem(
+        [](BIO* b, void* k) {
+            return PEM_write_bio_PrivateKey(b, static_cast<EVP_PKEY*>(k), nullptr, nullptr, 0, nullptr, nullptr);
+        },
+        key.get());
+    return server(opts);
+}
+
+std::string context::certificate_pem() const {
+    X509* cert = p_->server ? SSL_CTX_get0_certificate(p_->ctx) : nullptr;
+    if (!cert) return {};
+    return to_pem([](BIO* b, void* c) { return PEM_write_bio_X509(b, static_cast<X509*>(c)); }, cert);
 }
 
 bool context::is_server() const noexcept { return p_->server; }

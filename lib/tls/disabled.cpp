@@ -18,6 +18,10 @@ detail::context_data::~context_data() = default;
 context::context(std::shared_ptr<detail::context_data> p) noexcept : p_(std::move(p)) {}
 context context::client(const client_options&) { unsupported("weft::tls::context::client"); }
 context context::server(const server_options&) { unsupported("weft::tls::context::server"); }
+context context::self_signed(const std::vector<std::string>&, std::chrono::hours, server_options) {
+    unsupported("weft::tls::context::self_signed");
+}
+std::string context::certificate_pem() const { return {}; }
 bool context::is_server() const noexcept { return p_->server; }
 bool context::verifies() const noexcept { return false; }
 std::uint64_t context::id() const noexcept { return p_->id; }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -67,6 +68,15 @@ public:
     // (errc::bad_certificate_file: no chain or key given, a file that does
     // not load, a key that does not match the certificate).
     static context server(const server_options& opts);
+    // self_signed(names) is a server context with a fresh key (EC P-256) and
+    // a self-signed certificate for `names` (host names and IP literals),
+    // valid from an hour ago for `valid_for`: for development, tests and
+    // demos. A client trusts it with client_options::ca_pem = certificate_pem().
+    static context self_signed(const std::vector<std::string>& names,
+                               std::chrono::hours valid_for = std::chrono::hours(24), server_options opts = {});
+    // certificate_pem() is a server context's own certificate (the leaf) in
+    // PEM; empty for a client context.
+    std::string certificate_pem() const;
 
     bool is_server() const noexcept;
     // verifies() is whether a client context checks certificates.
