@@ -64,6 +64,17 @@ bool verbose() {
     return v;
 }
 
+// note() says, with WEFT_FUZZ_VERBOSE, what happened and when (ms into the process).
+template <class... Args>
+void note(const char* fmt, Args... args) {
+    if (!verbose()) return;
+    static const auto start = std::chrono::steady_clock::now();
+    const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    std::fprintf(stderr, "%9.3f ms  ", ms);
+    std::fprintf(stderr, fmt, args...);
+    std::fputc('\n', stderr);
+}
+
 [[noreturn]] void fail(const char* what, const std::string& detail = {}) {
     std::fprintf(stderr, "tls_client: %s%s%s\n", what, detail.empty() ? "" : ": ", detail.c_str());
     std::abort();
@@ -180,6 +191,7 @@ void serve_openssl(net::tcp_stream s, SSL_CTX* ctx, std::string_view mask, std::
         for (std::size_t i = 0; i < bytes.size() && offset + i < mask.size(); ++i) bytes[i] ^= mask[offset + i];
         offset += bytes.size();
         if (!bytes.empty()) fuzz::write_pieces(s, bytes, seed, ec);
+        note("server: sent %zu bytes%s", bytes.size(), ec ? ", failed" : "");
         return !ec;
     };
     char buf[16384];
@@ -193,9 +205,15 @@ void serve_openssl(net::tcp_stream s, SSL_CTX* ctx, std::string_view mask, std::
             done = true;
             break;
         }
-        if (why != SSL_ERROR_WANT_READ) break;
+        if (why != SSL_ERROR_WANT_READ) {
+            note("server: handshake failed (SSL_get_error %d)", why);
+            break;
+        }
         std::size_t n = s.read_some(buf, server_wait, ec);
-        if (ec || n == 0) break;
+        if (ec || n == 0) {
+            note("server: the client's next flight: %s", ec ? ec.message().c_str() : "end of stream");
+            break;
+        }
         BIO_write(in, buf, static_cast<int>(n));
     }
     ERR_clear_error();
@@ -210,8 +228,11 @@ void serve_openssl(net::tcp_stream s, SSL_CTX* ctx, std::string_view mask, std::
     }
     if (!ec && done && !tail.empty()) fuzz::write_pieces(s, tail, seed, ec);
     ERR_clear_error();
+    ERR_clear_error();
+    note("server: shutting down");
     s.shutdown(ec);
     drain(s);
+    note("server: the client closed");
 }
 
 // --- the client ---
@@ -228,11 +249,10 @@ void client(const net::address& to, const tls::context& ctx, bool small_reads, c
         tls::stream s = tls::stream::connect(std::move(tcp), "localhost", ctx, handshake_timeout, ec);
         if (ec) {
             if (s.is_open()) fail("a failed connect returned an open stream");
-            if (verbose()) std::fprintf(stderr, "handshake: %s\n", ec.message().c_str());
+            note("client: handshake: %s", ec.message().c_str());
         } else {
-            if (verbose())
-                std::fprintf(stderr, "handshake done: %s %s alpn \"%s\"\n", std::string(s.protocol()).c_str(),
-                             std::string(s.cipher()).c_str(), std::string(s.alpn()).c_str());
+            note("client: handshake done: %s %s, ALPN \"%s\"", std::string(s.protocol()).c_str(),
+                 std::string(s.cipher()).c_str(), std::string(s.alpn()).c_str());
             if (small_reads) {
                 std::string line;
                 std::size_t n = s.read_until(line, "\n", 64, io_timeout, ec);
@@ -248,9 +268,7 @@ void client(const net::address& to, const tls::context& ctx, bool small_reads, c
                 got.append(buf, n);
                 if (n == 0) break;  // a clean end (close_notify), or an error
             }
-            if (verbose())
-                std::fprintf(stderr, "read %zu bytes, then %s\n", got.size(),
-                             ec ? ec.message().c_str() : "a clean end");
+            note("client: read %zu bytes, then %s", got.size(), ec ? ec.message().c_str() : "a clean end");
             // A read that failed must stay failed, not hang or throw.
             char one;
             s.read_some(std::span<char>(&one, 1), io_timeout, ec);
@@ -292,7 +310,7 @@ void one_run(unsigned ctl, std::string_view bytes) {
             } catch (const std::system_error& e) {
                 // Only the server's own calls throw here (no error_code form of
                 // the client is involved): its failures are not the client's.
-                if (verbose()) std::fprintf(stderr, "server: %s\n", e.what());
+                note("server: %s", e.what());
             }
         });
         client(listener.local_address(), ctx, small_reads, sent);

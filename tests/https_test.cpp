@@ -517,6 +517,19 @@ TEST_CASE("a context with .verify = false accepts a self-signed certificate", "[
     });
 }
 
+TEST_CASE("https to an IPv6 literal is checked against the certificate's IP addresses", "[https][verify]") {
+    run_bounded(20s, [] {
+        const auto v6 = net::address::loopback(0, net::address::family::v6);
+        serving good(hello, tls_server(), v6);
+        REQUIRE(good.url().starts_with("https://[::1]:"));
+        CHECK(http::get(good.url(), trusting()).body == "Hello!");
+        serving forged(hello, tls_server("wrong_host"), v6);
+        auto e = error_of([&] { http::get(forged.url(), trusting()); });
+        INFO(e.what());
+        CHECK(e.code() == tls::errc::host_mismatch);
+    });
+}
+
 // --- 7. load ---
 
 TEST_CASE("a thousand concurrent https GETs, each from its own fiber, each with its own body", "[https][load]") {
