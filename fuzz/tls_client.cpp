@@ -30,6 +30,8 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
+#include <chrono>
+#include <cstdarg>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -54,10 +56,12 @@ using namespace weft;
 
 constexpr auto handshake_timeout = 500ms;
 constexpr auto io_timeout = 200ms;
-// How long the OpenSSL server waits for the client's next flight: a mutated
-// length leaves the client waiting for bytes that never come, and the server
-// then gives up (and closes) after this long.
-constexpr auto server_wait = 100ms;
+// How long the OpenSSL server waits for the client's next flight: long while
+// what it sent is as OpenSSL wrote it; short once the mask changed a byte, as
+// a changed length leaves the client waiting for bytes that never come (then
+// the server's close ends the handshake).
+constexpr auto server_wait = 300ms;
+constexpr auto server_wait_mutated = 20ms;
 
 bool verbose() {
     static const bool v = std::getenv("WEFT_FUZZ_VERBOSE") != nullptr;  // WEFT_FUZZ_VERBOSE=1
@@ -65,13 +69,15 @@ bool verbose() {
 }
 
 // note() says, with WEFT_FUZZ_VERBOSE, what happened and when (ms into the process).
-template <class... Args>
-void note(const char* fmt, Args... args) {
+__attribute__((format(printf, 1, 2))) void note(const char* fmt, ...) {
     if (!verbose()) return;
     static const auto start = std::chrono::steady_clock::now();
     const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     std::fprintf(stderr, "%9.3f ms  ", ms);
-    std::fprintf(stderr, fmt, args...);
+    va_list args;
+    va_start(args, fmt);
+    std::vfprintf(stderr, fmt, args);
+    va_end(args);
     std::fputc('\n', stderr);
 }
 
@@ -182,16 +188,20 @@ void serve_openssl(net::tcp_stream s, SSL_CTX* ctx, std::string_view mask, std::
     SSL_set_accept_state(ssl.get());
     std::error_code ec;
     std::size_t offset = 0;  // of the next byte to the client, in its whole stream
+    bool mutated = false;    // whether the mask changed a byte sent so far
     // flush() sends what the server wrote, masked.
     auto flush = [&] {
         char* p = nullptr;
         long n = BIO_get_mem_data(out, &p);
         std::string bytes(p, static_cast<std::size_t>(n));
         (void)BIO_reset(out);
-        for (std::size_t i = 0; i < bytes.size() && offset + i < mask.size(); ++i) bytes[i] ^= mask[offset + i];
+        for (std::size_t i = 0; i < bytes.size() && offset + i < mask.size(); ++i) {
+            bytes[i] ^= mask[offset + i];
+            mutated |= mask[offset + i] != 0;
+        }
         offset += bytes.size();
         if (!bytes.empty()) fuzz::write_pieces(s, bytes, seed, ec);
-        note("server: sent %zu bytes%s", bytes.size(), ec ? ", failed" : "");
+        if (!bytes.empty()) note("server: sent %zu bytes%s", bytes.size(), ec ? ", failed" : "");
         return !ec;
     };
     char buf[16384];
@@ -209,7 +219,7 @@ void serve_openssl(net::tcp_stream s, SSL_CTX* ctx, std::string_view mask, std::
             note("server: handshake failed (SSL_get_error %d)", why);
             break;
         }
-        std::size_t n = s.read_some(buf, server_wait, ec);
+        std::size_t n = s.read_some(buf, mutated ? server_wait_mutated : server_wait, ec);
         if (ec || n == 0) {
             note("server: the client's next flight: %s", ec ? ec.message().c_str() : "end of stream");
             break;

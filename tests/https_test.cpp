@@ -270,6 +270,13 @@ TEST_CASE("a TLS end without close_notify after a body framed by Content-Length 
         CHECK(r.body == "hello");
         tls_peer chunks(server_ctx(), chunked_reply, then::fin);
         CHECK(http::get(chunks.url(), o).body == "Hello, world");
+        // Bodies that are empty by their framing.
+        tls_peer empty(server_ctx(), "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", then::fin);
+        r = http::get(empty.url(), o);
+        CHECK(r.status == 200);
+        CHECK(r.body.empty());
+        tls_peer no_content(server_ctx(), "HTTP/1.1 204 No Content\r\n\r\n", then::fin);
+        CHECK(http::get(no_content.url(), o).status == 204);
     });
 }
 
@@ -277,7 +284,8 @@ TEST_CASE("a close-delimited body ended without close_notify is tls::errc::trunc
     run_bounded(20s, [] {
         const auto o = trusting();
         for (std::string reply : {"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nall of this, then EOF",
-                                  "HTTP/1.0 200 OK\r\n\r\nold style, then EOF"}) {
+                                  "HTTP/1.0 200 OK\r\n\r\nold style, then EOF",
+                                  "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"}) {  // empty, or cut at once?
             INFO(reply);
             tls_peer p(server_ctx(), reply, then::fin);
             auto e = error_of([&] { http::get(p.url("/cut"), o); });
@@ -310,6 +318,52 @@ TEST_CASE("a Content-Length body cut short is http::errc::truncated_body, close_
         // Chunks cut short, too.
         tls_peer p(server_ctx(), "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nHello\r\n", then::fin);
         CHECK(error_of([&] { http::get(p.url(), o); }).code() == http::errc::truncated_body);
+    });
+}
+
+// --- deadlines and cancellation ---
+
+TEST_CASE("connect_timeout bounds the TLS handshake with a server that accepts and says nothing", "[https][timeout]") {
+    run_bounded(20s, [] {
+        auto listener = net::tcp_listener::bind(net::address::loopback());
+        std::vector<net::tcp_stream> held;
+        auto holder = weft::spawn([&] {
+            for (;;) held.push_back(listener.accept());
+        });
+        auto o = trusting();
+        o.connect_timeout = 300ms;
+        const auto start = weft::clock::now();
+        const std::string u = "https://" + listener.local_address().to_string() + "/";
+        CHECK_THROWS_AS(http::get(u, o), weft::timeout_error);
+        const auto took = weft::clock::now() - start;
+        CHECK(took >= 300ms);
+        CHECK(took < 3s);
+        CHECK(held.size() == 1);
+        holder.cancel();
+        listener.close();
+    });
+}
+
+TEST_CASE("an https fetch from a server that hangs after the handshake: the timeout ends it, so does cancel()",
+          "[https][timeout]") {
+    run_bounded(20s, [] {
+        tls_peer p(server_ctx(), "", then::hang);  // the handshake, then nothing
+        auto o = trusting();
+        o.timeout = 300ms;
+        auto start = weft::clock::now();
+        CHECK_THROWS_AS(http::get(p.url(), o), weft::timeout_error);
+        CHECK(weft::clock::now() - start >= 300ms);
+        CHECK(weft::clock::now() - start < 3s);
+
+        o.timeout = 0ms;
+        auto fetch = weft::spawn([&] { return http::get(p.url(), o); });
+        weft::this_fiber::sleep_for(100ms);
+        CHECK_FALSE(fetch.done());
+        start = weft::clock::now();
+        fetch.cancel();
+        CHECK_THROWS_AS(fetch.join(), weft::cancelled);
+        CHECK(weft::clock::now() - start < 1s);
+        CHECK(p.connections() == 2);
     });
 }
 
@@ -359,6 +413,7 @@ TEST_CASE("http:// and https:// to the same port are separate pool keys", "[http
         const std::string plain_url = "http://" + secure.srv.local_address().to_string() + "/";
         auto e = error_of([&] { http::get(plain_url, o); });
         INFO(e.what());
+        WARN("http:// to the TLS port: " << e.what());
         CHECK(secure.srv.served() == 2);
         CHECK(http::get(secure.url(), o).body == "Hello!");  // the TLS one is still pooled
         CHECK(secure.srv.served() == 2);

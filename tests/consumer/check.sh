@@ -21,7 +21,8 @@ expected='sum=55
 <task #7 finished result=42>
 <task #8 '"'sleeper'"' cancelled>
 timed_out=true
-200 hello /consumer'
+200 hello /consumer
+200 tls'
 
 # step NAME CMD...: runs CMD quietly; on failure shows its output and stops.
 step() {

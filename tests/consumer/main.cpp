@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Uses weft through its public headers only: fibers that sleep side by side,
 // a task printed before and after it runs, a cancelled task, a timeout, an
-// HTTP request to a weft server.
+// HTTP request to a weft server, and the same over HTTPS (OpenSSL comes along).
 // check.sh compares the output; the exit status is 0 only if every value held.
 #include <chrono>
 #include <iostream>
@@ -75,6 +75,20 @@ int main() {
         expect(r.status == 200 && r.body == "hello /consumer", "http::get");
         server.stop();
         serving.join();
+
+        // HTTPS with a certificate made here, verified by the client.
+        auto cert = weft::tls::context::self_signed({"127.0.0.1"});
+        auto secure = weft::http::server::bind(
+            weft::net::address::loopback(), [](const weft::http::request&) { return weft::http::response(200, "tls"); },
+            {.tls = cert});
+        auto secure_serving = weft::spawn([&] { secure.serve(); });
+        weft::http::options opts;
+        opts.tls = weft::tls::context::client({.ca_pem = cert.certificate_pem()});
+        r = weft::http::get(secure.url(), opts);
+        std::cout << r.status << ' ' << r.body << '\n';
+        expect(r.status == 200 && r.body == "tls", "https get");
+        secure.stop();
+        secure_serving.join();
 
         return failures == 0 ? 0 : 1;
     });
