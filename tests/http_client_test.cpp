@@ -310,10 +310,14 @@ TEST_CASE("bad URLs and unsupported schemes are clear errors", "[http][client]")
             INFO(u);
             CHECK(error_of([&] { weft::http::get(u); }).code() == errc::bad_url);
         }
-        auto e = error_of([] { weft::http::get("https://example.com/"); });
+        auto e = error_of([] { weft::http::get("ftp://example.com/"); });
         CHECK(e.code() == errc::unsupported_scheme);
-        CHECK(std::string(e.what()).find("TLS") != std::string::npos);
-        CHECK(error_of([] { weft::http::get("ftp://example.com/"); }).code() == errc::unsupported_scheme);
+        CHECK(std::string(e.what()).find("ftp://example.com/") != std::string::npos);
+        if (!weft::tls::available()) {  // a -Dtls=disabled build says why https:// cannot work
+            e = error_of([] { weft::http::get("https://example.com/"); });
+            CHECK(e.code() == errc::unsupported_scheme);
+            CHECK(std::string(e.what()).find("TLS") != std::string::npos);
+        }
         request bad_header;
         bad_header.target = "http://127.0.0.1:1/";
         bad_header.headers.add("X-Evil", "a\r\nInjected: yes");

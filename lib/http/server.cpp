@@ -140,6 +140,10 @@ void server::state::serve_connection(std::shared_ptr<state> s, std::uint64_t id,
             tls::stream secure = tls::stream::accept(std::move(stream), *s->opts.tls, s->opts.handshake_timeout);
             detail::connection c{detail::transport(std::move(secure))};
             s->serve_requests(self, c);
+            // RFC 8446 6.1: close_notify before the FIN, so that a client
+            // reading to the end can tell it from a cut (bounded: a second).
+            std::error_code ec;
+            c.stream().shutdown(ec);
         } else {
             detail::connection c{detail::transport(std::move(stream))};
             s->serve_requests(self, c);

@@ -18,10 +18,13 @@ std::size_t transport::read_some(std::span<char> buf, std::chrono::nanoseconds t
 
 std::size_t transport::read_some(std::span<char> buf) {
     if (auto* t = std::get_if<net::tcp_stream>(&s_)) return t->read_some(buf);
-    std::error_code ec;
-    std::size_t n = read_some(buf, std::chrono::nanoseconds::max(), ec);
-    if (ec) weft::detail::throw_error(ec, "weft::tls::stream::read_some");
-    return n;
+    try {
+        return std::get<tls::stream>(s_).read_some(buf);  // its exceptions carry OpenSSL's reason
+    } catch (const std::system_error& e) {
+        if (e.code() != tls::errc::truncated) throw;
+        truncated_ = true;
+        return 0;
+    }
 }
 
 void transport::write_all(std::string_view bytes) {

@@ -387,6 +387,8 @@ std::size_t engine::write_all(std::string_view bytes, deadline until, std::error
 }
 
 void engine::shutdown(deadline until, std::error_code& ec) {
+    ec.clear();
+    if (SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN) return;  // sent already; a second call would wait for the peer's
     // SSL_shutdown gives 0 once our close_notify is sent (the peer's has not
     // come), 1 when both are done: either is a success here.
     int r = drive(*this, false, until, ec, [&] {
@@ -408,6 +410,11 @@ std::string_view engine::cipher() const noexcept {
     const char* c = SSL_get_cipher_name(ssl);
     return c ? c : "";
 }
-std::size_t engine::ssl_pending() const noexcept { return static_cast<std::size_t>(SSL_pending(ssl)); }
+std::size_t engine::ssl_pending() const noexcept {
+    // SSL_pending counts decrypted bytes only; records read ahead and not
+    // decrypted yet count as one, so that "nothing buffered" is true.
+    auto n = static_cast<std::size_t>(SSL_pending(ssl));
+    return n == 0 && SSL_has_pending(ssl) ? 1 : n;
+}
 
 }  // namespace weft::tls::detail

@@ -79,7 +79,7 @@ struct engine {
     bool session_reused() const noexcept;
     std::string_view protocol() const noexcept;
     std::string_view cipher() const noexcept;
-    std::size_t ssl_pending() const noexcept;  // decrypted bytes OpenSSL holds
+    std::size_t ssl_pending() const noexcept;  // decrypted bytes OpenSSL holds (1 for undecrypted records)
 };
 
 }  // namespace weft::tls::detail

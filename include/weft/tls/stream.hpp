@@ -127,7 +127,8 @@ public:
     // protocol() is the version agreed ("TLSv1.3"); cipher() the cipher suite.
     std::string_view protocol() const noexcept;
     std::string_view cipher() const noexcept;
-    // buffered() is how many plaintext bytes were received and not read yet.
+    // buffered() is how many plaintext bytes were received and not read yet;
+    // records received and not decrypted yet count as one byte.
     std::size_t buffered() const noexcept;
 
     // next_layer() is the TCP connection underneath, for its addresses and
