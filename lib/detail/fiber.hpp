@@ -43,6 +43,7 @@ struct fiber {
     bool cancel_requested = false;   // sticky: every later park() returns `cancelled`;
                                      // always set on the loop's block, so yield() needs one test
     bool interruptible = true;       // whether cancel() wakes the current park()
+    std::uint32_t io_streak = 0;     // I/O calls in a row that did not park (scheduler::io_turn)
     eh_state eh;                     // its exception-handling state while it is not running
     asan_switch asan;                // sanitizer bookkeeping for switches away from it
     const void* asan_bottom = nullptr;  // this fiber's stack, for switches into it

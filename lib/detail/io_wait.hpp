@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "detail/reactor.hpp"
+#include "detail/scheduler.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::detail {
@@ -29,9 +30,13 @@ inline std::error_code wake_error(wake_reason why) noexcept {
 // or -1 with `ec` set: errno's code, weft::errc::timed_out (the call's own
 // deadline or an enclosing with_timeout), weft::errc::cancelled, or EBUSY when
 // another fiber already waits on fd in that direction.
+//
+// Every call first takes its turn (scheduler::io_turn): a fiber whose calls
+// never have to park still lets the others run every io_budget calls.
 template <class Op>
 auto io_wait(reactor& r, int fd, io_dir dir, deadline until, std::error_code& ec, Op&& op) -> decltype(op()) {
     ec.clear();
+    tls_scheduler->io_turn();
     for (;;) {
         if (!r.ready(fd, dir)) {
             bool busy = false;

@@ -96,8 +96,19 @@ void scheduler::yield_slow() {
     fiber* self = running_;
     if (self == &loop_) throw_outside_fiber("weft::this_fiber::yield");
     if (self->cancel_requested) throw_cancelled();
+    // Alone in the run queue, or out of budget: through the loop, so that due
+    // timers fire and ready fds wake their fibers before this one runs again
+    // (a lone yielder would otherwise hold them off for poll_budget yields).
     push_ready(self);
-    switch_to(next_to_run());
+    switch_to(&loop_);
+}
+
+void scheduler::io_yield() noexcept {
+    fiber* self = running_;
+    self->io_streak = 0;
+    if (self == &loop_) return;
+    push_ready(self);
+    switch_to(&loop_);
 }
 
 void scheduler::spawn(task_base* t, spawn_options&& opts) {
@@ -138,6 +149,7 @@ wake_reason scheduler::park(wait_desc what, deadline until, bool interruptible) 
         timers_.push(self->wake, at);
     }
     self->parked = true;
+    self->io_streak = 0;  // it gave way: its I/O budget starts again
     self->interruptible = interruptible;
     self->waiting = what;
     self->parked_until = until;

@@ -33,6 +33,9 @@ extern constinit thread_local scheduler* tls_scheduler __attribute__((tls_model(
 class scheduler {
 public:
     static constexpr int poll_budget = 61;
+    // io_budget is how many I/O calls in a row a fiber may complete without
+    // parking before it must let the others run (Tokio's cooperative budget).
+    static constexpr std::uint32_t io_budget = 128;
 
     scheduler();
     ~scheduler();
@@ -65,6 +68,18 @@ public:
         ready_tail_ = self;
         switch_to(next);
     }
+    // io_turn() is called by every I/O call (socket, TLS, DNS) before it
+    // starts. A fiber whose calls keep completing without parking (a peer
+    // that always has data) would never give the others a turn, nor let the
+    // loop poll; after io_budget such calls in a row it goes behind the
+    // ready fibers, through the loop. A counter on the hot path; never throws
+    // (cancellation is for the call's own park to deliver).
+    void io_turn() noexcept {
+        fiber* self = running_;
+        if (++self->io_streak < io_budget) [[likely]]
+            return;
+        io_yield();
+    }
     // park(): see weft/detail/park.hpp. An uninterruptible park ignores
     // cancel() (the cancel stays requested for the next park).
     wake_reason park(wait_desc what, deadline until, bool interruptible);
@@ -96,6 +111,7 @@ private:
 
     static void entry(transfer t);
     void yield_slow();
+    void io_yield() noexcept;
     [[noreturn]] void finish(fiber* self) noexcept;
     void run_body(fiber* self) noexcept;
     static void on_timer(timer& t);

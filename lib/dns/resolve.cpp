@@ -140,6 +140,7 @@ std::vector<net::address> resolve(std::string_view host, std::uint16_t port, con
         return {};
     }
     detail::dns_glue& glue = detail::current_dns("weft::dns::resolve");
+    detail::tls_scheduler->io_turn();  // names from /etc/hosts never park: take turns anyway
     const std::string name(host);
     // The whole lookup, every try included, ends here at the latest.
     const deadline until = deadline_after(std::max(opts.timeout, std::chrono::milliseconds(1)));

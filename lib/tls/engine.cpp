@@ -244,6 +244,7 @@ bool wait_turn(engine& st, io_dir dir, deadline until, std::error_code& ec) {
 template <class Call>
 int drive(engine& st, bool handshake, deadline until, std::error_code& ec, Call&& call) {
     ec.clear();
+    weft::detail::tls_scheduler->io_turn();  // a peer that always has data must not starve the others
     for (;;) {
         ERR_clear_error();
         st.sys_error = 0;
