@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "support/run_bounded.hpp"
+#include "support/subprocess.hpp"
 
 using namespace std::chrono_literals;
 
@@ -257,4 +258,21 @@ TEST_CASE("a million fibers park on one channel and are released", "[slow]") {
         CHECK(received == fibers);
         CHECK(sum == static_cast<long long>(fibers) * (fibers - 1) / 2);
     });
+}
+
+TEST_CASE("destroying a channel while fibers wait on it is reported, naming them, not a crash into freed memory") {
+    auto r = weft::test::run_child([] {
+        return weft::run([] {
+            auto* ch = new weft::channel<int>(0);
+            auto consumer = weft::spawn(weft::spawn_options{.name = "consumer"}, [ch] { ch->recv(); });
+            auto producer = weft::spawn(weft::spawn_options{.name = "producer"}, [ch] { ch->send(1); ch->send(2); });
+            weft::this_fiber::sleep_for(std::chrono::milliseconds(10));  // both parked now
+            delete ch;
+            return 0;
+        });
+    });
+    INFO(r.output);
+    CHECK(r.signal == SIGABRT);
+    CHECK_THAT(r.output, Catch::Contains("destroyed while fibers were parked on it"));
+    CHECK_THAT(r.output, Catch::Contains("'producer'"));
 }

@@ -126,6 +126,36 @@ TEST_CASE("a stack overflow is reported with the fiber's name and size", "[stack
     CHECK_THAT(r.output, Catch::Contains("fiber #2 'deep' overflowed its 64 KiB stack"));
 }
 
+// big_frame() has a frame far larger than a stack's guard: without stack-clash
+// protection its first store would land past the guard, in whatever lies
+// there; with it (meson.build), the frame is probed page by page into the guard.
+[[gnu::noinline]] int big_frame() {
+    volatile char big[512 * 1024];
+    big[0] = 1;
+    return big[0];
+}
+
+TEST_CASE("a frame larger than the guard is still reported as an overflow", "[stack]") {
+    auto r = weft::test::run_child([] {
+        return weft::run([] {
+            return weft::spawn(weft::spawn_options{.name = "wide", .stack_size = 64 * 1024}, big_frame).join();
+        });
+    });
+    INFO(r.output);
+    CHECK(r.signal == SIGABRT);
+    CHECK_THAT(r.output, Catch::Contains("fiber #2 'wide' overflowed its 64 KiB stack"));
+}
+
+TEST_CASE("run_options sizes run()'s own fiber, and its overflow says so", "[stack]") {
+    // 1 MiB for main: a 512 KiB frame fits.
+    CHECK(weft::run(weft::run_options{.stack_size = 1024 * 1024}, [] { return big_frame(); }) == 1);
+    auto r = weft::test::run_child([] { return weft::run(weft::run_options{.stack_size = 64 * 1024}, big_frame); });
+    INFO(r.output);
+    CHECK(r.signal == SIGABRT);
+    CHECK_THAT(r.output, Catch::Contains("fiber #1 'main' overflowed its 64 KiB stack; give it more with "
+                                         "weft::run_options::stack_size"));
+}
+
 TEST_CASE("a segfault that is not an overflow still crashes as a segfault", "[stack]") {
     auto r = weft::test::run_child([] {
         return weft::run([] {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <cstddef>
 #include <type_traits>
 #include <utility>
 
@@ -21,6 +22,13 @@ public:
 };
 }  // namespace detail
 
+// run_options tune run()'s own fiber, the one that runs fn.
+struct run_options {
+    // stack_size of that fiber, as spawn_options::stack_size: 0 is the
+    // default (64 KiB, four times that under ASan).
+    std::size_t stack_size = 0;
+};
+
 // run(fn) makes this thread's scheduler, runs fn() as its first fiber ("main"),
 // and drives the loop until fn returns. Fibers still alive then are cancelled
 // and unwound (their destructors run): nothing outlives run(). Returns fn()'s
@@ -28,12 +36,19 @@ public:
 // parked with nothing left that could wake one. A fiber never leaves the
 // thread that called run(), so thread_local values stay valid across switches.
 // run() may be called again after it returns, but not from inside a fiber.
+// run(opts, fn) is run(fn) with options for fn's fiber.
 template <class Fn>
-std::invoke_result_t<std::decay_t<Fn>> run(Fn&& fn) {
+std::invoke_result_t<std::decay_t<Fn>> run(run_options opts, Fn&& fn) {
     detail::run_scope scope;
-    auto main = spawn(spawn_options{.name = "main", .stack_size = 0}, std::forward<Fn>(fn));
+    auto main = spawn(spawn_options{.name = "main", .stack_size = opts.stack_size}, std::forward<Fn>(fn));
     scope.drive(detail::task_access(main));
     return std::move(main).join();
+}
+
+template <class Fn>
+    requires(!std::is_same_v<std::decay_t<Fn>, run_options>)
+std::invoke_result_t<std::decay_t<Fn>> run(Fn&& fn) {
+    return run(run_options{}, std::forward<Fn>(fn));
 }
 
 }  // namespace weft

@@ -44,8 +44,9 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
         line msg;
         msg << "weft: fiber #" << f->task->id;
         if (!f->task->name.empty()) msg << " '" << f->task->name.c_str() << "'";
-        msg << " overflowed its " << static_cast<std::uint64_t>(f->stk.size / 1024)
-            << " KiB stack; give it more with spawn_options::stack_size\n";
+        // Task #1 is run()'s own fiber: its size is run_options', not spawn_options'.
+        msg << " overflowed its " << static_cast<std::uint64_t>(f->stk.size / 1024) << " KiB stack; give it more with "
+            << (f->task->id == 1 ? "weft::run_options::stack_size\n" : "spawn_options::stack_size\n");
         [[maybe_unused]] auto w = ::write(STDERR_FILENO, msg.buf, msg.n);
         ::signal(SIGABRT, SIG_DFL);
         ::abort();

@@ -11,12 +11,16 @@
 
 #include <cxxabi.h>
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <boost/context/detail/exception.hpp>
 #include <cstdint>
 #include <exception>
 #include <new>
 #include <sstream>
 
+#include "weft/detail/wait_list.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::detail {
@@ -195,6 +199,21 @@ int scheduler::fire_due_timers(deadline now) {
 void scheduler::run_ready() {
     budget_ = poll_budget;
     if (ready_head_) switch_to(pop_ready());
+}
+
+void destroyed_with_waiters(const waiter* first) noexcept {
+    std::ostringstream os;
+    os << "weft: a channel, mutex, condition_variable, semaphore or wait_group was destroyed while fibers "
+          "were parked on it:";
+    for (const waiter* w = first; w; w = w->next) {
+        const fiber* f = w->fib;
+        os << "\n  fiber #" << (f && f->task ? f->task->id : 0);
+        if (f && f->task && !f->task->name.empty()) os << " '" << f->task->name << "'";
+        if (f && f->waiting.what) os << " waits on " << f->waiting.what;
+    }
+    os << "\nweft: they would wake into freed memory; destroy it after they are done (join them first). Aborting";
+    std::fprintf(stderr, "%s\n", os.str().c_str());
+    std::abort();
 }
 
 std::string scheduler::parked_report() const {

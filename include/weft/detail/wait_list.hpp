@@ -7,6 +7,13 @@
 namespace weft::detail {
 
 class wait_list;
+struct waiter;
+
+// destroyed_with_waiters() reports a channel, mutex, condition variable,
+// semaphore or wait group destroyed while fibers are parked on it — each
+// fiber by id, name and what it waits on — and aborts: those fibers would
+// wake into freed memory.
+[[noreturn, gnu::cold]] void destroyed_with_waiters(const waiter* first) noexcept;
 
 // waiter is one parked fiber's entry; it lives on that fiber's stack for the
 // length of the wait and unlinks itself when destroyed (timeout, cancel, throw).
@@ -27,6 +34,10 @@ struct waiter {
 class wait_list {
 public:
     wait_list() = default;
+    ~wait_list() {
+        if (head_) [[unlikely]]
+            destroyed_with_waiters(head_);
+    }
     wait_list(const wait_list&) = delete;
     wait_list& operator=(const wait_list&) = delete;
 
