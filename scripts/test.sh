@@ -13,7 +13,7 @@
 # exit status is 0 only when nothing failed.
 set -uo pipefail
 
-packages=(meson ninja-build g++ pkg-config libboost-context-dev libboost-dev libc-ares-dev libssl-dev openssl ca-certificates catch2
+packages=(meson ninja-build g++ pkg-config libboost-context-dev libboost-dev libc-ares-dev libssl-dev openssl ca-certificates catch2 cmake
           valgrind python3)
 
 # shellcheck source=install_missing.sh

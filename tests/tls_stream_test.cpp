@@ -491,3 +491,27 @@ TEST_CASE("contexts refuse what cannot work, saying which file and why") {
         CHECK(ec == std::errc::invalid_argument);
     });
 }
+
+TEST_CASE("connections made at once each resume, with a ticket of their own") {
+    run_bounded(30s, [] {
+        tls_echo srv(server_ctx());
+        auto ctx = trusting_client();
+        auto round = [&] {
+            std::vector<weft::task<bool>> conns;
+            for (int i = 0; i < 4; ++i)
+                conns.push_back(weft::spawn([&] {
+                    tls::stream c = tls::stream::connect("localhost", srv.port(), ctx, 5s);
+                    c.write_all("x");
+                    char b[1];
+                    c.read_exact(b);  // the server's ticket comes before the echo
+                    return c.session_reused();
+                }));
+            int reused = 0;
+            for (auto& c : conns) reused += c.join() ? 1 : 0;
+            return reused;
+        };
+        CHECK(round() == 0);  // nothing cached yet: four full handshakes, four tickets
+        CHECK(round() == 4);
+        CHECK(round() == 4);  // resumed connections leave fresh tickets behind
+    });
+}

@@ -11,6 +11,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -279,6 +281,10 @@ bool is_ip_literal(std::string_view host) {
 // make_ssl() is st's SSL object over its socket, or false with err set.
 bool make_ssl(engine& st, const context_data& ctx, handshake_error& err) {
     ERR_clear_error();
+    // Handshake flights and TLS records leave in whole sends: Nagle would
+    // only hold the second of two (tickets, then data) behind a delayed ACK.
+    int one = 1;
+    ::setsockopt(st.tcp.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     st.io = &weft::detail::current_reactor("weft::tls::stream");
     st.ssl = SSL_new(ctx.ctx);
     BIO* bio = st.ssl ? BIO_new(socket_bio_method()) : nullptr;

@@ -6,16 +6,27 @@
 namespace weft::tls::detail {
 
 session_cache::~session_cache() {
-    for (auto& [key, e] : entries_) SSL_SESSION_free(e.session);
+    for (auto& [key, e] : entries_)
+        for (SSL_SESSION* s : e.sessions) SSL_SESSION_free(s);
+}
+
+void session_cache::drop(std::unordered_map<std::string, entry>::iterator it) {
+    for (SSL_SESSION* s : it->second.sessions) SSL_SESSION_free(s);
+    order_.erase(it->second.age);
+    entries_.erase(it);
 }
 
 ssl_session_st* session_cache::take(const std::string& key) {
     auto it = entries_.find(key);
     if (it == entries_.end()) return nullptr;
-    SSL_SESSION* s = it->second.session;
+    auto& sessions = it->second.sessions;
+    SSL_SESSION* s = sessions.back();
     if (SSL_SESSION_get_protocol_version(s) >= TLS1_3_VERSION) {
-        order_.erase(it->second.age);
-        entries_.erase(it);
+        sessions.pop_back();
+        if (sessions.empty()) {
+            order_.erase(it->second.age);
+            entries_.erase(it);
+        }
         return s;
     }
     SSL_SESSION_up_ref(s);
@@ -24,20 +35,21 @@ ssl_session_st* session_cache::take(const std::string& key) {
 
 void session_cache::put(const std::string& key, ssl_session_st* s) {
     auto it = entries_.find(key);
-    if (it != entries_.end()) {
-        SSL_SESSION_free(it->second.session);
-        it->second.session = s;
+    if (it == entries_.end()) {
+        if (entries_.size() >= max_keys) drop(entries_.find(order_.front()));
+        order_.push_back(key);
+        it = entries_.emplace(key, entry{{}, std::prev(order_.end())}).first;
+    } else {
         order_.splice(order_.end(), order_, it->second.age);
-        return;
     }
-    if (entries_.size() >= max_entries) {
-        auto oldest = entries_.find(order_.front());
-        SSL_SESSION_free(oldest->second.session);
-        entries_.erase(oldest);
-        order_.pop_front();
+    auto& sessions = it->second.sessions;
+    // A TLS 1.2 session replaces the others (one is reused by every connection).
+    bool v12 = SSL_SESSION_get_protocol_version(s) < TLS1_3_VERSION;
+    while (!sessions.empty() && (v12 || sessions.size() >= per_key)) {
+        SSL_SESSION_free(sessions.front());
+        sessions.pop_front();
     }
-    order_.push_back(key);
-    entries_.emplace(key, entry{s, std::prev(order_.end())});
+    sessions.push_back(s);
 }
 
 session_cache& current_session_cache() {

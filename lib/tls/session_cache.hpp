@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <deque>
 #include <list>
 #include <string>
 #include <unordered_map>
@@ -22,22 +23,26 @@ public:
     session_cache(const session_cache&) = delete;
     session_cache& operator=(const session_cache&) = delete;
 
-    // take() is the session to resume for `key` (the caller owns one
+    // take() is the newest session to resume for `key` (the caller owns one
     // reference), or null. A TLS 1.3 session leaves the cache (a ticket is
     // used once, RFC 8446 C.4); a TLS 1.2 one stays for other connections.
     ssl_session_st* take(const std::string& key);
     // put() keeps `s` (taking over the caller's reference) as the newest
-    // session for `key`, dropping the oldest key beyond max_entries.
+    // session for `key`: up to per_key of them, so that connections made at
+    // once each resume with a ticket of their own; the oldest key goes
+    // beyond max_keys.
     void put(const std::string& key, ssl_session_st* s);
     std::size_t size() const noexcept { return entries_.size(); }
 
-    static constexpr std::size_t max_entries = 4096;
+    static constexpr std::size_t max_keys = 4096;
+    static constexpr std::size_t per_key = 8;
 
 private:
     struct entry {
-        ssl_session_st* session;
-        std::list<std::string>::iterator age;  // its place in order_
+        std::deque<ssl_session_st*> sessions;   // oldest first
+        std::list<std::string>::iterator age;   // its place in order_
     };
+    void drop(std::unordered_map<std::string, entry>::iterator it);
     std::unordered_map<std::string, entry> entries_;
     std::list<std::string> order_;  // keys, oldest first
 };

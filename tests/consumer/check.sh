@@ -6,7 +6,9 @@
 #     through dependency('weft', fallback : ['weft', 'weft_dep']); weft must
 #     not build its own tests, demos or benchmarks there;
 #  2. as an installed library: `meson install` into a temporary prefix, then
-#     the same main.cpp built with only `pkg-config --cflags --libs weft`.
+#     the same main.cpp built with only `pkg-config --cflags --libs weft`;
+#  3. from CMake: find_package(weft) and weft::weft (CMakeLists.txt here),
+#     against the same installed prefix.
 # Each program's output must match the expected text. Registered in
 # tests/meson.build as the test 'consumer'; runs on its own too.
 set -euo pipefail
@@ -79,3 +81,16 @@ read -ra flags <<<"$pc_flags"
 step "build against the installed weft" \
     "${CXX:-c++}" -std=c++20 "$tmp/src/main.cpp" -o "$tmp/consumer-installed" "${flags[@]}"
 check_output "installed build" "$tmp/consumer-installed"
+
+# CMake: find_package(weft) finds the package config meson installed.
+if command -v cmake >/dev/null; then
+    mkdir -p "$tmp/cmake-src"
+    cp "$here/CMakeLists.txt" "$here/main.cpp" "$tmp/cmake-src/"
+    step "cmake configure" cmake -S "$tmp/cmake-src" -B "$tmp/cmake-build" -DCMAKE_PREFIX_PATH="$tmp/prefix" \
+        -DCMAKE_BUILD_TYPE=Debug
+    step "cmake build" cmake --build "$tmp/cmake-build" -j 2
+    check_output "CMake build" "$tmp/cmake-build/consumer"
+else
+    echo "consumer: cmake is missing (apt-get install cmake); the CMake consumer is not checked" >&2
+    exit 1
+fi
