@@ -14,7 +14,6 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include <boost/context/detail/exception.hpp>
 #include <cstdint>
 #include <exception>
 #include <new>
@@ -65,8 +64,6 @@ void scheduler::run_body(fiber* self) noexcept {
     try {
         t->run_body();
         t->final_state = task_state::finished;
-    } catch (const boost::context::detail::forced_unwind&) {
-        std::terminate();  // weft never unwinds a Boost.Context fiber by force; one here is a bug
     } catch (const cancelled&) {
         t->error = std::current_exception();
         t->final_state = task_state::cancelled;

@@ -25,7 +25,6 @@ public:
     // put() parks `c` for the next request to `key`, unless `key` already
     // has `max_idle` idle connections or the pool holds max_total (then c is closed).
     void put(const std::string& key, connection c, std::size_t max_idle);
-    std::size_t idle() const noexcept { return total_; }
     // default_tls() is the run's default https client context, made on first use.
     const tls::context& default_tls();
 

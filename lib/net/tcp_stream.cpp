@@ -176,7 +176,7 @@ struct tcp_stream::state {
         // The socket was registered as writable; only the handshake's edge counts.
         r.clear_ready(fd, io_dir::write);
         for (;;) {
-            bool busy = false;
+            bool busy = false;  // cannot be: the socket is new, and no other fiber knows it yet
             weft::detail::wake_reason why = r.wait(fd, io_dir::write, until, busy);
             if (why != weft::detail::wake_reason::ready) {
                 ec = weft::detail::wake_error(why);

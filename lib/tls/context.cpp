@@ -259,7 +259,10 @@ context context::self_signed(const std::vector<std::string>& names, std::chrono:
                                reinterpret_cast<const unsigned char*>(names[0].c_str()), -1, -1, 0);
     X509_set_issuer_name(cert.get(), subject);
     std::string san;
-    for (const auto& n : names) san += (san.empty() ? "" : ",") + std::string(is_ip(n) ? "IP:" : "DNS:") + n;
+    for (const auto& n : names) {
+        if (!san.empty()) san += ',';
+        san.append(is_ip(n) ? "IP:" : "DNS:").append(n);
+    }
     X509V3_CTX v3;
     X509V3_set_ctx_nodb(&v3);
     X509V3_set_ctx(&v3, cert.get(), cert.get(), nullptr, nullptr, 0);
