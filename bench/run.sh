@@ -64,7 +64,9 @@ install_missing() {
     command -v ninja >/dev/null || need+=(ninja-build)
     command -v c++ >/dev/null || need+=(g++)
     [ -f /usr/include/boost/context/fiber.hpp ] || need+=(libboost-context-dev)
-    [ -f /usr/include/boost/fiber/all.hpp ] || need+=(libboost-fiber-dev)
+    # The library, not the header: libboost1.74-dev ships boost/fiber/all.hpp,
+    # libboost-fiber-dev the libboost_fiber that the peers link.
+    dpkg-query -W -f='${Status}' libboost-fiber-dev 2>/dev/null | grep -q 'ok installed' || need+=(libboost-fiber-dev)
     command -v go >/dev/null || need+=(golang-go)
     command -v ip >/dev/null || need+=(iproute2)  # dns: loopback up in a namespace of its own
     /usr/bin/python3 -c 'import aiohttp' 2>/dev/null || need+=(python3-aiohttp)  # fetch: the asyncio lesson's client
@@ -113,7 +115,10 @@ else
     say "go not found (apt-get install golang-go): Go peers skipped"
     rm -f "$bin/go_peer" "$bin/go_echo_server" "$bin/dns_go" "$bin/sleep_server" "$bin/fetch_go"
 fi
-[ -x "$bin/boost_fiber_switch" ] || say "Boost.Fiber not built (apt-get install libboost-fiber-dev): its peers are skipped"
+if [ ! -x "$bin/boost_fiber_switch" ]; then
+    say "*** Boost.Fiber is NOT built (apt-get install libboost-fiber-dev): switch, spawn and idle"
+    say "*** lack their main peer, and their Boost.Fiber rows below are empty ***"
+fi
 
 pin=()
 [ "$cpu" != none ] && command -v taskset >/dev/null && pin=(taskset -c "$cpu")
