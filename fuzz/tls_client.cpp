@@ -7,23 +7,28 @@
 // throws, an exception that is not std::system_error, plaintext the server
 // never sent, or a file descriptor left open after the run aborts.
 //
-// Input: a control byte, then the bytes. Control bits: 0-3 how the server's
-// bytes are cut (fuzz/pieces.hpp); 4-5 the mode:
+// Input: a control byte, then the bytes. Control bits: 0-3 how the bytes the
+// input shaped are cut (fuzz/pieces.hpp): the raw bytes, or in mode 2 what the
+// server sends once the mask has changed a byte (an intact flight goes whole,
+// as a real server's would); 4-5 the mode:
 //   0  the server reads the ClientHello and answers with the bytes, raw
 //      (garbage instead of a ServerHello); the client verifies certificates;
 //   1  a real handshake (tls::stream::accept, TLS 1.3), then the bytes go raw
 //      to the TCP socket under the TLS layer: corrupt records;
 //   2  a real handshake by an OpenSSL server over memory BIOs, whose every
-//      byte to the client (the server flight, then "hello\n" and a
-//      close_notify) is XORed with the input bytes: mutated TLS messages;
-//   3  as 1, but with the OpenSSL server limited to TLS 1.2;
-// bit 6: modes 1 and 3: the server first sends "hello\n" through TLS; mode 2:
+//      byte to the client (the server flight, tickets, "hello\nworld" and a
+//      close_notify) is XORed with the input bytes: mutated TLS messages.
+//      When the handshake succeeds the client connects again, resuming the
+//      session, and the mask goes on over the second connection's bytes;
+//   3  as 1, but the server is mode 2's (unmasked), limited to TLS 1.2;
+// bit 6: modes 1 and 3: the server first sends "hello\nworld" through TLS; mode 2:
 // the server is limited to TLS 1.2; mode 0: the client does not verify and
 // offers ALPN. Bit 7: the client reads a line with read_until(), then 3 bytes
 // at a time (else 16 KiB at a time).
 //
 // The server's certificate and key (EC P-256, self-signed, CN localhost) are
 // made once per process with OpenSSL (tests/support/test_pki); no key is on disk.
+// WEFT_FUZZ_VERBOSE=1 says what each input did, and when.
 #include <dirent.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -37,14 +42,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
-
-#include <weft/weft.hpp>
+#include <vector>
 #include <weft/tls/context.hpp>
 #include <weft/tls/stream.hpp>
+#include <weft/weft.hpp>
 
 #include "pieces.hpp"
 #include "support/test_pki.hpp"
@@ -62,6 +68,9 @@ constexpr auto io_timeout = 200ms;
 // the server's close ends the handshake).
 constexpr auto server_wait = 300ms;
 constexpr auto server_wait_mutated = 20ms;
+// What the servers send through TLS: a line for read_until(), and more
+// after it in the same record (left read ahead).
+constexpr std::string_view plaintext = "hello\nworld";
 
 bool verbose() {
     static const bool v = std::getenv("WEFT_FUZZ_VERBOSE") != nullptr;  // WEFT_FUZZ_VERBOSE=1
@@ -72,7 +81,8 @@ bool verbose() {
 __attribute__((format(printf, 1, 2))) void note(const char* fmt, ...) {
     if (!verbose()) return;
     static const auto start = std::chrono::steady_clock::now();
-    const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    const auto ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     std::fprintf(stderr, "%9.3f ms  ", ms);
     va_list args;
     va_start(args, fmt);
@@ -98,7 +108,8 @@ SSL_CTX* raw_server_ctx(const test::pki::issued& pem, int max_version) {
     BIO* kb = BIO_new_mem_buf(pem.key_pem.data(), static_cast<int>(pem.key_pem.size()));
     EVP_PKEY* key = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
     BIO_free(kb);
-    if (!cert || !key || SSL_CTX_use_certificate(ctx, cert) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1)
+    if (!cert || !key || SSL_CTX_use_certificate(ctx, cert) != 1 ||
+        SSL_CTX_use_PrivateKey(ctx, key) != 1)
         fail("loading the generated certificate into OpenSSL");
     X509_free(cert);
     EVP_PKEY_free(key);
@@ -157,12 +168,13 @@ void serve_garbage(net::tcp_stream s, std::string_view bytes, unsigned seed) {
 }
 
 // Mode 1: a weft TLS server; after the handshake, the bytes go raw.
-void serve_weft(net::tcp_stream s, std::string_view bytes, unsigned seed, bool hello, std::string& sent) {
+void serve_weft(net::tcp_stream s, std::string_view bytes, unsigned seed, bool hello,
+                std::string& sent) {
     std::error_code ec;
     tls::stream t = tls::stream::accept(std::move(s), ident().server, handshake_timeout, ec);
     if (ec) return;
     if (hello) {
-        sent = "hello\n";
+        sent = plaintext;
         t.write_all(sent, io_timeout, ec);
         if (ec) return;
     }
@@ -176,9 +188,18 @@ struct ssl_free {
     void operator()(SSL* s) const noexcept { SSL_free(s); }
 };
 
+// masking is what mode 2's connections share: the mask, and how far into it
+// the bytes sent so far went.
+struct masking {
+    std::string_view mask;
+    std::size_t offset = 0;  // of the next byte to the client, over all connections
+    bool mutated = false;    // whether the mask changed a byte sent so far
+};
+
 // Modes 2 and 3: an OpenSSL server over memory BIOs, its bytes to the client
-// XORed with `mask` (mode 2) or followed by `tail` raw (mode 3).
-void serve_openssl(net::tcp_stream s, SSL_CTX* ctx, std::string_view mask, std::string_view tail,
+// XORed with the mask (mode 2: m's mask is the input) or followed by `tail`
+// raw (mode 3: m's mask is empty).
+void serve_openssl(net::tcp_stream s, SSL_CTX* ctx, masking& m, std::string_view tail,
                    unsigned seed, bool hello, bool close_notify, std::string& sent) {
     std::unique_ptr<SSL, ssl_free> ssl(SSL_new(ctx));
     BIO* in = BIO_new(BIO_s_mem());
@@ -187,20 +208,19 @@ void serve_openssl(net::tcp_stream s, SSL_CTX* ctx, std::string_view mask, std::
     SSL_set_bio(ssl.get(), in, out);
     SSL_set_accept_state(ssl.get());
     std::error_code ec;
-    std::size_t offset = 0;  // of the next byte to the client, in its whole stream
-    bool mutated = false;    // whether the mask changed a byte sent so far
     // flush() sends what the server wrote, masked.
     auto flush = [&] {
         char* p = nullptr;
         long n = BIO_get_mem_data(out, &p);
         std::string bytes(p, static_cast<std::size_t>(n));
         (void)BIO_reset(out);
-        for (std::size_t i = 0; i < bytes.size() && offset + i < mask.size(); ++i) {
-            bytes[i] ^= mask[offset + i];
-            mutated |= mask[offset + i] != 0;
+        for (std::size_t i = 0; i < bytes.size() && m.offset + i < m.mask.size(); ++i) {
+            bytes[i] ^= m.mask[m.offset + i];
+            m.mutated |= m.mask[m.offset + i] != 0;
         }
-        offset += bytes.size();
-        if (!bytes.empty()) fuzz::write_pieces(s, bytes, seed, ec);
+        m.offset += bytes.size();
+        // Cut in pieces only when the fuzzer shaped them: a real flight goes whole.
+        if (!bytes.empty()) fuzz::write_pieces(s, bytes, m.mutated ? seed : 0, ec);
         if (!bytes.empty()) note("server: sent %zu bytes%s", bytes.size(), ec ? ", failed" : "");
         return !ec;
     };
@@ -219,9 +239,10 @@ void serve_openssl(net::tcp_stream s, SSL_CTX* ctx, std::string_view mask, std::
             note("server: handshake failed (SSL_get_error %d)", why);
             break;
         }
-        std::size_t n = s.read_some(buf, mutated ? server_wait_mutated : server_wait, ec);
+        std::size_t n = s.read_some(buf, m.mutated ? server_wait_mutated : server_wait, ec);
         if (ec || n == 0) {
-            note("server: the client's next flight: %s", ec ? ec.message().c_str() : "end of stream");
+            note("server: the client's next flight: %s",
+                 ec ? ec.message().c_str() : "end of stream");
             break;
         }
         BIO_write(in, buf, static_cast<int>(n));
@@ -229,7 +250,7 @@ void serve_openssl(net::tcp_stream s, SSL_CTX* ctx, std::string_view mask, std::
     ERR_clear_error();
     if (done && !ec) {
         if (hello) {
-            sent = "hello\n";
+            sent = plaintext;
             if (SSL_write(ssl.get(), sent.data(), static_cast<int>(sent.size())) <= 0) sent.clear();
         }
         if (close_notify) (void)SSL_shutdown(ssl.get());
@@ -237,7 +258,6 @@ void serve_openssl(net::tcp_stream s, SSL_CTX* ctx, std::string_view mask, std::
         flush();
     }
     if (!ec && done && !tail.empty()) fuzz::write_pieces(s, tail, seed, ec);
-    ERR_clear_error();
     ERR_clear_error();
     note("server: shutting down");
     s.shutdown(ec);
@@ -250,19 +270,25 @@ void serve_openssl(net::tcp_stream s, SSL_CTX* ctx, std::string_view mask, std::
 // client() connects, reads to the end, writes and shuts down, checking that
 // every error comes as an error_code and every plaintext byte is one the
 // server sent (`sent`, read after the fact: the server sets it before sending).
-void client(const net::address& to, const tls::context& ctx, bool small_reads, const std::string& sent) {
+// True when the handshake succeeded.
+bool client(const net::address& to, const tls::context& ctx, bool small_reads,
+            const std::string& sent) {
+    bool connected = false;
     std::error_code ec;
     std::string got;  // all the plaintext the client read
     try {
         net::tcp_stream tcp = net::tcp_stream::connect(to, io_timeout, ec);
         if (ec) fail("connect to the loopback listener", ec.message());
-        tls::stream s = tls::stream::connect(std::move(tcp), "localhost", ctx, handshake_timeout, ec);
+        tls::stream s =
+            tls::stream::connect(std::move(tcp), "localhost", ctx, handshake_timeout, ec);
         if (ec) {
             if (s.is_open()) fail("a failed connect returned an open stream");
             note("client: handshake: %s", ec.message().c_str());
         } else {
-            note("client: handshake done: %s %s, ALPN \"%s\"", std::string(s.protocol()).c_str(),
-                 std::string(s.cipher()).c_str(), std::string(s.alpn()).c_str());
+            connected = true;
+            note("client: handshake done: %s %s, ALPN \"%s\"%s", std::string(s.protocol()).c_str(),
+                 std::string(s.cipher()).c_str(), std::string(s.alpn()).c_str(),
+                 s.session_reused() ? ", resumed" : "");
             if (small_reads) {
                 std::string line;
                 std::size_t n = s.read_until(line, "\n", 64, io_timeout, ec);
@@ -274,11 +300,11 @@ void client(const net::address& to, const tls::context& ctx, bool small_reads, c
             while (!ec) {
                 std::size_t n = s.read_some(std::span<char>(buf, chunk), io_timeout, ec);
                 if (n > chunk) fail("read_some returned more than the buffer holds");
-                if (ec && n != 0) fail("read_some returned bytes with an error");
                 got.append(buf, n);
                 if (n == 0) break;  // a clean end (close_notify), or an error
             }
-            note("client: read %zu bytes, then %s", got.size(), ec ? ec.message().c_str() : "a clean end");
+            note("client: read %zu bytes, then %s", got.size(),
+                 ec ? ec.message().c_str() : "a clean end");
             // A read that failed must stay failed, not hang or throw.
             char one;
             s.read_some(std::span<char>(&one, 1), io_timeout, ec);
@@ -289,8 +315,9 @@ void client(const net::address& to, const tls::context& ctx, bool small_reads, c
         fail("an error_code form threw", e.what());
     }
     if (got.size() > sent.size() || sent.compare(0, got.size(), got) != 0)
-        fail("the client read plaintext the server never sent", "got " + std::to_string(got.size()) +
-                                                                   " bytes, sent " + std::to_string(sent.size()));
+        fail("the client read plaintext the server never sent",
+             "got " + std::to_string(got.size()) + " bytes, sent " + std::to_string(sent.size()));
+    return connected;
 }
 
 void one_run(unsigned ctl, std::string_view bytes) {
@@ -299,32 +326,55 @@ void one_run(unsigned ctl, std::string_view bytes) {
     const bool bit6 = ctl & 0x40;
     const bool small_reads = ctl & 0x80;
     const identity& id = ident();
-    const tls::context& ctx = mode != 0 ? id.client_trusting : bit6 ? id.client_alpn : id.client_verify;
+    const tls::context& ctx = mode != 0 ? id.client_trusting
+                              : bit6    ? id.client_alpn
+                                        : id.client_verify;
 
+    masking m{.mask = mode == 2 ? bytes : std::string_view()};
     weft::run([&] {
         auto listener = net::tcp_listener::bind(net::address::loopback(0));
-        std::string sent;  // plaintext the server sent through TLS
-        auto server = spawn([&] {
+        std::string sent[2];  // plaintext the server sent through TLS, per connection
+        auto serve = [&](net::tcp_stream s, std::string& out) {
             try {
-                std::error_code ec;
-                net::tcp_stream s = listener.accept(handshake_timeout, ec);
-                if (ec) return;
                 switch (mode) {
-                    case 0: serve_garbage(std::move(s), bytes, seed); break;
-                    case 1: serve_weft(std::move(s), bytes, seed, bit6, sent); break;
-                    case 2:
-                        serve_openssl(std::move(s), bit6 ? id.raw12 : id.raw13, bytes, {}, seed, true, true, sent);
+                    case 0:
+                        serve_garbage(std::move(s), bytes, seed);
                         break;
-                    default: serve_openssl(std::move(s), id.raw12, {}, bytes, seed, bit6, false, sent); break;
+                    case 1:
+                        serve_weft(std::move(s), bytes, seed, bit6, out);
+                        break;
+                    case 2:
+                        serve_openssl(std::move(s), bit6 ? id.raw12 : id.raw13, m, {}, seed, true,
+                                      true, out);
+                        break;
+                    default:
+                        serve_openssl(std::move(s), id.raw12, m, bytes, seed, bit6, false, out);
+                        break;
                 }
             } catch (const std::system_error& e) {
-                // Only the server's own calls throw here (no error_code form of
-                // the client is involved): its failures are not the client's.
+                // Only the server's own calls throw here (the client's are
+                // error_code forms): its failures are not the client's.
                 note("server: %s", e.what());
             }
+        };
+        // One server fiber per connection: the first may still be draining
+        // when the second connection comes. The acceptor ends when the
+        // listener closes, joining them.
+        auto acceptor = spawn([&] {
+            std::vector<task<void>> conns;
+            for (std::string& out : sent) {
+                std::error_code ec;
+                net::tcp_stream s = listener.accept(ec);
+                if (ec) return;
+                conns.push_back(spawn(serve, std::move(s), std::ref(out)));
+            }
+            for (auto& c : conns) c.join();
         });
-        client(listener.local_address(), ctx, small_reads, sent);
-        server.join();
+        const net::address to = listener.local_address();
+        if (client(to, ctx, small_reads, sent[0]) && mode == 2)
+            client(to, ctx, small_reads, sent[1]);
+        listener.close();  // wakes the acceptor when no second connection came
+        acceptor.join();
     });
 }
 
@@ -347,7 +397,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     ERR_clear_error();
     const int after = open_fds();
-    if (after != fds) fail("file descriptors leaked", std::to_string(fds) + " open before the run, " +
-                                                         std::to_string(after) + " after");
+    if (after != fds)
+        fail("file descriptors leaked",
+             std::to_string(fds) + " open before the run, " + std::to_string(after) + " after");
     return 0;
 }
