@@ -2,10 +2,12 @@
 // The loop: the one place that drives both the scheduler and the reactor.
 //
 //   while fibers are alive:
+//     run the work other threads posted (it may wake fibers)
 //     once run()'s main fiber has ended, cancel every other fiber (once)
 //     fire due timers
-//     nothing ready: if no timer and no fd waiter either, it is a deadlock;
-//                    else sleep in the reactor until the next timer
+//     nothing ready: if no timer, no fd waiter and no fiber waiting on another
+//                    thread either, it is a deadlock; else sleep in the
+//                    reactor until the next timer or a post
 //     something ready: look at the reactor without sleeping if fds are waited on
 //     run the ready fibers (they switch among themselves, then come back)
 #include "weft/run.hpp"
@@ -33,11 +35,13 @@ namespace {
 // services go first, the last made first, while the reactor and the
 // scheduler they use still work.
 struct runtime {
+    run_options opts;
     overflow_guard overflow;
     scheduler sched;
     reactor io;
     std::vector<std::pair<const void*, std::unique_ptr<service>>> services;
 
+    explicit runtime(const run_options& o) : opts(o) {}
     ~runtime() {
         while (!services.empty()) services.pop_back();
     }
@@ -60,6 +64,11 @@ reactor& current_reactor(const char* what) {
     return tls_runtime->io;
 }
 
+const run_options& run_settings(const char* what) {
+    current_reactor(what);
+    return tls_runtime->opts;
+}
+
 reactor* running_reactor() noexcept { return tls_runtime ? &tls_runtime->io : nullptr; }
 
 service* find_service(const void* key, const char* what) {
@@ -74,11 +83,11 @@ service& add_service(const void* key, std::unique_ptr<service> s) {
     return *tls_runtime->services.back().second;
 }
 
-run_scope::run_scope() {
+run_scope::run_scope(const run_options& opts) {
     if (scheduler::current())
         throw std::system_error(make_error_code(errc::nested_run),
                                 "weft::run cannot be called inside weft::run (the thread already runs one)");
-    tls_runtime = new runtime;
+    tls_runtime = new runtime(opts);
 }
 
 run_scope::~run_scope() {
@@ -93,6 +102,7 @@ void run_scope::drive(task_base* main) {
     std::string deadlock_report;
 
     while (s.live() > 0) {
+        if (io.has_posted()) io.run_posted();  // work other threads handed this loop
         if (!tearing_down && main->done) {
             tearing_down = true;
             s.cancel_all();
@@ -100,7 +110,7 @@ void run_scope::drive(task_base* main) {
         if (s.next_timer() != never) s.fire_due_timers(clock::now());
         if (!s.has_ready()) {
             deadline next = s.next_timer();
-            if (next == never && io.waiting() == 0) {
+            if (next == never && io.waiting() == 0 && io.remote_waiters() == 0) {
                 if (!deadlock_report.empty()) {
                     // Cancelling woke nobody: only uninterruptible waits are left.
                     std::fprintf(stderr, "%s\nweft: cannot unwind these fibers; aborting\n", deadlock_report.c_str());
@@ -116,6 +126,7 @@ void run_scope::drive(task_base* main) {
             if (next == never || next - clock::now() > trim_when_idle_for)
                 s.stacks().trim(warm_stacks, trim_batch);
             io.poll(next);
+            if (io.has_posted()) io.run_posted();
             if (s.next_timer() != never) s.fire_due_timers(clock::now());
         } else if (io.active()) {
             // Look without sleeping: fibers parked on fds, or c-ares' callback-driven sockets.

@@ -9,25 +9,35 @@
 
 namespace weft {
 
+// run_options tune one run(): its own fiber, the one that runs fn, and the
+// threads it may start.
+struct run_options {
+    // stack_size of that fiber, as spawn_options::stack_size: 0 is the
+    // default (64 KiB, four times that under ASan or TSan).
+    std::size_t stack_size = 0;
+    // thread_pool_size is the most worker threads to_thread() may start for
+    // this run (they are started on demand and joined when run() returns).
+    // 0 is the default, default_thread_pool_size(): min(32, cores + 4).
+    std::size_t thread_pool_size = 0;
+};
+
+// default_thread_pool_size() is min(32, the CPUs this process may use + 4),
+// asyncio's default for to_thread(): I/O-bound blocking calls need more
+// threads than cores, CPU-bound ones are bounded by the cores anyway.
+std::size_t default_thread_pool_size() noexcept;
+
 namespace detail {
 // run_scope makes this thread's scheduler and tears it down; drive() runs the
 // loop until every fiber has ended. Both live in lib/run.cpp.
 class run_scope {
 public:
-    run_scope();  // throws std::system_error(errc::nested_run) inside a run
+    explicit run_scope(const run_options& opts);  // throws std::system_error(errc::nested_run) inside a run
     ~run_scope();
     run_scope(const run_scope&) = delete;
     run_scope& operator=(const run_scope&) = delete;
     void drive(task_base* main);  // throws weft::deadlock
 };
 }  // namespace detail
-
-// run_options tune run()'s own fiber, the one that runs fn.
-struct run_options {
-    // stack_size of that fiber, as spawn_options::stack_size: 0 is the
-    // default (64 KiB, four times that under ASan).
-    std::size_t stack_size = 0;
-};
 
 // run(fn) makes this thread's scheduler, runs fn() as its first fiber ("main"),
 // and drives the loop until fn returns. Fibers still alive then are cancelled
@@ -39,7 +49,7 @@ struct run_options {
 // run(opts, fn) is run(fn) with options for fn's fiber.
 template <class Fn>
 std::invoke_result_t<std::decay_t<Fn>> run(run_options opts, Fn&& fn) {
-    detail::run_scope scope;
+    detail::run_scope scope(opts);
     auto main = spawn(spawn_options{.name = "main", .stack_size = opts.stack_size}, std::forward<Fn>(fn));
     scope.drive(detail::task_access(main));
     return std::move(main).join();

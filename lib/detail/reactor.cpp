@@ -6,10 +6,17 @@
 //  - a slot with a callback (watch()) never has fiber waiters; its edges go
 //    to the callback, on the loop, and its readiness flags are not kept;
 //  - epoll_event.data carries (gen << 32 | fd): an event whose gen is not the
-//    slot's current one belongs to a closed and reused fd and is dropped.
+//    slot's current one belongs to a closed and reused fd and is dropped; the
+//    eventfd's events carry remote_token instead;
+//  - cross-thread: producers only CAS remote_.posted and read/clear
+//    remote_.sleeping; everything else is the loop's. A post that finds
+//    `sleeping` false is seen by the loop's re-check of `posted` after it set
+//    `sleeping` (both sides seq_cst: a store then a load, Dekker's pattern), so
+//    no post is left waiting while the loop sleeps.
 #include "detail/reactor.hpp"
 
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -22,6 +29,8 @@
 namespace weft::detail {
 
 namespace {
+
+constexpr std::uint64_t remote_token = ~std::uint64_t{0};
 
 // epoll_pwait2 is Linux >= 5.11, and tools that emulate syscalls may lack it
 // (Valgrind 3.19, Debian 12's, answers ENOSYS): then epoll_wait, its timeout rounded
@@ -49,7 +58,70 @@ reactor::reactor() : epfd_(::epoll_create1(EPOLL_CLOEXEC)) {
     if (epfd_ < 0) throw std::system_error(errno, std::generic_category(), "weft: epoll_create1");
 }
 
-reactor::~reactor() { ::close(epfd_); }
+reactor::~reactor() {
+    if (remote_.efd >= 0) ::close(remote_.efd);
+    ::close(epfd_);
+}
+
+void reactor::open_remote() {
+    if (remote_open_) return;
+    int efd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (efd < 0) throw std::system_error(errno, std::generic_category(), "weft: eventfd");
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLET;
+    ev.data.u64 = remote_token;
+    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, efd, &ev) != 0) {
+        int err = errno;
+        ::close(efd);
+        throw std::system_error(err, std::generic_category(), "weft: epoll_ctl(eventfd)");
+    }
+    remote_.efd = efd;
+    remote_open_ = true;
+}
+
+void reactor::post(remote_work* w) noexcept {
+    remote_work* head = remote_.posted.load(std::memory_order_relaxed);
+    do {
+        w->next = head;
+    } while (!remote_.posted.compare_exchange_weak(head, w, std::memory_order_seq_cst, std::memory_order_relaxed));
+    // Only a sleeping loop needs the syscall; the first poster to see it
+    // asleep clears the flag, so a burst of posts writes the eventfd once.
+    if (remote_.sleeping.load(std::memory_order_seq_cst) && remote_.sleeping.exchange(false, std::memory_order_seq_cst)) {
+        remote_.wakes.fetch_add(1, std::memory_order_relaxed);
+        std::uint64_t one = 1;
+        [[maybe_unused]] ssize_t n = ::write(remote_.efd, &one, sizeof one);  // cannot fail short of overflow
+    }
+}
+
+void reactor::run_posted() noexcept {
+    remote_work* w = remote_.posted.exchange(nullptr, std::memory_order_acquire);
+    remote_work* fifo = nullptr;  // the stack is newest first: reverse it
+    while (w) {
+        remote_work* next = w->next;
+        w->next = fifo;
+        fifo = w;
+        w = next;
+    }
+    while (fifo) {
+        remote_work* next = fifo->next;  // run() may free the node
+        fifo->run(fifo);
+        fifo = next;
+    }
+}
+
+void reactor::read_eventfd() noexcept {
+    std::uint64_t v;
+    [[maybe_unused]] ssize_t n = ::read(remote_.efd, &v, sizeof v);  // EAGAIN: already read
+}
+
+wake_reason reactor::wait_remote(wait_desc what, deadline until) {
+    ++remote_waiters_;
+    struct leave {
+        std::size_t& n;
+        ~leave() { --n; }
+    } guard{remote_waiters_};
+    return scheduler::current()->park(what, until, true);
+}
 
 int reactor::add(int fd, bool assume_ready) noexcept {
     if (fd < 0) return EBADF;
@@ -127,13 +199,29 @@ void reactor::poll(deadline until) {
         }
         timeout = &ts;
     }
+    // About to sleep with other threads able to post: say so, then look at the
+    // queue once more (a post that came before the flag was up did not write
+    // the eventfd) and only look at epoll if something is there.
+    const bool sleeps = remote_open_ && (!timeout || ts.tv_sec != 0 || ts.tv_nsec != 0);
+    if (sleeps) {
+        remote_.sleeping.store(true, std::memory_order_seq_cst);
+        if (remote_.posted.load(std::memory_order_seq_cst)) {
+            ts = timespec{};
+            timeout = &ts;
+        }
+    }
     int n = wait_events(epfd_, events, 256, timeout);
+    if (sleeps) remote_.sleeping.store(false, std::memory_order_relaxed);
     if (n < 0) {
         if (errno == EINTR) return;
         throw std::system_error(errno, std::generic_category(), "weft: epoll_wait");
     }
     scheduler* sched = scheduler::current();
     for (int i = 0; i < n; ++i) {
+        if (events[i].data.u64 == remote_token) {  // the loop drains the queue itself (run_posted)
+            read_eventfd();
+            continue;
+        }
         auto fd = static_cast<int>(events[i].data.u64 & 0xffffffffu);
         auto gen = static_cast<std::uint32_t>(events[i].data.u64 >> 32);
         if (!watched(fd) || slots_[fd].gen != gen) continue;  // stale: fd closed (and maybe reused)

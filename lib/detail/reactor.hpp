@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -11,6 +12,15 @@
 namespace weft::detail {
 
 enum class io_dir : unsigned char { read, write };
+
+// remote_work is one piece of work another thread hands a loop through
+// reactor::post(): an intrusive node (no allocation in the reactor) whose
+// run() is called once, on the loop's thread, in the order posted. run() may
+// free the node.
+struct remote_work {
+    remote_work* next = nullptr;
+    void (*run)(remote_work*) noexcept = nullptr;
+};
 
 // reactor watches file descriptors with epoll and wakes the fibers parked on
 // them. It knows nothing of sockets or timers: poll() is told how long it may
@@ -75,8 +85,41 @@ public:
     bool active() const noexcept { return waiting_ + callbacks_ > 0; }
 
     // poll() waits for events until `until` (`never`: no limit; a past
-    // deadline: just look) and wakes the fibers whose fds became ready.
+    // deadline: just look) and wakes the fibers whose fds became ready. It
+    // returns early when another thread posts work (see post()).
     void poll(deadline until);
+
+    // --- cross-thread wake-up ---
+    // Another thread hands this loop work with post(); the loop runs it with
+    // run_posted(). The queue is a lock-free stack (producers CAS its head,
+    // the loop takes it whole); the eventfd is written only when the loop is
+    // asleep in epoll, or about to be (Seastar's rule: poll() sets `sleeping`
+    // before it sleeps and looks at the queue again after), so a busy loop
+    // pays no syscall. Nothing here touches the switch or the run queue.
+
+    // open_remote() makes the eventfd, once, so that other threads may post();
+    // the loop's thread calls it before it hands this reactor to one. Throws
+    // std::system_error.
+    void open_remote();
+    // post() hands w to this loop; any thread may call it once open_remote()
+    // has. The reactor must outlive the call: owners of threads that post
+    // (the to_thread pool) join them before the reactor is destroyed.
+    void post(remote_work* w) noexcept;
+    // has_posted() is true when posted work waits: one plain test while no
+    // other thread can post, one load after.
+    bool has_posted() const noexcept {
+        return remote_open_ && remote_.posted.load(std::memory_order_acquire) != nullptr;
+    }
+    // run_posted() runs the work posted so far, oldest first (loop thread).
+    void run_posted() noexcept;
+    // wait_remote() parks the running fiber until posted work unparks it, or
+    // park()'s other reasons; while it waits the loop does not call the
+    // program deadlocked, and sleeps in epoll for the eventfd.
+    wake_reason wait_remote(wait_desc what, deadline until);
+    // remote_waiters() is the number of fibers in wait_remote().
+    std::size_t remote_waiters() const noexcept { return remote_waiters_; }
+    // remote_wakes() counts the eventfd writes so far (a busy loop gets none).
+    std::uint64_t remote_wakes() const noexcept { return remote_.wakes.load(std::memory_order_relaxed); }
 
 private:
     struct slot {
@@ -92,10 +135,24 @@ private:
         bool write_hup = false;    // sticky: EPOLLHUP seen
     };
 
+    // What other threads touch, on a cache line of its own so that their
+    // CAS on `posted` never shares one with the loop's fields above.
+    struct alignas(64) remote_state {
+        std::atomic<remote_work*> posted{nullptr};  // LIFO; the loop reverses it
+        std::atomic<bool> sleeping{false};          // the loop is in (or entering) epoll_wait
+        std::atomic<std::uint64_t> wakes{0};        // eventfd writes, for tests and stats
+        int efd = -1;                               // the eventfd, in the epoll set
+    };
+
+    void read_eventfd() noexcept;
+
     int epfd_ = -1;
     std::vector<slot> slots_;      // indexed by fd; grows in add()
     std::size_t waiting_ = 0;
     std::size_t callbacks_ = 0;    // watched slots with a callback
+    std::size_t remote_waiters_ = 0;  // fibers in wait_remote()
+    bool remote_open_ = false;     // open_remote() was called: post() may come
+    remote_state remote_;
 };
 
 }  // namespace weft::detail

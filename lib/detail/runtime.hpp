@@ -6,12 +6,17 @@
 #include <memory>
 
 #include "detail/reactor.hpp"
+#include "weft/run.hpp"
 
 namespace weft::detail {
 
 // current_reactor() is this thread's reactor. Throws
 // std::system_error(errc::no_scheduler) with `what` outside a fiber.
 reactor& current_reactor(const char* what);
+
+// run_settings() are the run_options of the running run(). Throws
+// std::system_error(errc::no_scheduler) with `what` outside a fiber.
+const run_options& run_settings(const char* what);
 
 // running_reactor() is this thread's reactor while weft::run() is running
 // (fiber or loop), nullptr otherwise; it never throws.
