@@ -46,7 +46,7 @@ public:
 // parked with nothing left that could wake one. A fiber never leaves the
 // thread that called run(), so thread_local values stay valid across switches.
 // run() may be called again after it returns, but not from inside a fiber.
-// run(opts, fn) is run(fn) with options for fn's fiber.
+// run(opts, fn) is run(fn) with options (fn's stack, the to_thread pool).
 template <class Fn>
 std::invoke_result_t<std::decay_t<Fn>> run(run_options opts, Fn&& fn) {
     detail::run_scope scope(opts);

@@ -24,6 +24,7 @@
 #include "weft/task.hpp"
 #include "weft/this_fiber.hpp"
 #include "weft/timeout.hpp"
+#include "weft/to_thread.hpp"
 #include "weft/tls/context.hpp"
 #include "weft/tls/errors.hpp"
 #include "weft/tls/stream.hpp"

@@ -79,8 +79,9 @@ inline std::string current_test_name() {
     return Catch::getResultCapture().getCurrentTestName();
 }
 
+// run_bounded(limit, opts, fn) is run_bounded(limit, fn) with run_options.
 template <class Rep, class Period, class Fn>
-decltype(auto) run_bounded(std::chrono::duration<Rep, Period> limit, Fn&& fn) {
+decltype(auto) run_bounded(std::chrono::duration<Rep, Period> limit, weft::run_options opts, Fn&& fn) {
     const int fds_before = open_fds();
     struct fd_check {
         int before;
@@ -89,7 +90,12 @@ decltype(auto) run_bounded(std::chrono::duration<Rep, Period> limit, Fn&& fn) {
         }
     } check{fds_before};
     watchdog dog(std::chrono::duration_cast<std::chrono::milliseconds>(limit), current_test_name());
-    return weft::run(std::forward<Fn>(fn));
+    return weft::run(opts, std::forward<Fn>(fn));
+}
+
+template <class Rep, class Period, class Fn>
+decltype(auto) run_bounded(std::chrono::duration<Rep, Period> limit, Fn&& fn) {
+    return run_bounded(limit, weft::run_options{}, std::forward<Fn>(fn));
 }
 
 }  // namespace weft::test

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+// to_thread(): the calling fiber's side of a pool call.
+#include "weft/to_thread.hpp"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "detail/scheduler.hpp"
+#include "detail/thread_pool.hpp"
+#include "weft/errors.hpp"
+#include "weft/run.hpp"
+
+namespace weft {
+
+std::size_t default_thread_pool_size() noexcept {
+    std::size_t cores = 0;
+    cpu_set_t set;
+    if (::sched_getaffinity(0, sizeof set, &set) == 0) cores = static_cast<std::size_t>(CPU_COUNT(&set));
+    if (cores == 0) cores = std::max(1u, std::thread::hardware_concurrency());
+    return std::min<std::size_t>(32, cores + 4);
+}
+
+namespace detail {
+
+void run_on_pool(std::unique_ptr<thread_job>& job, deadline until) {
+    scheduler* s = scheduler::current();
+    fiber* self = s ? s->running() : nullptr;
+    if (!self) throw_outside_fiber("weft::to_thread");
+    // Already cancelled or out of time: the job is not even queued.
+    if (self->cancel_requested) throw_if_interrupted(wake_reason::cancelled);
+    if (std::min(until, self->scope) <= clock::now()) {
+        if (until <= self->scope) throw timeout_error();
+        throw_if_interrupted(wake_reason::scope_expired);
+    }
+
+    thread_pool& pool = current_pool();
+    reactor& io = current_reactor("weft::to_thread");
+    auto owned = std::make_unique<pool_call>();
+    owned->run = &pool_call::on_done;
+    owned->job = std::move(job);
+    owned->waiter = self;
+    owned->loop = &io;
+    pool.submit(owned.get());
+    pool_call* c = owned.release();  // shared with the pool now; see pool_call
+
+    wake_reason why = wake_reason::ready;
+    while (!c->finished) {
+        why = io.wait_remote({"to_thread", c}, until);
+        if (why != wake_reason::ready) break;
+    }
+    if (c->finished) {
+        job = std::move(c->job);
+        delete c;
+        return;
+    }
+    // Given up: the fiber leaves now. A job still queued never runs; one that
+    // runs finishes on its thread, and on_done() frees it on the loop.
+    c->abandoned = true;
+    unsigned char expected = pool_call::queued;
+    c->state.compare_exchange_strong(expected, pool_call::abandoned_before_start, std::memory_order_acq_rel);
+    if (why == wake_reason::timed_out) throw timeout_error();
+    throw_if_interrupted(why);
+    throw timeout_error();  // not reached: the other reasons throw above
+}
+
+}  // namespace detail
+}  // namespace weft
