@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# scripts/test.sh builds weft and runs its whole test suite twice, then fuzzes it:
+# scripts/test.sh builds weft and runs its whole test suite twice, its threaded
+# tests a third time, then fuzzes it:
 #   build-test  a normal build (debugoptimized)
 #   build-asan  the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   build-tsan  the 'threads' suite under ThreadSanitizer
 #   build-fuzz  each libFuzzer target of fuzz/ for 30 s (clang, ASan+UBSan)
 # On a fresh Debian 12 machine it first installs the Debian packages that are
 # missing (as root, or through sudo). Arguments are passed to `meson test`
-# (test names, --suite ...; with arguments the fuzz targets do not run).
+# (test names, --suite ...; with arguments the TSan suite and the fuzz
+# targets do not run).
 # The last line printed is always
 #   N passed, N failed[, N skipped]
 # summed over the builds; a build that fails counts as one failed test. The
@@ -31,7 +34,9 @@ suites=()   # build dirs whose testlog.json is counted
 timings=()  # "DIR: N s"
 
 # suite DIR SETUP_OPTION...: configures DIR (again, if it exists, so changed
-# options apply), builds it and runs every test in it.
+# options apply), builds it and runs every test in it. With suite_only=NAME
+# it builds and runs only the tests of the meson suite NAME.
+suite_only=
 suite() {
     local dir=$1 start=$SECONDS
     shift
@@ -44,14 +49,30 @@ suite() {
         rm -rf "$dir"
         meson setup "$dir" "$@"
     fi || { broken+=("$dir: meson setup failed"); timings+=("$dir: $((SECONDS - start)) s"); return; }
-    if ! ninja -C "$dir"; then
+    local targets=() select=()
+    if [[ -n $suite_only ]]; then
+        select=(--suite "$suite_only")
+        # The executables of that suite's tests, as ninja targets.
+        mapfile -t targets < <(meson introspect "$dir" --tests | python3 -c '
+import json, os, sys
+build, suite = os.path.realpath(sys.argv[1]), sys.argv[2]
+for t in json.load(sys.stdin):
+    if any(s.split(":")[-1] == suite for s in t["suite"]):
+        print(os.path.relpath(t["cmd"][0], build))' "$dir" "$suite_only")
+        if ((${#targets[@]} == 0)); then
+            broken+=("$dir: no test in suite $suite_only")
+            timings+=("$dir: $((SECONDS - start)) s")
+            return
+        fi
+    fi
+    if ! ninja -C "$dir" "${targets[@]}"; then
         broken+=("$dir: build failed")
         timings+=("$dir: $((SECONDS - start)) s")
         return
     fi
     echo
     echo "=== $dir: test"
-    meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 "${test_args[@]}"
+    meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 "${test_args[@]}" "${select[@]}"
     if [[ -f $dir/meson-logs/testlog.json ]]; then
         suites+=("$dir")
     else
@@ -94,6 +115,21 @@ rm -rf "$lsan_probe"
 # stack is 4x larger and every switch slower, for no extra coverage.
 suite build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
     -Dtests=true -Ddemos=false -Dbench=false -Dslow_tests=false
+
+# ThreadSanitizer runs the tests that use threads (the meson suite
+# 'threads': cross-thread wake-up, to_thread), and builds only them: the rest
+# is single-threaded, which ASan already covers (a test joins the suite with a
+# third field in tests/meson.build's weft_tests). weft announces every fiber
+# switch to TSan (lib/detail/context.hpp), so fibers are not mistaken for
+# racing threads. debugoptimized: TSan's slowdown on -O0 code is several times
+# larger, and only the library and the suite's tests are compiled here.
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+if ((${#test_args[@]})); then
+    echo; echo "=== build-tsan: skipped (test arguments given)"
+else
+    suite_only=threads suite build-tsan --buildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false \
+        -Dtests=true -Ddemos=false -Dbench=false -Dslow_tests=false
+fi
 
 # The fuzz targets (fuzz/, scripts/fuzz.sh): each runs 30 s on a copy of its
 # seed corpus; a crash, an input taking over 5 s, a leak (as above) or a

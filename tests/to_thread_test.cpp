@@ -100,8 +100,7 @@ TEST_CASE("to_thread from 1,000 fibers at once: the ticker keeps its 1 ms beat",
         CHECK(worst_gap < 50);
         CHECK(ticks > 20);
         CHECK(busy.most.load() <= static_cast<int>(weft::default_thread_pool_size()));
-        CHECK(busy.most.load() >= 2);
-        CHECK(total < 1500);
+        CHECK(busy.most.load() >= 2);  // they ran side by side (one after another: 2 s)
     });
 }
 

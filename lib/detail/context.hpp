@@ -12,6 +12,10 @@
 //
 // ASan: Boost 1.74's fcontext has no sanitizer hooks, so every switch is
 // announced with __sanitizer_start_switch_fiber / __sanitizer_finish_switch_fiber.
+// TSan: each fiber is a TSan fiber (__tsan_create_fiber at spawn,
+// __tsan_switch_to_fiber just before every jump, __tsan_destroy_fiber once it
+// has ended), so TSan keeps a shadow stack and a clock per fiber; switches
+// synchronize (flags 0), since fibers of one thread never run at once.
 #pragma once
 
 #include <boost/context/detail/fcontext.hpp>
@@ -23,6 +27,18 @@
 #if __has_feature(address_sanitizer)
 #define WEFT_ASAN 1
 #endif
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define WEFT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WEFT_TSAN 1
+#endif
+#endif
+
+#if defined(WEFT_TSAN)
+#include <sanitizer/tsan_interface.h>
 #endif
 
 #if defined(WEFT_ASAN)
@@ -67,6 +83,29 @@ struct asan_switch {
 #endif
 };
 
+// tsan_fiber is a fiber's identity for ThreadSanitizer; empty without it.
+struct tsan_fiber {
+#if defined(WEFT_TSAN)
+    void* ctx = nullptr;
+    // create() makes a new TSan fiber for a new weft fiber.
+    void create() noexcept { ctx = __tsan_create_fiber(0); }
+    // adopt_thread() stands for the thread's own stack (the loop's block).
+    void adopt_thread() noexcept { ctx = __tsan_get_current_fiber(); }
+    // enter() is called just before the jump that resumes this fiber.
+    void enter() const noexcept { __tsan_switch_to_fiber(ctx, 0); }
+    // destroy() is called once the fiber has ended, from another fiber.
+    void destroy() noexcept {
+        __tsan_destroy_fiber(ctx);
+        ctx = nullptr;
+    }
+#else
+    void create() noexcept {}
+    void adopt_thread() noexcept {}
+    void enter() const noexcept {}
+    void destroy() noexcept {}
+#endif
+};
+
 // asan_unpoison() clears stale poisoning from a reused stack.
 inline void asan_unpoison([[maybe_unused]] void* p, [[maybe_unused]] std::size_t n) noexcept {
 #if defined(WEFT_ASAN)
@@ -76,6 +115,13 @@ inline void asan_unpoison([[maybe_unused]] void* p, [[maybe_unused]] std::size_t
 
 inline constexpr bool asan_enabled =
 #if defined(WEFT_ASAN)
+    true;
+#else
+    false;
+#endif
+
+inline constexpr bool tsan_enabled =
+#if defined(WEFT_TSAN)
     true;
 #else
     false;

@@ -48,6 +48,7 @@ struct fiber {
     asan_switch asan;                // sanitizer bookkeeping for switches away from it
     const void* asan_bottom = nullptr;  // this fiber's stack, for switches into it
     std::size_t asan_size = 0;
+    tsan_fiber tsan;                 // its ThreadSanitizer fiber (empty without TSan)
 };
 
 }  // namespace weft::detail

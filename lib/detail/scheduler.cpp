@@ -27,7 +27,10 @@ namespace weft::detail {
 // The only global: this thread's scheduler.
 constinit thread_local scheduler* tls_scheduler = nullptr;
 
-void scheduler::landed_from_ended(fiber* from) noexcept { stacks_.give(from->stk); }
+void scheduler::landed_from_ended(fiber* from) noexcept {
+    from->tsan.destroy();
+    stacks_.give(from->stk);
+}
 
 void scheduler::learn_loop_stack(const void* bottom, std::size_t size) noexcept {
     loop_.asan_bottom = bottom;
@@ -40,6 +43,7 @@ void throw_cancelled() { throw cancelled(); }
 scheduler::scheduler() : eh_(abi::__cxa_get_globals()) {
     loop_.started = true;
     loop_.cancel_requested = true;  // see fiber::cancel_requested
+    loop_.tsan.adopt_thread();
     tls_scheduler = this;
 }
 
@@ -89,6 +93,7 @@ void scheduler::finish(fiber* self) noexcept {
     running_ = next;
     __builtin_memcpy(eh_, &next->eh, sizeof(eh_state));
     self->asan.start(next->asan_bottom, next->asan_size, true);
+    next->tsan.enter();
     jump(next->ctx, reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(self) | ended_tag_));
     __builtin_unreachable();
 }
@@ -123,6 +128,7 @@ void scheduler::spawn(task_base* t, spawn_options&& opts) {
     f->asan_size = s.size;
     auto* frames_top = reinterpret_cast<char*>(f);
     f->ctx = make_context(frames_top, static_cast<std::size_t>(frames_top - s.bottom), &entry);
+    f->tsan.create();
     f->cancel_requested = tearing_down_;
 
     t->id = ++last_id_;

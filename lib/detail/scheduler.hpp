@@ -161,6 +161,7 @@ private:
         running_ = next;
         swap_eh(self, next);
         self->asan.start(next->asan_bottom, next->asan_size, false);
+        next->tsan.enter();
         land(jump(next->ctx, self));
     }
 

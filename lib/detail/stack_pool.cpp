@@ -55,7 +55,7 @@ stack_pool::~stack_pool() {
 std::size_t stack_pool::class_for(std::size_t size) {
     if (size == 0 && default_class_ < classes_.size()) return default_class_;
     const bool is_default = size == 0;
-    if (is_default) size = asan_enabled ? 4 * default_stack_size : default_stack_size;
+    if (is_default) size = asan_enabled || tsan_enabled ? 4 * default_stack_size : default_stack_size;
     const std::size_t page = page_size();
     size = (size + page - 1) / page * page;
     std::size_t i = 0;

@@ -41,7 +41,7 @@ public:
     stack_pool& operator=(const stack_pool&) = delete;
 
     // take() returns a stack of at least `size` bytes (0: the default; ×4 under
-    // ASan, whose frames are larger). Throws std::system_error(errc::no_stack).
+    // ASan or TSan, whose frames are larger). Throws std::system_error(errc::no_stack).
     stack take(std::size_t size);
     // give() returns a stack taken from this pool.
     void give(stack s) noexcept;
