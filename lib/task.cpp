@@ -69,8 +69,10 @@ void start_task(task_base* t, spawn_options&& opts) {
     owned.release();
 }
 
-void wait_task(task_base* t) {
-    if (t->done) return;
+void wait_task(task_base* t) { wait_task_until(t, never); }
+
+bool wait_task_until(task_base* t, deadline at) {
+    if (t->done) return true;
     scheduler* s = scheduler::current();
     fiber* self = s ? s->running() : nullptr;
     if (!self)
@@ -82,12 +84,20 @@ void wait_task(task_base* t) {
     while (!t->done) {
         waiter w(self);
         t->joiners.push_back(w);
-        throw_if_interrupted(s->park({"join of task", t}, never, true));
+        if (throw_if_interrupted(s->park({"join of task", t}, at, true)) == wake_reason::timed_out)
+            return t->done;
     }
+    return true;
+}
+
+void request_stop(task_base* t) noexcept {
+    if (t->stop.stop_possible()) t->stop.request_stop();
 }
 
 void cancel_task(task_base* t) noexcept {
-    if (!t->done) scheduler::current()->cancel(t->fib);
+    if (t->done) return;
+    scheduler::current()->cancel(t->fib);
+    request_stop(t);
 }
 
 void detach_task(task_base* t) noexcept {
@@ -100,6 +110,7 @@ void drop_task(task_base* t) noexcept {
     scheduler* s = scheduler::current();
     if (!t->done && s && t->fib != s->running()) {
         s->cancel(t->fib);
+        request_stop(t);
         if (s->running()) {
             // Wait for the unwinding even if this fiber is cancelled itself: its
             // frame may hold what the child's captures point to.

@@ -33,7 +33,10 @@ wake_reason park(wait_desc what, deadline until) {
 }
 
 wake_reason throw_if_interrupted(wake_reason r) {
-    if (r == wake_reason::cancelled) throw cancelled();
+    if (r == wake_reason::cancelled) {
+        if (fiber* f = current_fiber()) request_stop(f->task);  // a cancel that came by cancel_all()
+        throw cancelled();
+    }
     if (r == wake_reason::scope_expired) throw timeout_error();
     return r;
 }
@@ -79,6 +82,22 @@ std::uint64_t id() noexcept {
 std::string_view name() noexcept {
     detail::fiber* f = detail::current_fiber();
     return f ? std::string_view(f->task->name) : std::string_view();
+}
+
+bool cancellation_requested() noexcept {
+    detail::fiber* f = detail::current_fiber();
+    if (!f || !f->cancel_requested) return false;
+    detail::request_stop(f->task);
+    return true;
+}
+
+std::stop_token stop_token() {
+    detail::fiber* f = detail::current_fiber();
+    if (!f) return {};
+    std::stop_source& src = f->task->stop;
+    if (!src.stop_possible()) src = std::stop_source();
+    if (f->cancel_requested) src.request_stop();
+    return src.get_token();
 }
 
 }  // namespace this_fiber

@@ -301,3 +301,44 @@ TEST_CASE("a Catch2 assertion failing inside a fiber fails the test", "[task]") 
         CHECK_THAT(r.output, Catch::Contains("1 == 2") && Catch::Contains("failed"));
     }
 }
+
+TEST_CASE("join_for gives up with false and leaves the task running", "[task][timeout]") {
+    weft::test::run_bounded(5s, [] {
+        auto t = weft::spawn([] {
+            weft::this_fiber::sleep_for(30ms);
+            return 4;
+        });
+        auto start = weft::clock::now();
+        CHECK_FALSE(t.join_for(5ms));
+        CHECK(weft::clock::now() - start >= 5ms);
+        CHECK(t.state() == weft::task_state::suspended);  // not cancelled
+        CHECK(t.join_for(5s));
+        CHECK(t.done());
+        CHECK(t.join() == 4);
+        CHECK(t.join_until(weft::clock::now()));  // done: true at once, even past the deadline
+    });
+}
+
+TEST_CASE("join_for neither rethrows nor retrieves; join() does", "[task][timeout]") {
+    weft::test::run_bounded(5s, [] {
+        auto t = weft::spawn([] { throw std::runtime_error("late"); });
+        CHECK(t.join_for(1s));
+        CHECK(t.state() == weft::task_state::failed);
+        CHECK_THROWS_WITH(t.join(), "late");
+    });
+}
+
+TEST_CASE("join_for is interrupted by cancellation and with_timeout like join", "[task][cancel]") {
+    weft::test::run_bounded(5s, [] {
+        auto sleeper = weft::spawn([] { weft::this_fiber::sleep_for(1h); });
+        CHECK_THROWS_AS(weft::with_timeout(2ms, [&] { return sleeper.join_for(1h); }), weft::timeout_error);
+        auto joiner = weft::spawn([&] { return sleeper.join_for(1h); });
+        weft::this_fiber::sleep_for(2ms);
+        joiner.cancel();
+        CHECK_THROWS_AS(joiner.join(), weft::cancelled);
+        CHECK(sleeper.state() == weft::task_state::suspended);
+        sleeper.cancel();
+        CHECK(sleeper.join_for(1s));
+        CHECK(sleeper.state() == weft::task_state::cancelled);
+    });
+}

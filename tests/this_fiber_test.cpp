@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <catch2/catch.hpp>
+#include <stop_token>
 #include <vector>
 
 #include "support/run_bounded.hpp"
@@ -133,4 +134,80 @@ TEST_CASE("a busy yielder does not starve sleepers", "[timers][yield]") {
         CHECK(slept);
         sleeper.join();
     });
+}
+
+TEST_CASE("cancellation_requested() tells without throwing", "[cancel]") {
+    CHECK_FALSE(weft::this_fiber::cancellation_requested());  // outside a fiber
+    weft::test::run_bounded(5s, [] {
+        CHECK_FALSE(weft::this_fiber::cancellation_requested());
+        int spins = 0;
+        auto worker = weft::spawn([&] {
+            while (!weft::this_fiber::cancellation_requested()) {
+                ++spins;
+                try {
+                    weft::this_fiber::yield();
+                } catch (const weft::cancelled&) {
+                }
+            }
+            return spins;  // winds up on its own terms, no exception
+        });
+        weft::this_fiber::yield();
+        weft::this_fiber::yield();
+        worker.cancel();
+        CHECK(worker.join() >= 1);
+        CHECK(worker.state() == weft::task_state::finished);
+    });
+}
+
+TEST_CASE("this_fiber::stop_token() is requested when the fiber is cancelled", "[cancel][stop_token]") {
+    CHECK_FALSE(weft::this_fiber::stop_token().stop_possible());  // outside a fiber
+    weft::test::run_bounded(5s, [] {
+        bool callback_ran = false;
+        bool requested_in_catch = false;
+        auto t = weft::spawn([&] {
+            std::stop_token tok = weft::this_fiber::stop_token();
+            CHECK(tok.stop_possible());
+            CHECK_FALSE(tok.stop_requested());
+            std::stop_callback cb(tok, [&] { callback_ran = true; });
+            try {
+                weft::this_fiber::sleep_for(1h);
+            } catch (const weft::cancelled&) {
+                requested_in_catch = tok.stop_requested();
+                throw;
+            }
+        });
+        weft::this_fiber::yield();
+        t.cancel();
+        CHECK(callback_ran);  // at once, from cancel()
+        CHECK_THROWS_AS(t.join(), weft::cancelled);
+        CHECK(requested_in_catch);
+        // Asked for after the cancel: requested already.
+        auto late = weft::spawn([] {
+            try {
+                weft::this_fiber::sleep_for(1h);
+            } catch (const weft::cancelled&) {
+            }
+            return weft::this_fiber::stop_token().stop_requested();
+        });
+        weft::this_fiber::yield();
+        late.cancel();
+        CHECK(late.join());
+    });
+}
+
+TEST_CASE("the end of run() requests the stop_token of the fibers it cancels", "[cancel][stop_token]") {
+    bool requested = false;
+    weft::test::run_bounded(5s, [&] {
+        weft::spawn([&] {
+            std::stop_token tok = weft::this_fiber::stop_token();
+            try {
+                weft::this_fiber::sleep_for(1h);
+            } catch (const weft::cancelled&) {
+                requested = tok.stop_requested();
+                throw;
+            }
+        }).detach();
+        weft::this_fiber::yield();
+    });
+    CHECK(requested);
 }

@@ -17,6 +17,12 @@ namespace weft {
 
 namespace detail {
 
+// channel_access<T> is weft::select's door to a channel's wait lists
+// (weft/select.hpp): select links its own waiters there, as recv() and send()
+// do, so that one fiber can wait on several channels at once.
+template <class T>
+struct channel_access;
+
 // ring is the fixed-capacity FIFO behind a bounded channel: one allocation,
 // made with the channel, and none per message.
 template <class T>
@@ -202,6 +208,8 @@ public:
     std::default_sentinel_t end() const noexcept { return {}; }
 
 private:
+    friend struct detail::channel_access<T>;
+
     static detail::offer<T>& offer_of(detail::waiter* w) noexcept {
         return *static_cast<detail::offer<T>*>(w->slot);
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <ostream>
@@ -9,6 +10,7 @@
 #include <utility>
 
 #include "weft/detail/task_state.hpp"
+#include "weft/timeout.hpp"
 
 namespace weft {
 
@@ -66,6 +68,19 @@ public:
     T join() && {
         finish_join();
         if constexpr (!std::is_void_v<T>) return std::move(*impl()->result);
+    }
+
+    // join_until(at) waits for the fiber to end, but not past `at`: true once
+    // it is done (join() then returns or rethrows at once), false when `at`
+    // came first; the task keeps running either way. It neither returns the
+    // result nor rethrows the fiber's exception: join() does. Throws as join()
+    // does when the joining fiber is cancelled or its with_timeout() passes.
+    bool join_until(deadline at) { return detail::wait_task_until(base("join_until"), at); }
+
+    // join_for(d) is join_until(now + d).
+    template <class Rep, class Period>
+    bool join_for(std::chrono::duration<Rep, Period> d) {
+        return join_until(deadline_after(d));
     }
 
     // cancel() asks the fiber to stop: its current or next blocking call throws

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <stop_token>
 #include <string_view>
 
 #include "weft/timeout.hpp"
@@ -28,5 +29,25 @@ std::uint64_t id() noexcept;
 
 // name() is the running fiber's name, empty outside a fiber.
 std::string_view name() noexcept;
+
+// cancellation_requested() is true once the running fiber was cancelled (its
+// task's cancel(), its handle dropped, its task_group cancelling it, or run()
+// ending): its blocking calls throw weft::cancelled from then on. It never
+// throws, so a loop that does not block can check it and wind up on its own
+// terms. False outside a fiber.
+bool cancellation_requested() noexcept;
+
+// stop_token() is a std::stop_token that is stop-requested when the running
+// fiber is cancelled, for code that speaks the standard's vocabulary: a
+// std::stop_callback, or work handed to a std::jthread or another thread that
+// checks stop_requested(). The first call makes the fiber's std::stop_source
+// (one allocation; fibers that never ask pay nothing). A cancel through the
+// task's handle (cancel(), dropping it) or a task_group requests stop at
+// once. The cancellation of every fiber when run() ends (or unwinds a
+// deadlock) comes through no handle: it reaches the token when the fiber
+// next calls cancellation_requested() or one of its waits (sleep, join, a
+// channel, a lock, select) throws weft::cancelled. Outside a fiber it is an
+// empty token (stop_possible() is false).
+std::stop_token stop_token();
 
 }  // namespace weft::this_fiber

@@ -9,6 +9,7 @@
 #include <iomanip>
 #include <optional>
 #include <ostream>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -65,12 +66,18 @@ public:
     unsigned refs = 2;               // the fiber + the handle
     std::exception_ptr error;        // set when failed or cancelled
     wait_list joiners;               // fibers parked in join()
+    // stop is made by the first this_fiber::stop_token() call (until then it
+    // holds no state and costs nothing) and requested when the task is cancelled.
+    std::stop_source stop{std::nostopstate};
 };
 
 // The functions task<T> calls, defined in lib/task.cpp.
 void start_task(task_base* t, spawn_options&& opts);  // throws on stack failure (and frees t)
 void wait_task(task_base* t);                         // parks until t is done; throws as park does
-void cancel_task(task_base* t) noexcept;
+bool wait_task_until(task_base* t, deadline at);      // wait_task() that gives up at `at`: false then
+void cancel_task(task_base* t) noexcept;               // also requests t->stop
+// request_stop() requests t->stop if a stop_token was ever handed out for it.
+void request_stop(task_base* t) noexcept;
 void detach_task(task_base* t) noexcept;
 void drop_task(task_base* t) noexcept;                // the handle's destructor
 task_state state_of(const task_base* t) noexcept;
