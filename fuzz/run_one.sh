@@ -3,7 +3,8 @@
 # fuzz/run_one.sh BINARY SEED_DIR [SECONDS]: runs one libFuzzer target for
 # SECONDS (else $WEFT_FUZZ_SECONDS, else 30) on a temporary copy of its seed
 # corpus, so that what it discovers never lands in the repository. A crash, a
-# hang (an input taking over 5 s), a leak or a sanitizer report fails it; the
+# hang (an input taking over 5 s), a leak, a sanitizer report or (HTTP and DNS
+# targets) an allocation or resident set past the limits below fails it; the
 # input that did it is kept in the binary's directory (artifacts-NAME/) and
 # printed in hex. Leak checks follow ASAN_OPTIONS (detect_leaks=0 turns them
 # off, as scripts/test.sh does where LeakSanitizer cannot work). Ends with one
@@ -25,8 +26,18 @@ leaks=1
 # UBSan reports must stop the run (by default it prints and carries on).
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
+# The targets that read what a peer sends (HTTP both ways, DNS) run with
+# memory limits, so that a buffer a peer can grow without end is a finding:
+# no allocation over 32 MiB (their limits are far below; a repeated input
+# pours 64 MiB, fuzz/pieces.hpp) and no more than 1 GiB resident (ASan's
+# quarantine included).
+memory=(-rss_limit_mb=2048)
+case $name in
+    http_request | http_response | dns_reply) memory=(-rss_limit_mb=1024 -malloc_limit_mb=32) ;;
+esac
+
 start=$SECONDS
-"$bin" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -detect_leaks=$leaks \
+"$bin" -max_total_time="$seconds" -timeout=5 "${memory[@]}" -detect_leaks=$leaks \
     -print_final_stats=1 -artifact_prefix="$artifacts/" "$work/corpus" >"$work/log" 2>&1
 rc=$?
 elapsed=$((SECONDS - start))

@@ -2,6 +2,7 @@
 // weft::http's client against weft's own server and against http_peer, a
 // real socket peer that sends exactly the bytes a test scripts, broken or not.
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -398,5 +399,83 @@ TEST_CASE("a response with an empty chunked body dripped a byte at a time", "[ht
         response r = weft::http::get(dripped.url());
         CHECK(r.status == 200);
         CHECK(r.body.empty());
+    });
+}
+
+TEST_CASE("interim (1xx) responses: up to 16 before the real one, then a specific error", "[http][client][limits]") {
+    weft::test::run_bounded(10s, [] {
+        auto interims = [](int n) {
+            std::string bytes;
+            for (int i = 0; i < n; ++i)
+                bytes += i % 2 ? "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" : "HTTP/1.1 100 Continue\r\n\r\n";
+            return bytes + "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nreal";
+        };
+        http_peer sixteen(interims(16));
+        response r = weft::http::get(sixteen.url());
+        CHECK(r.status == 200);
+        CHECK(r.body == "real");
+        http_peer seventeen(interims(17));
+        CHECK(error_of([&] { weft::http::get(seventeen.url()); }).code() == errc::too_many_interim_responses);
+    });
+}
+
+TEST_CASE("a 101 Switching Protocols is an error unless the request asked for an upgrade", "[http][client]") {
+    weft::test::run_bounded(10s, [] {
+        http_peer switching("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+        CHECK(error_of([&] { weft::http::get(switching.url()); }).code() == errc::unrequested_upgrade);
+        request req;
+        req.target = switching.url();
+        req.headers.add("Connection", "Upgrade");
+        req.headers.add("Upgrade", "websocket");
+        response r = weft::http::send(req);
+        CHECK(r.status == 101);
+        CHECK(r.headers.get("Upgrade") == "websocket");
+    });
+}
+
+TEST_CASE("max_header_bytes is exact to the byte for a response, status line included", "[http][client][limits]") {
+    weft::test::run_bounded(20s, [] {
+        weft::http::options o;
+        o.max_header_bytes = 65536;
+        // Fields filling the block after a status line that Beast 1.74 took
+        // apart from them (it then counted the fields alone), or one it did not.
+        for (std::size_t reason : {std::size_t{2}, std::size_t{5000}}) {
+            INFO("reason phrase of " << reason << " bytes");
+            auto reply_of = [&](std::size_t size) {
+                std::string head = "HTTP/1.1 200 " + std::string(reason, 'r') + "\r\nContent-Length: 2\r\nX-Pad: ";
+                return head + std::string(size - head.size() - 4, 'p') + "\r\n\r\nok";
+            };
+            http_peer exact(reply_of(o.max_header_bytes));
+            CHECK(weft::http::get(exact.url(), o).body == "ok");
+            http_peer over(reply_of(o.max_header_bytes + 1));
+            CHECK(error_of([&] { weft::http::get(over.url(), o); }).code() == errc::header_too_large);
+        }
+    });
+}
+
+TEST_CASE("a body's string never has more capacity than max_body_bytes", "[http][client][limits]") {
+    weft::test::run_bounded(20s, [] {
+        // std::string alone doubles its capacity as a body grows: a body just
+        // under the limit would cost up to twice the limit.
+        const std::size_t size = 3 * 1024 * 1024 + 12345;
+        std::string chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        for (std::size_t sent = 0; sent < size; sent += 1000) {
+            std::size_t n = std::min<std::size_t>(1000, size - sent);
+            char line[16];
+            std::snprintf(line, sizeof line, "%zx\r\n", n);
+            chunked += line + pattern(n) + "\r\n";
+        }
+        chunked += "0\r\n\r\n";
+        weft::http::options o;
+        o.max_body_bytes = size;
+        for (const std::string& bytes :
+             {chunked, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + pattern(size),
+              "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(size) + "\r\n\r\n" + pattern(size)}) {
+            INFO(bytes.substr(0, bytes.find("\r\n\r\n")));
+            http_peer peer(bytes);
+            response r = weft::http::get(peer.url(), o);
+            CHECK(r.body.size() == size);
+            CHECK(r.body.capacity() <= o.max_body_bytes);
+        }
     });
 }

@@ -61,9 +61,10 @@ response exchange(const request& req, const url& to, const options& opts) {
     // Connections are kept per scheme, host and port, and per TLS context:
     // one made with verification off must never serve a verifying request.
     std::string key = to.scheme + " " + to.host + " " + std::to_string(to.port);
-    if (ctx) key += " " + std::to_string(ctx->id());
+    if (ctx) key.append(" ").append(std::to_string(ctx->id()));
     const detail::limits lim{opts.max_header_bytes, opts.max_body_bytes};
     const bool head = req.method == "HEAD";
+    const bool upgrade = req.headers.contains("Upgrade");  // else a 101 is an error, not a response
     for (bool first_try = true;; first_try = false) {
         std::optional<detail::connection> c;
         if (opts.keep_alive && first_try) c = pool.take(key, opts.idle_timeout);
@@ -76,7 +77,7 @@ response exchange(const request& req, const url& to, const options& opts) {
         try {
             c->write_request(req, to, opts.user_agent);
             written = true;
-            ec = c->read_response(res, lim, head, reusable);
+            ec = c->read_response(res, lim, head, upgrade, reusable);
         } catch (const std::system_error& e) {
             // A pooled connection the server had closed: once more, on a new one.
             bool retry = reused && !c->response_started() && stale(e.code()) &&

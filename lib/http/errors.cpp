@@ -28,6 +28,12 @@ public:
             case errc::too_many_redirects: return "too many redirects";
             case errc::bad_redirect: return "redirect without a usable Location";
             case errc::unexpected_bytes: return "unexpected bytes after the message";
+            case errc::chunk_line_too_long: return "chunk-size line longer than the limit";
+            case errc::trailer_too_large: return "trailer section larger than the limit";
+            case errc::too_many_interim_responses: return "too many interim (1xx) responses";
+            case errc::unrequested_upgrade: return "101 Switching Protocols without an upgrade asked for";
+            case errc::bad_host: return "missing, repeated or invalid Host";
+            case errc::unsupported_transfer_coding: return "transfer coding not implemented";
         }
         return "unknown weft.http error " + std::to_string(ev);
     }

@@ -107,22 +107,28 @@ response call_handler(const server::handler& handle, const request& req) {
 
 void server::state::serve_requests(conn& self, detail::connection& c) {
     const detail::limits lim{opts.max_header_bytes, opts.max_body_bytes};
-    while (!stopping) {
+    // A new connection gets header_timeout for its first request, waiting
+    // included: one that sends nothing must not hold a max_connections slot
+    // for idle_timeout. Between requests it is idle_timeout, then
+    // header_timeout from the request's first byte.
+    const deadline first_header = deadline_after(opts.header_timeout);
+    for (bool first = true; !stopping; first = false) {
         self.idle = true;
-        if (!c.wait_request(opts.idle_timeout)) return;
+        if (!c.wait_request(first ? first_header - clock::now() : std::chrono::nanoseconds(opts.idle_timeout))) return;
         self.idle = false;
+        const std::chrono::nanoseconds header_time = first ? first_header - clock::now() : opts.header_timeout;
         request req;
         bool keep_alive = false;
-        int status = 400;
-        std::error_code ec;
+        detail::refusal no;
         try {
-            ec = c.read_request(req, lim, opts.header_timeout, opts.body_timeout, keep_alive, status);
+            no = c.read_request(req, lim, header_time, opts.body_timeout, keep_alive);
         } catch (const timeout_error&) {
             reply_and_close(c, 408, "request not received in time");
             return;
         }
-        if (ec) {
-            reply_and_close(c, status, ec.message());
+        if (no.error == errc::closed_before_response) return;  // empty lines, then the end
+        if (no) {
+            reply_and_close(c, no.status, no.reason);
             return;
         }
         response res = call_handler(handle, req);

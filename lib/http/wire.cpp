@@ -8,9 +8,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
+#include <new>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -47,12 +51,20 @@ std::error_code from_beast(const boost::system::error_code& ec, bool request) {
     return errc::malformed_header;  // bad_field, bad_value, bad_line_ending, bad_obs_fold, ...
 }
 
-// refuse() is the error for a request that cannot be read, and in `status`
-// the answer its client gets.
-std::error_code refuse(const boost::system::error_code& ec, int& status) {
-    std::error_code e = from_beast(ec, true);
-    status = e == errc::header_too_large ? 431 : e == errc::body_too_large ? 413 : 400;
-    return e;
+// refuse() is the refusal of a request that cannot be read, with the
+// answer its client gets.
+refusal refuse(std::error_code e) {
+    int status = 400;
+    if (e == errc::header_too_large || e == errc::trailer_too_large) status = 431;
+    if (e == errc::body_too_large) status = 413;
+    if (e == errc::unsupported_transfer_coding) status = 501;
+    return {e, status, e.message()};
+}
+
+refusal refuse(std::error_code e, std::string reason) {
+    refusal r = refuse(e);
+    r.reason = std::move(reason);
+    return r;
 }
 
 bool is_token_char(unsigned char c) noexcept {
@@ -87,6 +99,174 @@ void copy_fields(const Fields& from, headers& to) {
 
 bool has_no_body(int status) noexcept { return (status >= 100 && status < 200) || status == 204 || status == 304; }
 
+// capped_body is Beast's string_body with a ceiling on the string's
+// capacity. A body whose length is announced gets that much reserved (the
+// pages are committed only as bytes come); one whose length is not grows by
+// doubling, but never past the limit: std::string alone would double a body
+// near the limit to twice the limit.
+struct capped_body {
+    struct value_type {
+        std::string data;
+        std::uint64_t limit = 0;  // the most the body may hold (max_body_bytes); set before reading
+    };
+    static std::uint64_t size(const value_type& v) noexcept { return v.data.size(); }
+
+    class reader {
+    public:
+        template <bool isRequest, class Fields>
+        reader(bhttp::header<isRequest, Fields>&, value_type& b) : body_(b) {}
+
+        // init() comes once the header is read (the parser makes its reader
+        // before the limit is set: it is read here).
+        void init(const boost::optional<std::uint64_t>& length, boost::system::error_code& ec) {
+            ec = {};
+            ceiling_ = body_.limit;
+            if (!length) return;
+            ceiling_ = std::min(ceiling_, *length);
+            grow(*length, ec);
+        }
+
+        template <class ConstBufferSequence>
+        std::size_t put(const ConstBufferSequence& buffers, boost::system::error_code& ec) {
+            ec = {};
+            const std::size_t n = beast::buffer_bytes(buffers);
+            const std::size_t size = body_.data.size();
+            if (n > body_.data.capacity() - size) {
+                std::uint64_t want = std::max<std::uint64_t>(2 * body_.data.capacity(), size + n);
+                grow(std::min(want, std::max<std::uint64_t>(ceiling_, size + n)), ec);
+                if (ec) return 0;
+            }
+            body_.data.resize(size + n);  // within the capacity: no reallocation
+            char* to = body_.data.data() + size;
+            for (auto b : beast::buffers_range_ref(buffers)) {
+                std::memcpy(to, b.data(), b.size());
+                to += b.size();
+            }
+            return n;
+        }
+
+        void finish(boost::system::error_code& ec) { ec = {}; }
+
+    private:
+        // grow() makes the capacity exactly `want`: a new string reserved
+        // from empty (reserve() on a full one would double past `want`).
+        void grow(std::uint64_t want, boost::system::error_code& ec) {
+            if (want <= body_.data.capacity()) return;
+            if (want > body_.data.max_size()) {
+                ec = bhttp::error::body_limit;
+                return;
+            }
+            try {
+                std::string bigger;
+                bigger.reserve(static_cast<std::size_t>(want));
+                bigger.append(body_.data);
+                body_.data.swap(bigger);
+            } catch (const std::bad_alloc&) {
+                ec = bhttp::error::body_limit;  // a length within the limit that memory cannot hold
+            }
+        }
+
+        value_type& body_;
+        std::uint64_t ceiling_ = 0;  // the limit, or the announced length when lower
+    };
+};
+
+bool is_host_char(unsigned char c) noexcept {  // unreserved / sub-delims (RFC 3986)
+    return std::isalnum(c) || std::string_view("-._~!$&'()*+,;=").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+// valid_host(v) is whether v is uri-host [ ":" port ] (RFC 9112 3.2, RFC
+// 3986 3.2.2): a reg-name (percent-encoded bytes allowed), IPv4, or an IP
+// literal in brackets; empty is valid (a target without an authority).
+bool valid_host(std::string_view v) {
+    std::string_view host;
+    std::string_view rest;
+    if (v.starts_with('[')) {
+        std::size_t close = v.find(']');
+        if (close == std::string_view::npos || close == 1) return false;
+        host = v.substr(1, close - 1);
+        rest = v.substr(close + 1);
+        if (!std::ranges::all_of(host, [](unsigned char c) { return is_host_char(c) || c == ':' || c == '%'; }))
+            return false;
+    } else {
+        std::size_t colon = v.find(':');
+        host = v.substr(0, colon);
+        rest = colon == std::string_view::npos ? std::string_view() : v.substr(colon);
+        for (std::size_t i = 0; i < host.size(); ++i) {
+            auto c = static_cast<unsigned char>(host[i]);
+            if (c == '%' && i + 2 < host.size() && std::isxdigit(static_cast<unsigned char>(host[i + 1])) &&
+                std::isxdigit(static_cast<unsigned char>(host[i + 2]))) {
+                i += 2;
+            } else if (!is_host_char(c)) {
+                return false;
+            }
+        }
+    }
+    if (rest.empty()) return true;
+    return rest[0] == ':' && rest.size() <= 6 &&
+           std::ranges::all_of(rest.substr(1), [](unsigned char c) { return std::isdigit(c) != 0; });
+}
+
+// check_host() applies RFC 9112 3.2: an HTTP/1.1 request has one valid Host
+// field, an HTTP/1.0 request at most one.
+template <class Message>
+refusal check_host(const Message& m) {
+    const std::size_t n = m.count(bhttp::field::host);
+    if (n == 0 && m.version() >= 11)
+        return refuse(errc::bad_host, "an HTTP/1.1 request without Host (RFC 9112 section 3.2)");
+    if (n > 1) return refuse(errc::bad_host, "a request with more than one Host (RFC 9112 section 3.2)");
+    const auto host = m[bhttp::field::host];
+    if (n == 1 && !valid_host(std::string_view(host.data(), host.size())))
+        return refuse(errc::bad_host, "a request with an invalid Host (RFC 9112 section 3.2)");
+    return {};
+}
+
+// check_framing() applies RFC 9112 6.1 and 6.3 to a request's
+// Transfer-Encoding: none in HTTP/1.0 (where it is how requests are
+// smuggled past a proxy that reads Content-Length), chunked last (else the
+// length cannot be known) and alone (no other coding is implemented: 501).
+template <class Message>
+refusal check_framing(const Message& m, bool chunked) {
+    if (m.count(bhttp::field::transfer_encoding) == 0) return {};
+    if (m.version() < 11)
+        return refuse(errc::bad_transfer_encoding,
+                      "Transfer-Encoding in an HTTP/1.0 request (RFC 9112 section 6.1)");
+    if (!chunked)
+        return refuse(errc::bad_transfer_encoding,
+                      "a Transfer-Encoding whose last coding is not chunked (RFC 9112 section 6.3)");
+    std::vector<std::string> codings;
+    for (const auto& f : m) {
+        if (f.name() != bhttp::field::transfer_encoding) continue;
+        std::string_view list(f.value().data(), f.value().size());
+        while (!list.empty()) {
+            std::size_t comma = list.find(',');
+            std::string_view item = list.substr(0, comma);
+            list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+            item = item.substr(0, item.find(';'));
+            while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+            while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+            if (!item.empty()) codings.emplace_back(item);
+        }
+    }
+    if (codings.size() < 2) return {};
+    codings.pop_back();  // chunked
+    if (std::ranges::any_of(codings, [](const std::string& c) { return beast::iequals(c, "chunked"); }))
+        return refuse(errc::bad_transfer_encoding, "chunked applied twice (RFC 9112 section 7.1)");
+    return refuse(errc::unsupported_transfer_coding, "transfer coding \"" + codings.front().substr(0, 100) +
+                                                         "\" is not implemented (RFC 9112 section 6.1)");
+}
+
+// overlong() names what a chunked body left unparsed past the limit: `rest`
+// begins after the last chunk's data, with its CRLF or not. A chunk-size
+// line of zeros that ended opens the trailer section.
+std::error_code overlong(std::string_view rest) {
+    if (rest.starts_with("\r\n")) rest.remove_prefix(2);
+    std::size_t eol = rest.find("\r\n");
+    std::string_view size = rest.substr(0, std::min(eol, rest.find_first_not_of("0123456789abcdefABCDEF")));
+    bool last = eol != std::string_view::npos && !size.empty() && size.find_first_not_of('0') == std::string_view::npos;
+    return last ? errc::trailer_too_large : errc::chunk_line_too_long;
+}
+
 }  // namespace
 
 void check_request(const request& req) {
@@ -95,13 +275,84 @@ void check_request(const request& req) {
 }
 
 struct connection::impl {
+    // Reads take at most read_block bytes, and the buffer never holds more
+    // than max(limit, read_block): what a peer sends is parsed as it comes,
+    // and what cannot be parsed yet counts against a limit.
+    static constexpr std::size_t read_block = 64 * 1024;
+
     transport stream;
     net::basic_beast_stream<transport> adapter{stream};
-    beast::flat_buffer buffer;
-    bool started = false;  // the last read_response() got a byte
-    unsigned version = 11;  // of the last request read (the response uses it)
+    beast::flat_buffer buffer;  // read and not parsed yet (the next message's bytes, or a part of this one)
+    bool started = false;       // the last read_response() got a byte
+    unsigned version = 11;      // of the last request read (the response uses it)
 
     explicit impl(transport s) : stream(std::move(s)) {}
+
+    std::string_view pending() const noexcept {
+        return {static_cast<const char*>(buffer.data().data()), buffer.size()};
+    }
+
+    // fill() reads once into the buffer; false at the end of the stream.
+    // Throws as the transport does.
+    bool fill(std::size_t limit) {
+        const std::size_t window = std::max(limit, read_block);
+        buffer.max_size(window);
+        auto space = buffer.prepare(std::min(read_block, window - buffer.size()));
+        std::size_t n = stream.read_some(std::span<char>(static_cast<char*>(space.data()), space.size()));
+        buffer.commit(n);
+        return n > 0;
+    }
+
+    // read_head() reads a message's header into `parser`. Every byte of the
+    // header block counts against `limit`, from the start line to the empty
+    // line (Beast counts the start line and the fields apart when the line
+    // comes whole, so a block could pass its limit by the line's length).
+    template <bool isRequest, class Body>
+    std::error_code read_head(bhttp::parser<isRequest, Body>& parser, std::size_t limit) {
+        parser.eager(false);
+        std::size_t seen = 0;  // bytes of this header the parser has taken
+        for (;;) {
+            if (buffer.size() > 0) {
+                boost::system::error_code ec;
+                const std::size_t used = parser.put(buffer.data(), ec);
+                buffer.consume(used);
+                seen += used;
+                if (parser.is_header_done()) return seen > limit ? errc::header_too_large : std::error_code();
+                if (ec && ec != bhttp::error::need_more) return from_beast(ec, isRequest);
+            }
+            // What is buffered is all header: it has not ended yet.
+            if (seen + buffer.size() >= limit) return errc::header_too_large;
+            if (!fill(limit)) {
+                if (!parser.got_some()) return errc::closed_before_response;
+                boost::system::error_code ec;
+                parser.put_eof(ec);
+                return from_beast(ec ? ec : bhttp::error::partial_message, isRequest);
+            }
+        }
+    }
+
+    // read_body() reads the rest of the message whose header `parser` has.
+    // What the parser leaves buffered is a chunk-size line or the trailer
+    // section that has not ended: it counts against `limit`.
+    template <bool isRequest, class Body>
+    std::error_code read_body(bhttp::parser<isRequest, Body>& parser, std::size_t limit) {
+        parser.eager(true);
+        while (!parser.is_done()) {
+            if (buffer.size() > 0) {
+                boost::system::error_code ec;
+                buffer.consume(parser.put(buffer.data(), ec));
+                if (parser.is_done()) break;
+                if (ec && ec != bhttp::error::need_more) return from_beast(ec, isRequest);
+                if (buffer.size() >= limit) return overlong(pending());
+            }
+            if (!fill(limit)) {
+                boost::system::error_code ec;
+                parser.put_eof(ec);
+                if (ec) return from_beast(ec, isRequest);
+            }
+        }
+        return {};
+    }
 };
 
 connection::connection(transport s) : p_(std::make_unique<impl>(std::move(s))) {}
@@ -133,31 +384,42 @@ void connection::write_request(const request& req, const url& to, std::string_vi
     bhttp::write(p_->adapter, sr);
 }
 
-std::error_code connection::read_response(response& out, const limits& lim, bool head, bool& reusable) {
+std::error_code connection::read_response(response& out, const limits& lim, bool head, bool upgrade,
+                                          bool& reusable) {
     reusable = false;
     p_->started = false;
-    std::optional<bhttp::response_parser<bhttp::string_body>> parser;
-    boost::system::error_code ec;
+    std::optional<bhttp::response_parser<capped_body>> parser;
+    std::error_code ec;
     try {
-        // 1xx answers (100 Continue, 103 Early Hints) may come before the real one.
-        do {
+        // Interim answers (100 Continue, 103 Early Hints) may come before the real one.
+        for (int interim = 0;; ++interim) {
             parser.emplace();
             parser->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(lim.header_bytes, UINT32_MAX)));
             parser->body_limit(lim.body_bytes);
+            parser->get().body().limit = lim.body_bytes;
             if (head) parser->skip(true);
-            bhttp::read_header(p_->adapter, p_->buffer, *parser, ec);
+            ec = p_->read_head(*parser, lim.header_bytes);
             p_->started = p_->started || parser->got_some();
             if (ec) break;
+            const unsigned status = parser->get().result_int();
+            if (status == 101 && !upgrade) return errc::unrequested_upgrade;
+            if (status / 100 == 1 && status != 101) {
+                if (interim == max_interim_responses) return errc::too_many_interim_responses;
+                ec = p_->read_body(*parser, lim.header_bytes);  // none: an interim answer is a header alone
+                if (ec) break;
+                continue;
+            }
             // Beast 1.74 lets a Content-Length over body_limit through; say no before reading it.
             if (auto len = parser->content_length(); len && *len > lim.body_bytes && !head)
                 return errc::body_too_large;
-            bhttp::read(p_->adapter, p_->buffer, *parser, ec);
-        } while (!ec && parser->get().result_int() / 100 == 1 && parser->get().result_int() != 101);
+            ec = p_->read_body(*parser, lim.header_bytes);
+            break;
+        }
     } catch (...) {
         p_->started = p_->started || parser->got_some() || p_->buffer.size() > 0;
         throw;
     }
-    if (ec) return from_beast(ec, false);
+    if (ec) return ec;
     // A body that only the end of the connection delimits is complete only
     // if that end was TLS's close_notify, not an attacker's FIN (RFC 8446 6.1).
     if (parser->need_eof() && p_->stream.truncated()) return tls::errc::truncated;
@@ -166,51 +428,61 @@ std::error_code connection::read_response(response& out, const limits& lim, bool
     out.reason = std::string(m.reason());
     out.headers = {};
     copy_fields(m, out.headers);
-    out.body = std::move(m.body());
-    reusable = m.keep_alive() && !parser->need_eof() && p_->buffer.size() == 0;
+    out.body = std::move(m.body().data);
+    // After a 101 the connection speaks another protocol.
+    reusable = out.status != 101 && m.keep_alive() && !parser->need_eof() && p_->buffer.size() == 0;
     return {};
 }
 
 bool connection::wait_request(std::chrono::nanoseconds idle) {
-    if (p_->buffer.size() > 0) return true;
-    std::error_code ec;
-    auto space = p_->buffer.prepare(4096);
-    std::size_t n = p_->stream.read_some(std::span<char>(static_cast<char*>(space.data()), space.size()), idle, ec);
-    p_->buffer.commit(n);
-    if (ec == weft::errc::cancelled) throw cancelled();
-    return n > 0;
+    const deadline until = deadline_after(idle);
+    std::size_t blank = 0;
+    for (;;) {
+        // Empty lines before a request line are skipped (RFC 9112 2.2: some
+        // clients send one after a body); a peer that sends only those is no client.
+        std::string_view data = p_->pending();
+        std::size_t n = 0;
+        while (data.substr(n, 2) == "\r\n") n += 2;
+        p_->buffer.consume(n);
+        blank += n;
+        if (blank > max_empty_lines) return false;
+        if (p_->buffer.size() > 0 && p_->pending() != "\r") return true;  // (a CR alone: its LF is on its way)
+        std::error_code ec;
+        auto space = p_->buffer.prepare(4096);
+        n = p_->stream.read_some(std::span<char>(static_cast<char*>(space.data()), space.size()),
+                                 until - clock::now(), ec);
+        p_->buffer.commit(n);
+        if (ec == weft::errc::cancelled) throw cancelled();
+        if (n == 0) return false;
+    }
 }
 
-std::error_code connection::read_request(request& out, const limits& lim, std::chrono::nanoseconds header_timeout,
-                                         std::chrono::nanoseconds body_timeout, bool& keep_alive, int& status) {
+refusal connection::read_request(request& out, const limits& lim, std::chrono::nanoseconds header_timeout,
+                                 std::chrono::nanoseconds body_timeout, bool& keep_alive) {
     keep_alive = false;
-    status = 400;
-    bhttp::request_parser<bhttp::string_body> parser;
+    bhttp::request_parser<capped_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(lim.header_bytes, UINT32_MAX)));
     parser.body_limit(lim.body_bytes);
-    boost::system::error_code ec;
-    with_timeout(header_timeout, [&] { bhttp::read_header(p_->adapter, p_->buffer, parser, ec); });
-    if (ec) return refuse(ec, status);
+    parser.get().body().limit = lim.body_bytes;
+    std::error_code ec = with_timeout(header_timeout, [&] { return p_->read_head(parser, lim.header_bytes); });
+    if (ec) return refuse(ec);
     auto& m = parser.get();
     p_->version = m.version() == 10 ? 10 : 11;
-    // RFC 9112 6.1: a Transfer-Encoding whose last coding is not chunked
-    // leaves the request's length unknowable.
-    if (m.count(bhttp::field::transfer_encoding) > 0 && !parser.chunked()) return errc::bad_transfer_encoding;
-    if (auto len = parser.content_length(); len && *len > lim.body_bytes) {
-        status = 413;
-        return errc::body_too_large;
-    }
-    with_timeout(body_timeout, [&] {
-        if (beast::iequals(m[bhttp::field::expect], "100-continue") && !parser.is_done())
-            p_->stream.write_all(m.version() == 10 ? "HTTP/1.0 100 Continue\r\n\r\n" : "HTTP/1.1 100 Continue\r\n\r\n");
-        bhttp::read(p_->adapter, p_->buffer, parser, ec);
+    if (refusal r = check_host(m)) return r;
+    if (refusal r = check_framing(m, parser.chunked())) return r;
+    if (auto len = parser.content_length(); len && *len > lim.body_bytes) return refuse(errc::body_too_large);
+    ec = with_timeout(body_timeout, [&] {
+        // RFC 9110 10.1.1: never 100 Continue to an HTTP/1.0 client (it would take it for the answer).
+        if (m.version() >= 11 && beast::iequals(m[bhttp::field::expect], "100-continue") && !parser.is_done())
+            p_->stream.write_all("HTTP/1.1 100 Continue\r\n\r\n");
+        return p_->read_body(parser, lim.header_bytes);
     });
-    if (ec) return refuse(ec, status);
+    if (ec) return refuse(ec);
     out.method = std::string(m.method_string());
     out.target = std::string(m.target());
     out.headers = {};
     copy_fields(m, out.headers);
-    out.body = std::move(m.body());
+    out.body = std::move(m.body().data);
     keep_alive = m.keep_alive();
     return {};
 }

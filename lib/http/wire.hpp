@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <system_error>
 
@@ -15,9 +16,28 @@
 
 namespace weft::http::detail {
 
+// limits bound what one message may make the reader hold. header_bytes
+// counts every byte of the header block, from the start line to the empty
+// line that ends it; it also bounds what of a chunked body is not data: each
+// chunk-size line with its extensions, and the last chunk's line with the
+// trailer section.
 struct limits {
     std::size_t header_bytes;
     std::uint64_t body_bytes;
+};
+
+// max_interim_responses is how many 1xx responses the client takes before
+// the final one; one more is errc::too_many_interim_responses.
+inline constexpr int max_interim_responses = 16;
+
+// refusal is why the server will not serve a request: the error, the status
+// its client gets, and the reason the answer's body gives (RFC sections
+// named). Empty (false) when the request was read.
+struct refusal {
+    std::error_code error;
+    int status = 0;
+    std::string reason;
+    explicit operator bool() const noexcept { return static_cast<bool>(error); }
 };
 
 // check_request() throws std::system_error(errc::bad_header) when req's
@@ -43,28 +63,35 @@ public:
     // std::system_error (errc::bad_header for a field that is not valid HTTP,
     // socket errors), weft::timeout_error, weft::cancelled.
     void write_request(const request& req, const url& to, std::string_view user_agent);
-    // read_response() reads one response into `out`; `head` says it answers
-    // a HEAD (no body). Returns an http::errc for what does not parse, or for
-    // limits, and tls::errc::truncated for a body that ended at a TLS
-    // connection's end without close_notify; throws for socket and TLS
-    // errors, timeouts and cancellation.
+    // read_response() reads one response into `out`, after at most
+    // max_interim_responses interim (1xx) ones; `head` says it answers a
+    // HEAD (no body), `upgrade` that the request asked for an upgrade (else a
+    // 101 is errc::unrequested_upgrade). Returns an http::errc for what does
+    // not parse, or for limits, and tls::errc::truncated for a body that
+    // ended at a TLS connection's end without close_notify; throws for
+    // socket and TLS errors, timeouts and cancellation. The body's string
+    // never holds more than lim.body_bytes of capacity.
     // `reusable` is true when the connection may carry another request.
-    std::error_code read_response(response& out, const limits& lim, bool head, bool& reusable);
+    std::error_code read_response(response& out, const limits& lim, bool head, bool upgrade, bool& reusable);
     // response_started() is whether read_response() got any byte of the
     // response (so the server saw the request).
     bool response_started() const noexcept;
 
     // --- server side
     // wait_request() waits up to `idle` for the first byte of the next
-    // request; false at EOF, or when nothing came in time.
+    // request, skipping empty lines (RFC 9112 2.2); false at EOF, when
+    // nothing came in time, or after more than max_empty_lines bytes of
+    // empty lines.
+    static constexpr std::size_t max_empty_lines = 4096;
     bool wait_request(std::chrono::nanoseconds idle);
     // read_request() reads the request whose first byte has come: its header
     // within header_timeout (weft::timeout_error otherwise), its body within
-    // body_timeout. It answers "Expect: 100-continue" itself. Returns an
-    // http::errc for what does not parse or breaks a limit, with `status`
-    // the answer the client should get (400, 413, 431).
-    std::error_code read_request(request& out, const limits& lim, std::chrono::nanoseconds header_timeout,
-                                 std::chrono::nanoseconds body_timeout, bool& keep_alive, int& status);
+    // body_timeout. It answers "Expect: 100-continue" itself (HTTP/1.1 only,
+    // RFC 9110 10.1.1). Returns a refusal for what does not parse, breaks a
+    // limit or RFC 9112's rules on Host (3.2) and framing (6.1, 6.3), with
+    // the answer the client should get (400, 413, 431, 501).
+    refusal read_request(request& out, const limits& lim, std::chrono::nanoseconds header_timeout,
+                         std::chrono::nanoseconds body_timeout, bool& keep_alive);
     // write_response() sends res; for a HEAD request, only its header.
     // Throws like write_request().
     void write_response(const response& res, bool keep_alive, bool head);

@@ -38,9 +38,17 @@ struct options {
     // follow_redirects = false returns the redirect itself.
     bool follow_redirects = true;
     int max_redirects = 10;
-    // Responses whose header is longer than max_header_bytes fail with
+    // Responses whose header block (status line to empty line, counted to
+    // the byte) is longer than max_header_bytes fail with
     // errc::header_too_large, bodies longer than max_body_bytes with
-    // errc::body_too_large (the connection is closed, not reused).
+    // errc::body_too_large (the connection is closed, not reused). In a
+    // chunked body, max_header_bytes also bounds each chunk-size line
+    // (errc::chunk_line_too_long) and the trailer section
+    // (errc::trailer_too_large). More than 16 interim (1xx) responses before
+    // the final one are errc::too_many_interim_responses. A body's string
+    // never takes more than max_body_bytes of memory: the announced
+    // Content-Length is reserved, and a body of unknown length grows by
+    // doubling up to the limit, not past it.
     std::size_t max_header_bytes = 64 * 1024;
     std::uint64_t max_body_bytes = 256 * 1024 * 1024;
     // keep_alive reuses connections: after a complete response the
@@ -57,12 +65,14 @@ struct options {
 };
 
 // get(url) sends "GET url" (http:// or https://) and returns the response,
-// whatever its status: a 404 or a 500 is a response, not an error. Throws
-// std::system_error with an http::errc (bad URL, malformed response, limits,
-// redirects), a weft::dns code (the host does not resolve), a tls::errc (a
-// certificate that does not verify, a failed handshake, a close-delimited
+// whatever its status: a 404 or a 500 is a response, not an error; a 101 is
+// one only when the request asked for an Upgrade. Throws std::system_error
+// with an http::errc (bad URL, malformed response, limits, redirects, an
+// unrequested 101), a weft::dns code (the host does not resolve), a tls::errc
+// (a certificate that does not verify, a failed handshake, a close-delimited
 // body cut short without close_notify), a socket error (connection_refused,
-// connection_reset, ...), weft::timeout_error or weft::cancelled.
+// connection_reset, ...), weft::timeout_error or weft::cancelled — never
+// std::bad_alloc for what a server sends.
 response get(std::string_view url);
 response get(std::string_view url, const options& opts);
 

@@ -20,11 +20,17 @@ enum class errc {
     bad_transfer_encoding,   // Transfer-Encoding that is not chunked last, or beside Content-Length
     malformed_chunk,         // a chunk size or chunk extension of a chunked body does not parse
     truncated_body,          // the connection closed before the whole body came
-    header_too_large,        // the header is longer than the limit (max_header_bytes)
+    header_too_large,        // the header block (start line to empty line) is over max_header_bytes
     body_too_large,          // the body is longer than the limit (max_body_bytes)
     too_many_redirects,      // more redirects than options::max_redirects
     bad_redirect,            // a redirect without a usable Location
     unexpected_bytes,        // bytes came that no request asked for
+    chunk_line_too_long,     // a chunk-size line with its extensions is over max_header_bytes
+    trailer_too_large,       // the last chunk's line and the trailer section are over max_header_bytes
+    too_many_interim_responses,   // more than 16 interim (1xx) responses before the final one
+    unrequested_upgrade,          // 101 Switching Protocols to a request without Upgrade
+    bad_host,                     // a request without Host (HTTP/1.1), with two, or an invalid one
+    unsupported_transfer_coding,  // a transfer coding other than chunked (the server answers 501)
 };
 
 // error_category() is the category of weft::http::errc ("weft.http").

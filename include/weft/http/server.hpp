@@ -19,17 +19,25 @@ namespace weft::http {
 // server_options are a server's limits. Each one, when hit, ends the
 // connection after a fitting answer (the status in parentheses).
 struct server_options {
-    // A request header longer than this is refused (431), a body longer than
-    // max_body_bytes too (413).
+    // max_header_bytes bounds a request's header block to the byte, from its
+    // request line to the empty line that ends it (431); it also bounds each
+    // chunk-size line of a chunked body, extensions included (400), and its
+    // last chunk's line with the trailer section (431). A body longer than
+    // max_body_bytes is refused too (413). Nothing a client sends is held
+    // past these limits.
     std::size_t max_header_bytes = 64 * 1024;
     std::uint64_t max_body_bytes = 8 * 1024 * 1024;
     // header_timeout bounds the time from a request's first byte to the end
     // of its header, so a client that drips its header (slowloris) is cut off
-    // (408); body_timeout bounds reading the body and writing the response.
+    // (408). A new connection's first request gets header_timeout from the
+    // connection's start (after the TLS handshake), waiting included: a
+    // connection that sends nothing is closed, silently, after
+    // header_timeout, not idle_timeout. body_timeout bounds reading the body
+    // and writing the response.
     std::chrono::milliseconds header_timeout{10'000};
     std::chrono::milliseconds body_timeout{60'000};
     // idle_timeout closes a kept-alive connection on which no new request
-    // starts in time (silently, as HTTP allows).
+    // starts in time after the last response (silently, as HTTP allows).
     std::chrono::milliseconds idle_timeout{60'000};
     // At most max_connections connections are served at once; further ones
     // wait in the kernel's listen backlog until one ends (they are not refused).
@@ -52,8 +60,14 @@ struct server_options {
 // (keep-alive, unless the client asks to close). A handler that throws gives
 // the client a 500 and the exception's text on stderr. A request the server
 // cannot read gets 400 (malformed), 408, 413 or 431 and the connection closes;
-// so does one with both Content-Length and Transfer-Encoding, or a bad
-// Content-Length (RFC 9112 6.3: those are how requests get smuggled).
+// so does one that breaks RFC 9112's rules: no Host in HTTP/1.1, two Host
+// fields, or an invalid one (400, 3.2); both Content-Length and
+// Transfer-Encoding, a bad Content-Length, or Transfer-Encoding in HTTP/1.0
+// (400, 6.1 and 6.3: those are how requests get smuggled); a transfer coding
+// other than chunked (501). Each refusal's body says why. Empty lines before
+// a request line are skipped (2.2; more than 4 KiB of them close the
+// connection); "Expect: 100-continue" gets its interim answer from HTTP/1.1
+// clients only (RFC 9110 10.1.1).
 //
 // The handler runs in the connection's fiber: it may block (sleep, fetch,
 // lock), which parks only that connection.
