@@ -44,7 +44,9 @@ for i, text in enumerate([
 ]):
     write("address", f"seed-{i:02}", text)
 
-# http_response: control byte (pieces seed | request mode << 4 | ...), then the response.
+# http_response: control byte (pieces seed | request mode << 4 | ...), repeat
+# byte (0: the response once; n: then its last n bytes without end), then the
+# response.
 responses = [
     "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\nTrailer: x\r\n\r\n",
@@ -59,28 +61,65 @@ responses = [
     "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\nffffffffffffffff\r\n",
     "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc",
     "",
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n",
 ]
 for i, r in enumerate(responses):
     ctl = [0x00, 0x01, 0x13, 0x05, 0x32, 0x08, 0x47, 0x8c][i % 8]
-    write("http_response", f"seed-{i:02}", chr(ctl) + r)
+    write("http_response", f"seed-{i:02}", chr(ctl) + "\x00" + r)
 
+chunked_ok = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+endless_responses = [                              # (control, the part repeated, response)
+    (0x00, ";e=x", chunked_ok + "1;e=x"),            # a chunk extension that never ends
+    (0x00, "0", chunked_ok + "0"),                   # a chunk size that never ends
+    (0x01, "X-Trailer: 0123456789\r\n", chunked_ok + "0\r\nX-Trailer: 0123456789\r\n"),  # trailers
+    (0x00, "HTTP/1.1 100 Continue\r\n\r\n", "HTTP/1.1 100 Continue\r\n\r\n"),  # interim answers
+    (0x00, "a", "HTTP/1.1 200 a"),                   # a status line
+    (0x00, "X-Flood: 1\r\n", "HTTP/1.1 200 OK\r\nX-Flood: 1\r\n"),  # header fields
+    (0x00, "4\r\nbody\r\n", chunked_ok + "4\r\nbody\r\n"),  # a chunked body
+    (0x80, "body", "HTTP/1.1 200 OK\r\n\r\nbody"),  # a body delimited by the end
+]
+for i, (ctl, unit, r) in enumerate(endless_responses):
+    write("http_response", f"endless-{i:02}", chr(ctl) + chr(len(unit)) + r)
+
+# http_request: control byte (pieces seed | small limits << 4), repeat byte,
+# then the request bytes.
 requests = [
     "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
-    "GET /p?a=1&b=2 HTTP/1.1\r\nHost: a\r\nX-Echo: hi\r\n\r\nGET /2 HTTP/1.1\r\nConnection: close\r\n\r\n",
+    "GET /p?a=1&b=2 HTTP/1.1\r\nHost: a\r\nX-Echo: hi\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
     "POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
-    "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
-    "PUT /e HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc",
+    "POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    "PUT /e HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc",
     "GET http://h/abs?a=x HTTP/1.0\r\n\r\n",
-    "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-    "GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-    "HEAD / HTTP/1.1\r\n\r\n",
-    "GET / HTTP/1.1\r\nX-Echo: \xff\xfe\r\n\r\n",
+    "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+    "HEAD / HTTP/1.1\r\nHost: a\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a\r\nX-Echo: \xff\xfe\r\n\r\n",
     "GE T / HTTP/1.1\r\n\r\n",
     "GET / HTTP/1.1\r\nHost: a\r\n",
+    "GET / HTTP/1.1\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\nGET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+    "POST / HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n",
+    "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: foo, chunked\r\n\r\n0\r\n\r\n",
+    "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    "POST / HTTP/1.0\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\nab",
 ]
 for i, r in enumerate(requests):
     ctl = [0x00, 0x01, 0x03, 0x15, 0x08, 0x02][i % 6]
-    write("http_request", f"seed-{i:02}", chr(ctl) + r)
+    write("http_request", f"seed-{i:02}", chr(ctl) + "\x00" + r)
+
+chunked_post = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+endless_requests = [                               # (control, the part repeated, request)
+    (0x00, ";e=x", chunked_post + "1;e=x"),          # a chunk extension that never ends
+    (0x01, "X-Trailer: 0123456789\r\n", chunked_post + "0\r\nX-Trailer: 0123456789\r\n"),  # trailers
+    (0x00, "X-Flood: 1\r\n", "GET / HTTP/1.1\r\nHost: a\r\nX-Flood: 1\r\n"),  # header fields
+    (0x00, "a", "GET /a"),                           # a request line
+    (0x00, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\n\r\n"),  # pipelined requests
+    (0x00, "\r\n", "\r\n"),                        # empty lines
+    (0x10, "4\r\nbody\r\n", chunked_post + "4\r\nbody\r\n"),  # a chunked body, small limits
+]
+for i, (ctl, unit, r) in enumerate(endless_requests):
+    write("http_request", f"endless-{i:02}", chr(ctl) + chr(len(unit)) + r)
 
 
 # dns_reply: control byte (bit 0 clear: the query's question goes after the
@@ -146,7 +185,7 @@ tls = [
     (0x10, record(23, bytes(32))),                                  # after a TLS 1.3 handshake: a bad record
     (0x50, record(21, b"\x01\x00")),                                # "hello", then a plaintext close_notify
     (0xd3, record(23, b"\x01" * 17) + b"\x17\x03\x03\x00"),         # small reads, a record cut short
-    (0x20, b""),                                                    # mode 2, the handshake untouched
+    (0x20, b""),                                                    # mode 2, the handshakes untouched (the second resumes)
     (0x20, bytes(5) + b"\x01"),                                     # ServerHello's type flipped
     (0x24, bytes(3) + b"\x01"),                                     # the first record's length flipped
     (0x60, bytes(80) + b"\x80"),                                    # TLS 1.2, a flip in the server flight
@@ -154,6 +193,7 @@ tls = [
     (0x30, record(23, bytes(24))),                                  # after a TLS 1.2 handshake: a bad record
     (0x70, record(22, handshake(0, b""))),                          # "hello", then a plaintext HelloRequest
     (0xb2, record(21, b"\x01\x00") + record(23, bytes(8))),         # small reads
+    (0xe0, b""),                                                    # mode 2, TLS 1.2, small reads (the second resumes)
 ]
 for i, (ctl, data) in enumerate(tls):
     write("tls_client", f"seed-{i:02}", bytes([ctl]) + data)
