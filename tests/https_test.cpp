@@ -7,9 +7,6 @@
 // checks, a thousand fetches at once, the fault proxy tampering with TLS
 // records, and the server's handshake timeout. Certificates are made at test
 // time (support/test_pki).
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
@@ -26,17 +23,6 @@
 #include "support/test_pki.hpp"
 #include "support/tls_peer.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define WEFT_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WEFT_TEST_ASAN 1
-#endif
-#endif
-#ifndef WEFT_TEST_ASAN
-#define WEFT_TEST_ASAN 0
-#endif
-
 using namespace std::chrono_literals;
 using weft::http::request;
 using weft::http::response;
@@ -51,8 +37,6 @@ namespace tls = weft::tls;
 namespace net = weft::net;
 
 namespace {
-
-constexpr bool under_asan = WEFT_TEST_ASAN != 0;
 
 const weft::test::pki::bundle& pki() { return weft::test::pki::shared_bundle(); }
 
@@ -114,7 +98,7 @@ const char chunked_reply[] =
 
 }  // namespace
 
-// --- 1. weft's client against weft's server ---
+// --- weft's client against weft's server ---
 
 TEST_CASE("https GET and POST with weft's own server: Content-Length and chunked bodies on one connection",
           "[https]") {
@@ -209,7 +193,58 @@ TEST_CASE("HEAD over https gets the header only, and the connection stays in ste
     });
 }
 
-// --- 2. a server nobody here wrote ---
+TEST_CASE("weft's HTTPS server: pipelined requests in one TLS record, and a request a byte per record",
+          "[https][server]") {
+    run_bounded(20s, [] {
+        serving s([](const request& req) { return response(200, req.method + " " + req.target); }, tls_server());
+        const auto port = s.srv.local_address().port();
+        tls::stream c = tls::stream::connect("127.0.0.1", port, *trusting().tls, 5s);
+        c.write_all("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                    "HEAD /2 HTTP/1.1\r\nHost: x\r\n\r\n"
+                    "POST /3 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody");
+        auto next_reply = [&](std::size_t body_bytes) {
+            std::string head;
+            c.read_until(head, "\r\n\r\n", 64 * 1024, 5s);
+            std::string body(body_bytes, '\0');
+            c.read_exact(body, 5s);
+            return head.substr(0, head.find("\r\n")) + " | " + body;
+        };
+        CHECK(next_reply(6) == "HTTP/1.1 200 OK | GET /1");
+        CHECK(next_reply(0) == "HTTP/1.1 200 OK | ");  // HEAD: Content-Length 7, no body
+        CHECK(next_reply(7) == "HTTP/1.1 200 OK | POST /3");
+        // Each byte its own TLS record.
+        for (char ch : std::string_view("GET /4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+            c.write_all(std::string_view(&ch, 1));
+        CHECK(next_reply(6) == "HTTP/1.1 200 OK | GET /4");
+        char b[16];
+        std::error_code ec;
+        CHECK(c.read_some(b, 5s, ec) == 0);  // Connection: close, then the end of the stream
+        CHECK(s.srv.served() == 1);
+    });
+}
+
+// RFC 8446 6.1: "Each party MUST send a close_notify alert before closing its
+// write side of the connection". A client that reads to the end (HTTP/1.0
+// style) cannot tell a bare FIN from an attacker's.
+TEST_CASE("weft's HTTPS server ends a Connection: close exchange with close_notify", "[https][server]") {
+    run_bounded(20s, [] {
+        serving s(hello, tls_server());
+        for (std::string req : {"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "GET / HTTP/1.0\r\n\r\n"}) {
+            INFO(req);
+            tls::stream c = tls::stream::connect("127.0.0.1", s.srv.local_address().port(), *trusting().tls, 5s);
+            c.write_all(req);
+            std::string all;
+            char b[4096];
+            std::error_code ec;
+            while (std::size_t n = c.read_some(b, 5s, ec)) all.append(b, n);
+            CHECK(all.ends_with("\r\n\r\nHello!"));
+            INFO(ec.message());
+            CHECK_FALSE(ec);  // 0 from read_some at close_notify, not errc::truncated
+        }
+    });
+}
+
+// --- a server nobody here wrote ---
 
 TEST_CASE("10 MiB from openssl s_server -WWW, close-delimited, ended by close_notify", "[https][s_server]") {
     temp_dir www;
@@ -258,7 +293,7 @@ TEST_CASE("10 MiB from openssl s_server -WWW, close-delimited, ended by close_no
     }
 }
 
-// --- 3. the truncation rule ---
+// --- the truncation rule ---
 
 TEST_CASE("a TLS end without close_notify after a body framed by Content-Length or chunks loses nothing",
           "[https][truncation]") {
@@ -367,7 +402,7 @@ TEST_CASE("an https fetch from a server that hangs after the handshake: the time
     });
 }
 
-// --- 4. keep-alive ---
+// --- keep-alive ---
 
 TEST_CASE("keep-alive over TLS: one connection for sequential requests, a separate one per TLS context",
           "[https][keep-alive]") {
@@ -413,7 +448,7 @@ TEST_CASE("http:// and https:// to the same port are separate pool keys", "[http
         const std::string plain_url = "http://" + secure.srv.local_address().to_string() + "/";
         auto e = error_of([&] { http::get(plain_url, o); });
         INFO(e.what());
-        WARN("http:// to the TLS port: " << e.what());
+        CHECK((e.code() == http::errc::closed_before_response || e.code() == std::errc::connection_reset));
         CHECK(secure.srv.served() == 2);
         CHECK(http::get(secure.url(), o).body == "Hello!");  // the TLS one is still pooled
         CHECK(secure.srv.served() == 2);
@@ -469,7 +504,33 @@ TEST_CASE("a pooled TLS connection the server closed is noticed, and a GET still
     });
 }
 
-// --- 5. redirects ---
+// A server that sends more than was asked for after a response (here a
+// whole second response, in a TLS record of its own, right behind the
+// first) has put its connection out of step: the pool must not hand it out
+// again, or the next request gets the stale bytes as its answer. Over plain
+// TCP those bytes are in the socket or already read, and the pool sees them;
+// over TLS they may sit in OpenSSL's read-ahead buffer, undecrypted.
+TEST_CASE("a TLS connection with unasked bytes behind its response is not reused for the next request",
+          "[https][keep-alive]") {
+    run_bounded(20s, [] {
+        tls_peer p(server_ctx(), [](int n, const std::string&) {
+            if (n == 0)
+                return tls_peer::reply{.bytes = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst",
+                                       .after = then::hang,
+                                       .more = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale"};
+            return tls_peer::reply{.bytes = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh", .after = then::hang};
+        });
+        auto o = trusting();
+        o.timeout = 5s;
+        CHECK(http::get(p.url("/1"), o).body == "first");
+        response r = http::get(p.url("/2"), o);
+        CHECK(r.body != "stale");  // never another request's answer
+        CHECK(r.body == "fresh");
+        CHECK(p.connections() == 2);
+    });
+}
+
+// --- redirects ---
 
 TEST_CASE("redirects between http and https; credentials stay behind when the scheme or host changes",
           "[https][redirect]") {
@@ -519,7 +580,7 @@ TEST_CASE("redirects between http and https; credentials stay behind when the sc
     });
 }
 
-// --- 6. certificate checks ---
+// --- certificate checks ---
 
 TEST_CASE("certificate checks through the HTTP client: each failure its own tls::errc, naming the host",
           "[https][verify]") {
@@ -585,10 +646,11 @@ TEST_CASE("https to an IPv6 literal is checked against the certificate's IP addr
     });
 }
 
-// --- 7. load ---
+// --- load ---
 
 TEST_CASE("a thousand concurrent https GETs, each from its own fiber, each with its own body", "[https][load]") {
-    static constexpr int n = under_asan ? 1000 : 1000;
+    // Under ASan too: the handshakes' work is OpenSSL's, which is not instrumented.
+    static constexpr int n = 1000;
     weft::test::raise_fd_limit(4 * n + 256);
     run_bounded(60s, [] {
         serving s([](const request& req) { return response(200, body_for(req.target)); }, tls_server());
@@ -624,13 +686,12 @@ TEST_CASE("a thousand concurrent https GETs, each from its own fiber, each with 
                              " connections";
         for (const auto& [f, k] : failures) report += "\n" + std::to_string(k) + " x " + f;
         INFO(report);
-        WARN(report);
         CHECK(ok == n);
         CHECK(took < 30s);
     });
 }
 
-// --- 8. the fault proxy over TLS ---
+// --- the fault proxy over TLS ---
 
 namespace {
 
@@ -667,7 +728,7 @@ TEST_CASE("2,000 https fetches through a proxy that tampers with TLS records: in
             return "https" + u.substr(u.find(':'));
         };
 
-        static constexpr int fibers = 100, each = under_asan ? 10 : 20;
+        static constexpr int fibers = 100, each = 20;
         static constexpr auto timeout = 1500ms;
         const auto ctx = *trusting().tls;
         std::map<std::string, int> outcomes;
@@ -735,7 +796,7 @@ TEST_CASE("2,000 https fetches through a proxy that tampers with TLS records: in
     });
 }
 
-// --- 9. the server's handshake timeout ---
+// --- the server's handshake timeout ---
 
 TEST_CASE("a client that stalls in the handshake is dropped after handshake_timeout; others are served meanwhile",
           "[https][server]") {

@@ -35,6 +35,9 @@ public:
         // answering it (the race a client loses when a server's idle timer
         // fires as its request leaves).
         bool wait_for_next = false;
+        // more: bytes sent right after `bytes`, in a TLS record of their own
+        // and without a pause between (so they arrive together).
+        std::string more{};
     };
     // script(n, head) is the reply to connection n (0, 1, ...) whose request
     // head (up to and including the blank line) is `head`.
@@ -93,6 +96,10 @@ private:
         reply r = script_(n, head);
         s.write_all(r.bytes, std::chrono::seconds(10), ec);
         if (ec) return;
+        if (!r.more.empty()) {
+            s.write_all(r.more, std::chrono::seconds(10), ec);
+            if (ec) return;
+        }
         if (r.wait_for_next) {
             char byte;
             s.read_some(std::span<char>(&byte, 1), std::chrono::seconds(10), ec);
