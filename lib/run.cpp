@@ -18,10 +18,16 @@
 #include <utility>
 #include <vector>
 
+#include <sched.h>
+
+#include <string>
+#include <thread>
+
 #include "detail/overflow.hpp"
 #include "detail/reactor.hpp"
 #include "detail/runtime.hpp"
 #include "detail/scheduler.hpp"
+#include "detail/thread_group.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::detail {
@@ -40,6 +46,14 @@ struct runtime {
     scheduler sched;
     reactor io;
     std::vector<std::pair<const void*, std::unique_ptr<service>>> services;
+    // With several threads (run_options::threads): the group, this thread's
+    // index in it, and the group itself on thread 0, which owns it.
+    std::unique_ptr<thread_group> owned_group;
+    thread_group* group = nullptr;
+    std::size_t index = 0;
+    bool closing = false;         // the loop ended; posted work is only drained
+    bool stop_requested = false;  // a worker: stop_worker() came
+    fiber* thread_main = nullptr; // a worker: its main fiber, which waits for stop
 
     explicit runtime(const run_options& o) : opts(o) {}
     ~runtime() {
@@ -71,6 +85,17 @@ const run_options& run_settings(const char* what) {
 
 reactor* running_reactor() noexcept { return tls_runtime ? &tls_runtime->io : nullptr; }
 
+std::size_t usable_cpus() noexcept {
+    cpu_set_t set;
+    if (::sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return static_cast<std::size_t>(CPU_COUNT(&set));
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+thread_group* running_group() noexcept { return tls_runtime ? tls_runtime->group : nullptr; }
+
+bool loop_closing() noexcept { return tls_runtime && tls_runtime->closing; }
+
 service* find_service(const void* key, const char* what) {
     current_reactor(what);
     for (auto& [k, s] : tls_runtime->services)
@@ -83,16 +108,65 @@ service& add_service(const void* key, std::unique_ptr<service> s) {
     return *tls_runtime->services.back().second;
 }
 
-run_scope::run_scope(const run_options& opts) {
+run_scope::run_scope(const run_options& opts, thread_group* group, std::size_t index) {
     if (scheduler::current())
         throw std::system_error(make_error_code(errc::nested_run),
                                 "weft::run cannot be called inside weft::run (the thread already runs one)");
     tls_runtime = new runtime(opts);
+    if (group) {  // a worker of a group: run_worker() opens it once its main fiber exists
+        tls_runtime->group = group;
+        tls_runtime->index = index;
+        return;
+    }
+    const std::size_t n = opts.threads == 0 ? usable_cpus() : opts.threads;
+    if (n <= 1) return;  // the one-thread run: no group, no eventfd, nothing shared
+    try {
+        tls_runtime->owned_group = std::make_unique<thread_group>(n, opts);
+        tls_runtime->group = tls_runtime->owned_group.get();
+        tls_runtime->io.open_remote();
+        tls_runtime->group->open(0, tls_runtime->io);
+        tls_runtime->group->start();
+    } catch (...) {
+        delete std::exchange(tls_runtime, nullptr);
+        throw;
+    }
 }
 
 run_scope::~run_scope() {
-    delete tls_runtime;
+    runtime* rt = tls_runtime;
+    if (rt->group) {
+        // No more posts to this loop; what came before the door closed runs
+        // now (spawn_on requests are cancelled: no fiber may start). Then
+        // thread 0 ends the other loops and joins their threads.
+        rt->group->close(rt->index);
+        rt->closing = true;
+        rt->io.run_posted();
+        if (rt->owned_group) rt->owned_group->stop();
+    }
+    delete rt;
     tls_runtime = nullptr;
+}
+
+void run_worker(thread_group& group, std::size_t i, const run_options& opts) {
+    run_scope scope(opts, &group, i);
+    runtime& rt = *tls_runtime;
+    rt.io.open_remote();
+    // The thread's main fiber waits for stop_worker(); spawn_on() brings the
+    // others. Parked on remote work, it never makes the loop report a deadlock.
+    task<void> main = spawn(spawn_options{.name = "thread " + std::to_string(i)}, [&rt] {
+        rt.thread_main = current_fiber();
+        while (!rt.stop_requested)
+            if (rt.io.wait_remote({"stop of its run()"}, never) == wake_reason::cancelled) break;
+        rt.thread_main = nullptr;
+    });
+    group.open(i, rt.io);
+    scope.drive(task_access(main));
+}
+
+void stop_worker(remote_work*) noexcept {
+    runtime& rt = *tls_runtime;
+    rt.stop_requested = true;
+    if (rt.thread_main) scheduler::current()->unpark(rt.thread_main, wake_reason::ready);
 }
 
 void run_scope::drive(task_base* main) {
@@ -138,3 +212,14 @@ void run_scope::drive(task_base* main) {
 }
 
 }  // namespace weft::detail
+
+namespace weft {
+
+std::size_t thread_index() noexcept { return detail::tls_runtime ? detail::tls_runtime->index : 0; }
+
+std::size_t thread_count() noexcept {
+    if (!detail::tls_runtime) return 0;
+    return detail::tls_runtime->group ? detail::tls_runtime->group->size() : 1;
+}
+
+}  // namespace weft

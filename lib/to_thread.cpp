@@ -2,10 +2,7 @@
 // to_thread(): the calling fiber's side of a pool call.
 #include "weft/to_thread.hpp"
 
-#include <sched.h>
-
 #include <algorithm>
-#include <thread>
 
 #include "detail/scheduler.hpp"
 #include "detail/thread_pool.hpp"
@@ -14,13 +11,7 @@
 
 namespace weft {
 
-std::size_t default_thread_pool_size() noexcept {
-    std::size_t cores = 0;
-    cpu_set_t set;
-    if (::sched_getaffinity(0, sizeof set, &set) == 0) cores = static_cast<std::size_t>(CPU_COUNT(&set));
-    if (cores == 0) cores = std::max(1u, std::thread::hardware_concurrency());
-    return std::min<std::size_t>(32, cores + 4);
-}
+std::size_t default_thread_pool_size() noexcept { return std::min<std::size_t>(32, detail::usable_cpus() + 4); }
 
 namespace detail {
 

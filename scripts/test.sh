@@ -117,12 +117,13 @@ suite build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=fal
     -Dtests=true -Ddemos=false -Dbench=false -Dslow_tests=false
 
 # ThreadSanitizer runs the tests that use threads (the meson suite
-# 'threads': cross-thread wake-up, to_thread), and builds only them: the rest
-# is single-threaded, which ASan already covers (a test joins the suite with a
-# third field in tests/meson.build's weft_tests). weft announces every fiber
-# switch to TSan (lib/detail/context.hpp), so fibers are not mistaken for
-# racing threads. debugoptimized: TSan's slowdown on -O0 code is several times
-# larger, and only the library and the suite's tests are compiled here.
+# 'threads': cross-thread wake-up, to_thread, shared_channel, run on N
+# threads and spawn_on), and builds only them: the rest is single-threaded,
+# which ASan already covers (a test joins the suite with a third field in
+# tests/meson.build's weft_tests). weft announces every fiber switch to TSan
+# (lib/detail/context.hpp), so fibers are not mistaken for racing threads.
+# debugoptimized: TSan's slowdown on -O0 code is several times larger, and
+# only the library and the suite's tests are compiled here.
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 if ((${#test_args[@]})); then
     echo; echo "=== build-tsan: skipped (test arguments given)"

@@ -19,7 +19,24 @@ struct run_options {
     // this run (they are started on demand and joined when run() returns).
     // 0 is the default, default_thread_pool_size(): min(32, cores + 4).
     std::size_t thread_pool_size = 0;
+    // threads is how many threads run() drives a loop on, each with its own
+    // scheduler, reactor, timers, DNS channel, HTTP and to_thread pools; a
+    // fiber never moves from one to another. fn runs on the calling thread
+    // (thread 0); spawn_on() starts fibers on the others, shared_task<T> and
+    // shared_channel<T> cross between them, and SO_REUSEPORT listeners
+    // (net::bind_options::reuse_port) let each thread accept on one port.
+    // When fn returns, every thread's fibers are cancelled and unwound and
+    // the threads joined. 1 (the default) is the plain one-thread run, which
+    // pays nothing for any of this; 0 is one thread per CPU this process may
+    // use.
+    std::size_t threads = 1;
 };
+
+// thread_index() is the index of the calling thread in the running run()
+// (0 for the thread that called it, and outside a run); thread_count() is
+// how many threads that run() drives (1 for the one-thread run, 0 outside).
+std::size_t thread_index() noexcept;
+std::size_t thread_count() noexcept;
 
 // default_thread_pool_size() is min(32, the CPUs this process may use + 4),
 // asyncio's default for to_thread(): I/O-bound blocking calls need more
@@ -27,11 +44,16 @@ struct run_options {
 std::size_t default_thread_pool_size() noexcept;
 
 namespace detail {
+class thread_group;
+
 // run_scope makes this thread's scheduler and tears it down; drive() runs the
 // loop until every fiber has ended. Both live in lib/run.cpp.
 class run_scope {
 public:
-    explicit run_scope(const run_options& opts);  // throws std::system_error(errc::nested_run) inside a run
+    // run_scope(opts) makes this thread's runtime, and starts the other
+    // threads of opts.threads; throws std::system_error(errc::nested_run)
+    // inside a run. With a group, it is thread `index` of that group's run.
+    explicit run_scope(const run_options& opts, thread_group* group = nullptr, std::size_t index = 0);
     ~run_scope();
     run_scope(const run_scope&) = delete;
     run_scope& operator=(const run_scope&) = delete;

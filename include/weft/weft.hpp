@@ -24,6 +24,8 @@
 #include "weft/run.hpp"
 #include "weft/select.hpp"
 #include "weft/semaphore.hpp"
+#include "weft/shared_channel.hpp"
+#include "weft/shared_task.hpp"
 #include "weft/task.hpp"
 #include "weft/task_group.hpp"
 #include "weft/this_fiber.hpp"

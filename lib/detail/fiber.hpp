@@ -11,6 +11,8 @@
 
 namespace weft::detail {
 
+class scheduler;
+
 // eh_state mirrors the head of libstdc++'s per-thread __cxa_eh_globals: the
 // stack of exceptions being handled and the count of those in flight. Each
 // fiber has its own, swapped on every switch; otherwise a fiber that yields
@@ -32,6 +34,7 @@ struct fiber {
     fiber* prev_live = nullptr;      // list of live fibers, for teardown and the deadlock report
     fiber* next_live = nullptr;
     task_base* task = nullptr;       // id, name, outcome; shared with the task<T> handle
+    scheduler* owner = nullptr;      // the scheduler of its thread (debug builds check every wake)
     stack stk;                       // empty for the loop's block
     timer wake;                      // armed while parked with a deadline
     wait_desc waiting{nullptr};      // what it is parked on (for the deadlock report)

@@ -8,8 +8,9 @@
 //  - epoll_event.data carries (gen << 32 | fd): an event whose gen is not the
 //    slot's current one belongs to a closed and reused fd and is dropped; the
 //    eventfd's events carry remote_token instead;
-//  - cross-thread: producers only CAS remote_.posted and read/clear
-//    remote_.sleeping; everything else is the loop's. A post that finds
+//  - cross-thread: producers only CAS remote_->posted, read/clear
+//    remote_->sleeping and count references to *remote_ (which outlives the
+//    reactor while a post() is in progress); everything else is the loop's. A post that finds
 //    `sleeping` false is seen by the loop's re-check of `posted` after it set
 //    `sleeping` (both sides seq_cst: a store then a load, Dekker's pattern), so
 //    no post is left waiting while the loop sleeps.
@@ -59,12 +60,16 @@ reactor::reactor() : epfd_(::epoll_create1(EPOLL_CLOEXEC)) {
 }
 
 reactor::~reactor() {
-    if (remote_.efd >= 0) ::close(remote_.efd);
+    if (remote_) remote_->release();
     ::close(epfd_);
 }
 
+reactor::remote_state::~remote_state() {
+    if (efd >= 0) ::close(efd);
+}
+
 void reactor::open_remote() {
-    if (remote_open_) return;
+    if (remote_) return;
     int efd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (efd < 0) throw std::system_error(errno, std::generic_category(), "weft: eventfd");
     epoll_event ev{};
@@ -75,26 +80,32 @@ void reactor::open_remote() {
         ::close(efd);
         throw std::system_error(err, std::generic_category(), "weft: epoll_ctl(eventfd)");
     }
-    remote_.efd = efd;
-    remote_open_ = true;
+    remote_ = new remote_state;
+    remote_->efd = efd;
 }
 
 void reactor::post(remote_work* w) noexcept {
-    remote_work* head = remote_.posted.load(std::memory_order_relaxed);
+    // Once w is pushed the loop may run it and end at once: keep what is
+    // still to be touched alive until done.
+    remote_state* r = remote_;
+    r->refs.fetch_add(1, std::memory_order_relaxed);
+    remote_work* head = r->posted.load(std::memory_order_relaxed);
     do {
         w->next = head;
-    } while (!remote_.posted.compare_exchange_weak(head, w, std::memory_order_seq_cst, std::memory_order_relaxed));
+    } while (!r->posted.compare_exchange_weak(head, w, std::memory_order_seq_cst, std::memory_order_relaxed));
     // Only a sleeping loop needs the syscall; the first poster to see it
     // asleep clears the flag, so a burst of posts writes the eventfd once.
-    if (remote_.sleeping.load(std::memory_order_seq_cst) && remote_.sleeping.exchange(false, std::memory_order_seq_cst)) {
-        remote_.wakes.fetch_add(1, std::memory_order_relaxed);
+    if (r->sleeping.load(std::memory_order_seq_cst) && r->sleeping.exchange(false, std::memory_order_seq_cst)) {
+        r->wakes.fetch_add(1, std::memory_order_relaxed);
         std::uint64_t one = 1;
-        [[maybe_unused]] ssize_t n = ::write(remote_.efd, &one, sizeof one);  // cannot fail short of overflow
+        [[maybe_unused]] ssize_t n = ::write(r->efd, &one, sizeof one);  // cannot fail short of overflow
     }
+    r->release();
 }
 
 void reactor::run_posted() noexcept {
-    remote_work* w = remote_.posted.exchange(nullptr, std::memory_order_acquire);
+    if (!remote_) return;
+    remote_work* w = remote_->posted.exchange(nullptr, std::memory_order_acquire);
     remote_work* fifo = nullptr;  // the stack is newest first: reverse it
     while (w) {
         remote_work* next = w->next;
@@ -111,16 +122,16 @@ void reactor::run_posted() noexcept {
 
 void reactor::read_eventfd() noexcept {
     std::uint64_t v;
-    [[maybe_unused]] ssize_t n = ::read(remote_.efd, &v, sizeof v);  // EAGAIN: already read
+    [[maybe_unused]] ssize_t n = ::read(remote_->efd, &v, sizeof v);  // EAGAIN: already read
 }
 
-wake_reason reactor::wait_remote(wait_desc what, deadline until) {
+wake_reason reactor::wait_remote(wait_desc what, deadline until, bool interruptible) {
     ++remote_waiters_;
     struct leave {
         std::size_t& n;
         ~leave() { --n; }
     } guard{remote_waiters_};
-    return scheduler::current()->park(what, until, true);
+    return scheduler::current()->park(what, until, interruptible);
 }
 
 int reactor::add(int fd, bool assume_ready) noexcept {
@@ -202,16 +213,16 @@ void reactor::poll(deadline until) {
     // About to sleep with other threads able to post: say so, then look at the
     // queue once more (a post that came before the flag was up did not write
     // the eventfd) and only look at epoll if something is there.
-    const bool sleeps = remote_open_ && (!timeout || ts.tv_sec != 0 || ts.tv_nsec != 0);
+    const bool sleeps = remote_ && (!timeout || ts.tv_sec != 0 || ts.tv_nsec != 0);
     if (sleeps) {
-        remote_.sleeping.store(true, std::memory_order_seq_cst);
-        if (remote_.posted.load(std::memory_order_seq_cst)) {
+        remote_->sleeping.store(true, std::memory_order_seq_cst);
+        if (remote_->posted.load(std::memory_order_seq_cst)) {
             ts = timespec{};
             timeout = &ts;
         }
     }
     int n = wait_events(epfd_, events, 256, timeout);
-    if (sleeps) remote_.sleeping.store(false, std::memory_order_relaxed);
+    if (sleeps) remote_->sleeping.store(false, std::memory_order_relaxed);
     if (n < 0) {
         if (errno == EINTR) return;
         throw std::system_error(errno, std::generic_category(), "weft: epoll_wait");

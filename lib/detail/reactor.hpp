@@ -7,20 +7,12 @@
 #include <vector>
 
 #include "weft/detail/park.hpp"
+#include "weft/detail/remote_work.hpp"
 #include "weft/timeout.hpp"
 
 namespace weft::detail {
 
 enum class io_dir : unsigned char { read, write };
-
-// remote_work is one piece of work another thread hands a loop through
-// reactor::post(): an intrusive node (no allocation in the reactor) whose
-// run() is called once, on the loop's thread, in the order posted. run() may
-// free the node.
-struct remote_work {
-    remote_work* next = nullptr;
-    void (*run)(remote_work*) noexcept = nullptr;
-};
 
 // reactor watches file descriptors with epoll and wakes the fibers parked on
 // them. It knows nothing of sockets or timers: poll() is told how long it may
@@ -102,24 +94,29 @@ public:
     // std::system_error.
     void open_remote();
     // post() hands w to this loop; any thread may call it once open_remote()
-    // has. The reactor must outlive the call: owners of threads that post
-    // (the to_thread pool) join them before the reactor is destroyed.
+    // has. The reactor must be alive when post() starts; it may be gone
+    // before post() returns (the loop may run w, and end, at once): post()
+    // holds a reference on the shared part it still touches, and the
+    // eventfd lives as long as that.
     void post(remote_work* w) noexcept;
     // has_posted() is true when posted work waits: one plain test while no
     // other thread can post, one load after.
     bool has_posted() const noexcept {
-        return remote_open_ && remote_.posted.load(std::memory_order_acquire) != nullptr;
+        return remote_ && remote_->posted.load(std::memory_order_acquire) != nullptr;
     }
     // run_posted() runs the work posted so far, oldest first (loop thread).
     void run_posted() noexcept;
     // wait_remote() parks the running fiber until posted work unparks it, or
     // park()'s other reasons; while it waits the loop does not call the
-    // program deadlocked, and sleeps in epoll for the eventfd.
-    wake_reason wait_remote(wait_desc what, deadline until);
+    // program deadlocked, and sleeps in epoll for the eventfd. An
+    // uninterruptible wait ignores cancel() and with_timeout (park()'s rule).
+    wake_reason wait_remote(wait_desc what, deadline until, bool interruptible = true);
     // remote_waiters() is the number of fibers in wait_remote().
     std::size_t remote_waiters() const noexcept { return remote_waiters_; }
     // remote_wakes() counts the eventfd writes so far (a busy loop gets none).
-    std::uint64_t remote_wakes() const noexcept { return remote_.wakes.load(std::memory_order_relaxed); }
+    std::uint64_t remote_wakes() const noexcept {
+        return remote_ ? remote_->wakes.load(std::memory_order_relaxed) : 0;
+    }
 
 private:
     struct slot {
@@ -135,13 +132,20 @@ private:
         bool write_hup = false;    // sticky: EPOLLHUP seen
     };
 
-    // What other threads touch, on a cache line of its own so that their
-    // CAS on `posted` never shares one with the loop's fields above.
+    // What other threads touch, on cache lines of its own so that their CAS
+    // on `posted` never shares one with the loop's fields. On the heap and
+    // counted: the reactor holds one reference, a post() in progress
+    // another, and the last one closes the eventfd.
     struct alignas(64) remote_state {
         std::atomic<remote_work*> posted{nullptr};  // LIFO; the loop reverses it
         std::atomic<bool> sleeping{false};          // the loop is in (or entering) epoll_wait
         std::atomic<std::uint64_t> wakes{0};        // eventfd writes, for tests and stats
+        std::atomic<unsigned> refs{1};              // the reactor + post()s in progress
         int efd = -1;                               // the eventfd, in the epoll set
+        ~remote_state();
+        void release() noexcept {
+            if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+        }
     };
 
     void read_eventfd() noexcept;
@@ -151,8 +155,7 @@ private:
     std::size_t waiting_ = 0;
     std::size_t callbacks_ = 0;    // watched slots with a callback
     std::size_t remote_waiters_ = 0;  // fibers in wait_remote()
-    bool remote_open_ = false;     // open_remote() was called: post() may come
-    remote_state remote_;
+    remote_state* remote_ = nullptr;  // made by open_remote(): post() may come
 };
 
 }  // namespace weft::detail

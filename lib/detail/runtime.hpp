@@ -18,6 +18,18 @@ reactor& current_reactor(const char* what);
 // std::system_error(errc::no_scheduler) with `what` outside a fiber.
 const run_options& run_settings(const char* what);
 
+// usable_cpus() is the number of CPUs this process may run on (its affinity
+// mask), at least 1.
+std::size_t usable_cpus() noexcept;
+
+class thread_group;
+// running_group() is the thread group of the running run() when it drives
+// several threads, nullptr otherwise (or outside a run). loop_closing() is
+// true once this thread's loop has ended and only drains what was posted to
+// it: work that would start fibers must not.
+thread_group* running_group() noexcept;
+bool loop_closing() noexcept;
+
 // running_reactor() is this thread's reactor while weft::run() is running
 // (fiber or loop), nullptr otherwise; it never throws.
 reactor* running_reactor() noexcept;

@@ -44,6 +44,7 @@ scheduler::scheduler() : eh_(abi::__cxa_get_globals()) {
     loop_.started = true;
     loop_.cancel_requested = true;  // see fiber::cancel_requested
     loop_.tsan.adopt_thread();
+    loop_.owner = this;
     tls_scheduler = this;
 }
 
@@ -124,6 +125,7 @@ void scheduler::spawn(task_base* t, spawn_options&& opts) {
     auto* f = new (reinterpret_cast<void*>((top - sizeof(fiber)) & ~std::uintptr_t{63})) fiber;
     f->stk = s;
     f->task = t;
+    f->owner = this;
     f->asan_bottom = s.bottom;
     f->asan_size = s.size;
     auto* frames_top = reinterpret_cast<char*>(f);
@@ -170,6 +172,7 @@ void scheduler::on_timer(timer& t) {
 }
 
 bool scheduler::unpark(fiber* f, wake_reason why) noexcept {
+    check_owner(f, "woken");
     if (!f->parked) return false;
     f->parked = false;
     f->reason = why;
@@ -179,6 +182,7 @@ bool scheduler::unpark(fiber* f, wake_reason why) noexcept {
 }
 
 void scheduler::cancel(fiber* f) noexcept {
+    check_owner(f, "cancelled");
     f->cancel_requested = true;
     if (f->parked && f->interruptible) unpark(f, wake_reason::cancelled);
 }
@@ -202,6 +206,16 @@ int scheduler::fire_due_timers(deadline now) {
 void scheduler::run_ready() {
     budget_ = poll_budget;
     if (ready_head_) switch_to(pop_ready());
+}
+
+void scheduler::foreign_fiber(const fiber* f, const char* how) const noexcept {
+    // Racy reads of another thread's fiber: acceptable on the way to abort().
+    std::fprintf(stderr,
+                 "weft: fiber #%llu of another thread's run() was %s from this thread: a weft object that belongs "
+                 "to one thread (channel, mutex, condition_variable, semaphore, wait_group, event, task) is used "
+                 "from two. Between threads use shared_channel, spawn_on/shared_task or to_thread. Aborting\n",
+                 static_cast<unsigned long long>(f->task ? f->task->id : 0), how);
+    std::abort();
 }
 
 void destroyed_with_waiters(const waiter* first) noexcept {

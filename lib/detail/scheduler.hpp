@@ -83,6 +83,10 @@ public:
     // park(): see weft/detail/park.hpp. An uninterruptible park ignores
     // cancel() (the cancel stays requested for the next park).
     wake_reason park(wait_desc what, deadline until, bool interruptible);
+    // unpark() and cancel() refuse, in debug builds (no NDEBUG), a fiber of
+    // another thread's scheduler: a single-thread object (channel, mutex,
+    // task, ...) used from two threads would otherwise put one thread's
+    // fiber in the other's run queue. They report it and abort.
     bool unpark(fiber* f, wake_reason why) noexcept;
     // cancel() requests cancellation of f and wakes it if it is parked.
     void cancel(fiber* f) noexcept;
@@ -116,6 +120,16 @@ private:
     void run_body(fiber* self) noexcept;
     static void on_timer(timer& t);
     void landed_from_ended(fiber* from) noexcept;
+    [[noreturn, gnu::cold]] void foreign_fiber(const fiber* f, const char* how) const noexcept;
+    void check_owner(const fiber* f, const char* how) const noexcept {
+#ifndef NDEBUG
+        if (f->owner != this) [[unlikely]]
+            foreign_fiber(f, how);
+#else
+        (void)f;
+        (void)how;
+#endif
+    }
     void learn_loop_stack(const void* bottom, std::size_t size) noexcept;
 
     void push_ready(fiber* f) noexcept {

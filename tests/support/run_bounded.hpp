@@ -98,4 +98,14 @@ decltype(auto) run_bounded(std::chrono::duration<Rep, Period> limit, Fn&& fn) {
     return run_bounded(limit, weft::run_options{}, std::forward<Fn>(fn));
 }
 
+// run_watched(limit, fn) is weft::run(fn) under the watchdog only, without
+// the fd count, for tests where other threads open and close descriptors at
+// the same time (each in a run() of its own). Catch's assertions are not
+// thread-safe: only the test's own thread may make them.
+template <class Rep, class Period, class Fn>
+decltype(auto) run_watched(std::chrono::duration<Rep, Period> limit, Fn&& fn) {
+    watchdog dog(std::chrono::duration_cast<std::chrono::milliseconds>(limit), current_test_name());
+    return weft::run(std::forward<Fn>(fn));
+}
+
 }  // namespace weft::test
