@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# bench/run.sh [switch|spawn|idle|timer|echo|dns|fetch|all|soak] — weft beside its peers, in one run.
+# bench/run.sh [switch|spawn|idle|timer|echo|dns|fetch|to_thread|all|soak] — weft beside its peers, in one run.
 #
 # Installs what is missing (Boost.Fiber, Go; needs root and apt), configures a
 # release build in build-bench/, builds weft's programs and the C++ peers,
@@ -38,6 +38,7 @@
 #   FETCH_NETNS=0     run fetch in this network namespace (default, as root: each run in
 #                     one of its own, somaxconn and the SYN queue set to the largest N)
 #   SOAK_SECONDS=60 SOAK_CONNS=5000   soak (not part of all): its length and client connections
+#   TO_THREAD_N=20000 TO_THREAD_C=64   to_thread: calls per run, callers at once in its second part
 #   BENCH_RAW=file    also keep every round's figures there ("key value [round]" lines)
 set -euo pipefail
 
@@ -51,8 +52,8 @@ idle_n=${IDLE_N:-1000000}
 cpu=${BENCH_CPU:-$(($(nproc) - 1))}
 
 case $what in
-    switch | spawn | idle | timer | echo | dns | fetch | all | soak) ;;
-    *) echo "usage: $0 [switch|spawn|idle|timer|echo|dns|fetch|all|soak]" >&2; exit 2 ;;
+    switch | spawn | idle | timer | echo | dns | fetch | to_thread | all | soak) ;;
+    *) echo "usage: $0 [switch|spawn|idle|timer|echo|dns|fetch|to_thread|all|soak]" >&2; exit 2 ;;
 esac
 
 say() { printf '%s\n' "$*" >&2; }
@@ -111,9 +112,11 @@ if command -v go >/dev/null; then
     go build -o "$bin/sleep_server" "$here/peers/sleep_server.go" >&2 ||
         { say "go build failed: fetch's server missing"; rm -f "$bin/sleep_server"; }
     go build -o "$bin/fetch_go" "$here/peers/fetch_go.go" >&2 || { say "go build failed: Go fetch peer skipped"; rm -f "$bin/fetch_go"; }
+    go build -o "$bin/to_thread_go" "$here/peers/to_thread_go.go" >&2 ||
+        { say "go build failed: Go to_thread peer skipped"; rm -f "$bin/to_thread_go"; }
 else
     say "go not found (apt-get install golang-go): Go peers skipped"
-    rm -f "$bin/go_peer" "$bin/go_echo_server" "$bin/dns_go" "$bin/sleep_server" "$bin/fetch_go"
+    rm -f "$bin/go_peer" "$bin/go_echo_server" "$bin/dns_go" "$bin/sleep_server" "$bin/fetch_go" "$bin/to_thread_go"
 fi
 if [ ! -x "$bin/boost_fiber_switch" ]; then
     say "*** Boost.Fiber is NOT built (apt-get install libboost-fiber-dev): switch, spawn and idle"
@@ -796,6 +799,30 @@ bench_soak() {
 
 printf "machine: %s\n" "$(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), Linux $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg); pinned: ${pin[*]:-no}"
 # timed NAME: runs bench_NAME and says how long it took and how busy the box was.
+# to_thread: a round trip from a fiber to a worker thread and back, beside
+# asyncio.to_thread and Go's two ways of the same (bench/peers/to_thread_go.go).
+# Not pinned to one CPU: the pools' threads are the point.
+bench_to_thread() {
+    local n=${TO_THREAD_N:-20000} c=${TO_THREAD_C:-64}
+    local pin=()  # run_rounds reads this one
+    say "to_thread: $rounds rounds, $n calls each way"
+    ln -sf "$here/peers/to_thread_asyncio.py" "$bin/to_thread_asyncio"  # run_rounds runs what is in $bin
+    run_rounds "$rounds" "weft_to_thread $n $c" "to_thread_asyncio $n $c" "to_thread_go $n $c"
+    header "to_thread — ns per round trip to a worker thread and back (lower is better)"
+    printf '  one caller, one call after another (latency)\n'
+    row "weft to_thread" weft_to_thread_one_ns weft_to_thread_one_ns
+    row "asyncio.to_thread" asyncio_to_thread_one_ns weft_to_thread_one_ns
+    row "Go, locked-thread pool + channels" go_thread_one_ns weft_to_thread_one_ns
+    row "Go, goroutine blocked in read(2)" go_syscall_one_ns weft_to_thread_one_ns
+    printf '  %s callers at once (throughput)\n' "$c"
+    row "weft to_thread" weft_to_thread_many_ns weft_to_thread_many_ns
+    row "asyncio.to_thread" asyncio_to_thread_many_ns weft_to_thread_many_ns
+    row "Go, locked-thread pool + channels" go_thread_many_ns weft_to_thread_many_ns
+    row "Go, goroutine blocked in read(2)" go_syscall_many_ns weft_to_thread_many_ns
+    verdict "weft ahead of asyncio, one caller" "m(weft_to_thread_one_ns) < m(asyncio_to_thread_one_ns)"
+    verdict "weft ahead of asyncio, many callers" "m(weft_to_thread_many_ns) < m(asyncio_to_thread_many_ns)"
+}
+
 timed() {
     local t0=$SECONDS load0
     load0=$(cut -d' ' -f1 /proc/loadavg)
@@ -805,6 +832,6 @@ timed() {
 }
 
 case $what in
-    all) timed switch; timed spawn; timed idle; timed timer; timed echo; timed dns; timed fetch ;;
+    all) timed switch; timed spawn; timed idle; timed timer; timed echo; timed dns; timed fetch; timed to_thread ;;
     *) timed "$what" ;;
 esac

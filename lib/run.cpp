@@ -12,16 +12,16 @@
 //     run the ready fibers (they switch among themselves, then come back)
 #include "weft/run.hpp"
 
+#include <sched.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
-#include <utility>
-#include <vector>
-
-#include <sched.h>
-
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "detail/overflow.hpp"
 #include "detail/reactor.hpp"
@@ -69,6 +69,8 @@ thread_local runtime* tls_runtime = nullptr;
 constexpr std::size_t warm_stacks = 256;
 constexpr std::size_t trim_batch = 64;
 constexpr auto trim_when_idle_for = std::chrono::milliseconds(2);
+// How long the loop watches for a to_thread result before it sleeps.
+constexpr auto remote_spin = std::chrono::microseconds(50);
 
 }  // namespace
 
@@ -199,7 +201,14 @@ void run_scope::drive(task_base* main) {
             // time, so trimming never makes a sleeper late.
             if (next == never || next - clock::now() > trim_when_idle_for)
                 s.stacks().trim(warm_stacks, trim_batch);
-            io.poll(next);
+            // A fiber waits for a to_thread job that may be done within
+            // microseconds: watch for it before paying for a sleep in epoll
+            // and the eventfd write that would end it.
+            if (io.soon_waiters() > 0 && io.spin_for_posts(std::min(next, clock::now() + remote_spin))) {
+                if (io.active()) io.poll(deadline{});  // fds may be ready too: look, without sleeping
+            } else {
+                io.poll(next);
+            }
             if (io.has_posted()) io.run_posted();
             if (s.next_timer() != never) s.fire_due_timers(clock::now());
         } else if (io.active()) {

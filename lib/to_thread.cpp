@@ -38,7 +38,7 @@ void run_on_pool(std::unique_ptr<thread_job>& job, deadline until) {
 
     wake_reason why = wake_reason::ready;
     while (!c->finished) {
-        why = io.wait_remote({"to_thread", c}, until);
+        why = io.wait_remote({"to_thread", c}, until, true, true);
         if (why != wake_reason::ready) break;
     }
     if (c->finished) {

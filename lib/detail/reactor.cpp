@@ -125,13 +125,28 @@ void reactor::read_eventfd() noexcept {
     [[maybe_unused]] ssize_t n = ::read(remote_->efd, &v, sizeof v);  // EAGAIN: already read
 }
 
-wake_reason reactor::wait_remote(wait_desc what, deadline until, bool interruptible) {
+wake_reason reactor::wait_remote(wait_desc what, deadline until, bool interruptible, bool soon) {
     ++remote_waiters_;
+    if (soon) ++soon_waiters_;
     struct leave {
         std::size_t& n;
-        ~leave() { --n; }
-    } guard{remote_waiters_};
+        std::size_t& s;
+        bool soon;
+        ~leave() {
+            --n;
+            if (soon) --s;
+        }
+    } guard{remote_waiters_, soon_waiters_, soon};
     return scheduler::current()->park(what, until, interruptible);
+}
+
+bool reactor::spin_for_posts(deadline limit) const noexcept {
+    if (!remote_) return false;
+    for (;;) {
+        if (remote_->posted.load(std::memory_order_acquire)) return true;
+        if (clock::now() >= limit) return false;
+        for (int i = 0; i < 16; ++i) __builtin_ia32_pause();
+    }
 }
 
 int reactor::add(int fd, bool assume_ready) noexcept {

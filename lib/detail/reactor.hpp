@@ -110,9 +110,18 @@ public:
     // park()'s other reasons; while it waits the loop does not call the
     // program deadlocked, and sleeps in epoll for the eventfd. An
     // uninterruptible wait ignores cancel() and with_timeout (park()'s rule).
-    wake_reason wait_remote(wait_desc what, deadline until, bool interruptible = true);
-    // remote_waiters() is the number of fibers in wait_remote().
+    // `soon` says the wake is likely within microseconds (a to_thread call):
+    // the loop then watches the queue a little before it sleeps (spin_for_posts).
+    wake_reason wait_remote(wait_desc what, deadline until, bool interruptible = true, bool soon = false);
+    // remote_waiters() is the number of fibers in wait_remote(); soon_waiters()
+    // those of them that said `soon`.
     std::size_t remote_waiters() const noexcept { return remote_waiters_; }
+    std::size_t soon_waiters() const noexcept { return soon_waiters_; }
+    // spin_for_posts() watches the queue until work is posted or `limit`
+    // passes (whichever first); true if work came. The loop calls it before
+    // sleeping while soon_waiters() > 0: a hand-off that comes back within
+    // microseconds then costs neither an eventfd write nor an epoll wake-up.
+    bool spin_for_posts(deadline limit) const noexcept;
     // remote_wakes() counts the eventfd writes so far (a busy loop gets none).
     std::uint64_t remote_wakes() const noexcept {
         return remote_ ? remote_->wakes.load(std::memory_order_relaxed) : 0;
@@ -155,6 +164,7 @@ private:
     std::size_t waiting_ = 0;
     std::size_t callbacks_ = 0;    // watched slots with a callback
     std::size_t remote_waiters_ = 0;  // fibers in wait_remote()
+    std::size_t soon_waiters_ = 0;    // of those, the ones expecting a wake soon
     remote_state* remote_ = nullptr;  // made by open_remote(): post() may come
 };
 

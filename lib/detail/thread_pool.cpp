@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 
+#include <chrono>
 #include <system_error>
 #include <utility>
 
@@ -39,6 +40,7 @@ thread_pool::~thread_pool() {
     {
         std::lock_guard lock(m_);
         stopping_ = true;
+        stopping_flag_.store(true, std::memory_order_relaxed);
     }
     cv_.notify_all();
     for (std::thread& t : threads_) t.join();
@@ -52,6 +54,7 @@ void thread_pool::submit(pool_call* c) {
     {
         std::lock_guard lock(m_);
         queue_.push_back(c);
+        queued_.store(queue_.size(), std::memory_order_release);
         // A new worker only when none is idle to take this call: threads are
         // started on demand, up to max_, and then kept until run() ends.
         if (idle_ < queue_.size() && threads_.size() < max_) {
@@ -60,12 +63,15 @@ void thread_pool::submit(pool_call* c) {
             } catch (const std::system_error&) {
                 if (threads_.empty()) {  // nobody would ever run it
                     queue_.pop_back();
+                    queued_.store(queue_.size(), std::memory_order_release);
                     throw;
                 }
                 // the workers there are will get to it
             }
         }
-        wake = idle_ > 0;
+        // A spinning worker takes it without a wake-up; wake a sleeper only
+        // for the calls the spinners cannot take.
+        wake = sleeping_ > 0 && queue_.size() > idle_ - sleeping_;
     }
     if (wake) cv_.notify_one();
 }
@@ -77,11 +83,27 @@ void thread_pool::work() noexcept {
         {
             std::unique_lock lock(m_);
             ++idle_;
-            cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty() && !stopping_) {
+                // Spin a little before sleeping: a fiber that calls to_thread
+                // again right after its last call returned (a loop of reads)
+                // finds this worker awake, and neither side pays a futex.
+                lock.unlock();
+                const auto until = std::chrono::steady_clock::now() + spin_for;
+                while (queued_.load(std::memory_order_acquire) == 0 && !stopping_flag_.load(std::memory_order_relaxed) &&
+                       std::chrono::steady_clock::now() < until)
+                    __builtin_ia32_pause();
+                lock.lock();
+            }
+            if (queue_.empty() && !stopping_) {
+                ++sleeping_;
+                cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+                --sleeping_;
+            }
             --idle_;
             if (queue_.empty()) return;  // stopping, and nothing left to hand back
             c = queue_.front();
             queue_.pop_front();
+            queued_.store(queue_.size(), std::memory_order_release);
         }
         unsigned char expected = pool_call::queued;
         if (c->state.compare_exchange_strong(expected, pool_call::running, std::memory_order_acq_rel))

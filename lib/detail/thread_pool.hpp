@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -59,13 +60,19 @@ public:
 private:
     void work() noexcept;
 
+    // spin_for is how long an idle worker watches the queue before it sleeps.
+    static constexpr std::chrono::microseconds spin_for{50};
+
     reactor& loop_;
     const std::size_t max_;
     std::mutex m_;
     std::condition_variable cv_;
     std::deque<pool_call*> queue_;     // guarded by m_
-    std::size_t idle_ = 0;             // workers waiting for a call, guarded by m_
+    std::size_t idle_ = 0;             // workers waiting for a call (spinning or asleep), guarded by m_
+    std::size_t sleeping_ = 0;         // of those, asleep on cv_, guarded by m_
     bool stopping_ = false;            // guarded by m_
+    std::atomic<std::size_t> queued_{0};      // queue_.size(), for spinners to watch without the lock
+    std::atomic<bool> stopping_flag_{false};  // stopping_, likewise
     std::vector<std::thread> threads_; // loop thread only
 };
 
