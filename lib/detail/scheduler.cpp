@@ -184,6 +184,7 @@ bool scheduler::unpark(fiber* f, wake_reason why) noexcept {
 void scheduler::cancel(fiber* f) noexcept {
     check_owner(f, "cancelled");
     f->cancel_requested = true;
+    if (f->task) request_stop(f->task);  // this_fiber::stop_token() sees every cancel at once, run()'s too
     if (f->parked && f->interruptible) unpark(f, wake_reason::cancelled);
 }
 
@@ -220,8 +221,8 @@ void scheduler::foreign_fiber(const fiber* f, const char* how) const noexcept {
 
 void destroyed_with_waiters(const waiter* first) noexcept {
     std::ostringstream os;
-    os << "weft: a channel, mutex, condition_variable, semaphore or wait_group was destroyed while fibers "
-          "were parked on it:";
+    os << "weft: a channel, mutex, condition_variable, semaphore, wait_group, event, latch or task_group was "
+          "destroyed while fibers were parked on it:";
     for (const waiter* w = first; w; w = w->next) {
         const fiber* f = w->fib;
         os << "\n  fiber #" << (f && f->task ? f->task->id : 0);
