@@ -7,6 +7,7 @@
 #include "weft/channel.hpp"
 #include "weft/condition_variable.hpp"
 #include "weft/dns/resolve.hpp"
+#include "weft/dump.hpp"
 #include "weft/errors.hpp"
 #include "weft/event.hpp"
 #include "weft/http/client.hpp"

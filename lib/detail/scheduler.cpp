@@ -18,6 +18,9 @@
 #include <exception>
 #include <new>
 #include <sstream>
+#include <vector>
+
+#include <sys/mman.h>
 
 #include "weft/detail/wait_list.hpp"
 #include "weft/errors.hpp"
@@ -234,21 +237,54 @@ void destroyed_with_waiters(const waiter* first) noexcept {
     std::abort();
 }
 
+namespace {
+
+// describe() is one fiber's line: "fiber #3 'fetch' waits on fd read fd 7".
+void describe(std::ostream& os, const fiber* f, const fiber* running) {
+    os << "fiber #" << f->task->id;
+    if (!f->task->name.empty()) os << " '" << f->task->name << "'";
+    if (f == running) {
+        os << " is running";
+    } else if (f->parked) {
+        os << " waits on " << (f->waiting.what ? f->waiting.what : "something");
+        if (f->waiting.object) os << " " << f->waiting.object;
+        if (f->waiting.fd >= 0) os << " fd " << f->waiting.fd;
+    } else {
+        os << " is ready";
+    }
+}
+
+// resident_kib() is how much of a stack has been touched (and is still
+// resident): pages the kernel says are in memory.
+std::size_t resident_kib(const stack& s) {
+    if (!s) return 0;
+    const std::size_t page = 4096, pages = s.size / page;
+    std::vector<unsigned char> in(pages);
+    if (::mincore(s.bottom, pages * page, in.data()) != 0) return 0;
+    std::size_t n = 0;
+    for (unsigned char c : in) n += c & 1;
+    return n * page / 1024;
+}
+
+}  // namespace
+
 std::string scheduler::parked_report() const {
     std::ostringstream os;
     os << "weft: deadlock: all " << live_ << " fibers are parked and nothing can wake them:";
     for (const fiber* f = live_head_; f; f = f->next_live) {
-        os << "\n  fiber #" << f->task->id;
-        if (!f->task->name.empty()) os << " '" << f->task->name << "'";
-        if (f->parked) {
-            os << " waits on " << (f->waiting.what ? f->waiting.what : "something");
-            if (f->waiting.object) os << " " << f->waiting.object;
-            if (f->waiting.fd >= 0) os << " fd " << f->waiting.fd;
-        } else {
-            os << " is ready";
-        }
+        os << "\n  ";
+        describe(os, f, running());
     }
     return os.str();
+}
+
+void scheduler::dump(std::ostream& os) const {
+    os << "weft: " << live_ << " live fibers on this thread\n";
+    for (const fiber* f = live_head_; f; f = f->next_live) {
+        os << "  ";
+        describe(os, f, running());
+        os << "; stack " << resident_kib(f->stk) << " of " << f->stk.size / 1024 << " KiB resident\n";
+    }
 }
 
 }  // namespace weft::detail

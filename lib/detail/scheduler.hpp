@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 
 #include "detail/fiber.hpp"
@@ -104,6 +105,8 @@ public:
     void run_ready();
     // parked_report() lists every live fiber and what it waits on.
     std::string parked_report() const;
+    // dump() writes every live fiber, its state, wait and resident stack (weft::dump).
+    void dump(std::ostream& os) const;
 
     timer_heap& timers() noexcept { return timers_; }
     stack_pool& stacks() noexcept { return stacks_; }
