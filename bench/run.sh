@@ -44,7 +44,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
-build=${BENCH_BUILD:-$root/build-bench}
+build=$(realpath -m "${BENCH_BUILD:-$root/build-bench}")  # absolute: Go wants GOPATH so
 what=${1:-all}
 rounds=${ROUNDS:-5}
 idle_rounds=${IDLE_ROUNDS:-3}

@@ -38,7 +38,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
-build=${BENCH_BUILD:-$root/build-bench}
+build=$(realpath -m "${BENCH_BUILD:-$root/build-bench}")  # absolute: Go wants GOPATH so
 rounds=${ROUNDS:-3}
 parts=${TLS_PARTS:-handshake bulk https}
 hs_seconds=${TLS_HS_SECONDS:-2}
