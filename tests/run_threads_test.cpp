@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include <weft/shared_channel.hpp>
 #include <weft/shared_task.hpp>
 
 #include "support/run_bounded.hpp"
@@ -110,6 +111,19 @@ TEST_CASE("shared_task: cancel from another thread wakes the fiber at once", "[r
             while (!started) weft::this_fiber::sleep_for(1ms);
         }
         CHECK(unwound.load() == 2);
+    });
+}
+
+TEST_CASE("shared_task: a fiber that gets its own handle and drops it just lets go", "[run_threads][threads]") {
+    weft::test::run_bounded(30s, weft::run_options{.threads = 2}, [] {
+        weft::shared_channel<weft::shared_task<void>> handles(1);
+        std::atomic<bool> ended{false};
+        auto t = weft::spawn_on(1, [&] {
+            { auto self = handles.recv(); }  // dropped by its own fiber: no wait for itself
+            ended = true;
+        });
+        handles.send(std::move(t));
+        while (!ended) weft::this_fiber::sleep_for(1ms);
     });
 }
 
