@@ -28,7 +28,7 @@ bool latch::wait_until(deadline at) {
     while (count_ > 0) {
         detail::waiter w;
         waiters_.push_back(w);
-        if (detail::park_or_throw({"latch wait", this}, at) == detail::wake_reason::timed_out)
+        if (detail::park_or_throw({"latch wait", this}, at, "weft::latch::wait") == detail::wake_reason::timed_out)
             return count_ == 0;
     }
     return true;

@@ -31,9 +31,8 @@ using detail::wake_reason;
 
 // running_fiber() is the running fiber; throws errc::no_scheduler outside one.
 detail::fiber* running_fiber(const char* what) {
-    detail::fiber* self = detail::current_fiber();
-    if (!self) detail::throw_outside_fiber(what);
-    return self;
+    detail::require_fiber(what);
+    return detail::current_fiber();
 }
 
 }  // namespace
@@ -50,17 +49,19 @@ bool mutex::try_lock() {
     return true;
 }
 
-void mutex::lock() { try_lock_until(never); }
+void mutex::lock() { lock_until(never, "weft::mutex::lock"); }
 
-bool mutex::try_lock_until(deadline at) {
+bool mutex::try_lock_until(deadline at) { return lock_until(at, "weft::mutex::try_lock_until"); }
+
+bool mutex::lock_until(deadline at, const char* op) {
+    detail::fiber* self = running_fiber(op);
     if (try_lock()) return true;
-    detail::fiber* self = detail::current_fiber();
     for (;;) {
         wake_reason why;
         {
             detail::waiter w;
             waiters_.push_back(w);
-            why = detail::park_or_throw({"mutex lock", this}, at);
+            why = detail::park_or_throw({"mutex lock", this}, at, op);
         }
         if (owner_ == self) return true;  // unlock() handed it over
         if (why == wake_reason::timed_out) return false;
@@ -113,7 +114,7 @@ std::cv_status condition_variable::wait_until(std::unique_lock<mutex>& lock, dea
         why = detail::park({"condition_variable wait", this}, at);
     }  // off the list before re-locking parks us again: a notify must not land there
     m->lock_uninterruptibly();
-    detail::throw_if_interrupted(why);
+    detail::throw_if_interrupted(why, "weft::condition_variable::wait");
     return why == wake_reason::timed_out ? std::cv_status::timeout : std::cv_status::no_timeout;
 }
 
@@ -128,12 +129,15 @@ void wait_group::add(std::ptrdiff_t n) {
     }
 }
 
-bool wait_group::wait_until(deadline at) {
+bool wait_group::wait_until(deadline at) { return wait_impl(at, "weft::wait_group::wait_until"); }
+
+bool wait_group::wait_impl(deadline at, const char* op) {
+    detail::require_fiber(op);  // at zero too: a wait belongs in a fiber
     while (count_ > 0) {
         bool reached_zero = false;
         detail::waiter w(&reached_zero);
         waiters_.push_back(w);
-        wake_reason why = detail::park_or_throw({"wait_group wait", this}, at);
+        wake_reason why = detail::park_or_throw({"wait_group wait", this}, at, op);
         if (reached_zero) return true;
         if (why == wake_reason::timed_out) return false;
     }
@@ -153,12 +157,15 @@ bool semaphore::try_acquire() noexcept {
     return true;
 }
 
-bool semaphore::try_acquire_until(deadline at) {
+bool semaphore::try_acquire_until(deadline at) { return acquire_until(at, "weft::semaphore::try_acquire_until"); }
+
+bool semaphore::acquire_until(deadline at, const char* op) {
+    detail::require_fiber(op);  // with units left too: an acquire belongs in a fiber
     while (!try_acquire()) {
         bool granted = false;
         detail::waiter w(&granted);
         waiters_.push_back(w);
-        wake_reason why = detail::park_or_throw({"semaphore acquire", this}, at);
+        wake_reason why = detail::park_or_throw({"semaphore acquire", this}, at, op);
         if (granted) return true;
         if (why == wake_reason::timed_out) return false;
     }

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "detail/scheduler.hpp"
+#include "detail/sys_error.hpp"
 #include "weft/errors.hpp"
 
 namespace weft {
@@ -28,16 +29,6 @@ namespace detail {
 
 namespace {
 
-std::string error_text(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-        return x.what();
-    } catch (...) {
-        return "an exception not derived from std::exception";
-    }
-}
-
 void release(task_base* t) noexcept {
     if (--t->refs == 0) delete t;
 }
@@ -51,7 +42,7 @@ void report_unretrieved(const task_base* t) {
 void report_failure(const task_base* t, const char* how) noexcept {
     std::string name = t->name.empty() ? std::string() : " '" + t->name + "'";
     std::fprintf(stderr, "weft: task #%llu%s %s: %s\n", static_cast<unsigned long long>(t->id), name.c_str(),
-                 how, error_text(t->error).c_str());
+                 how, exception_text(t->error).c_str());
 }
 
 void throw_empty_task(const char* what) {
@@ -84,7 +75,7 @@ bool wait_task_until(task_base* t, deadline at) {
     while (!t->done) {
         waiter w(self);
         t->joiners.push_back(w);
-        if (throw_if_interrupted(s->park({"join of task", t}, at, true)) == wake_reason::timed_out)
+        if (throw_if_interrupted(s->park({"join of task", t}, at, true), "weft::task::join") == wake_reason::timed_out)
             return t->done;
     }
     return true;
@@ -108,6 +99,17 @@ void detach_task(task_base* t) noexcept {
 
 void drop_task(task_base* t) noexcept {
     scheduler* s = scheduler::current();
+#ifndef NDEBUG
+    // A handle dropped before its fiber ever ran: the body will never run.
+    // Almost always a `spawn(...)` whose task was meant to be detached.
+    if (!t->done && t->fib && !t->fib->started && !t->fib->cancel_requested) {
+        std::string name = t->name.empty() ? std::string() : " '" + t->name + "'";
+        std::fprintf(stderr,
+                     "weft: task #%llu%s was dropped before it ever ran, so it never will: dropping a task cancels "
+                     "it. Keep the task and join() it, or call detach() to let it run on its own\n",
+                     static_cast<unsigned long long>(t->id), name.c_str());
+    }
+#endif
     if (!t->done && s && t->fib != s->running()) {
         s->cancel(t->fib);
         request_stop(t);
@@ -141,7 +143,7 @@ void print_task(std::ostream& os, const task_base* t) {
     if (!t->name.empty()) os << " '" << t->name << "'";
     os << ' ' << st;
     if (st == task_state::finished) t->print_result(os);
-    if (st == task_state::failed) os << " error=" << std::quoted(error_text(t->error));
+    if (st == task_state::failed) os << " error=" << std::quoted(exception_text(t->error));
     os << '>';
 }
 

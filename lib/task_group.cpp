@@ -18,20 +18,11 @@
 #include <system_error>
 
 #include "detail/scheduler.hpp"
+#include "detail/sys_error.hpp"
 
 namespace weft {
 
 namespace {
-
-std::string error_text(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-        return x.what();
-    } catch (...) {
-        return "an exception not derived from std::exception";
-    }
-}
 
 std::string summary(const std::vector<std::exception_ptr>& errors) {
     std::string s = "weft::task_group: " + std::to_string(errors.size()) +
@@ -39,7 +30,7 @@ std::string summary(const std::vector<std::exception_ptr>& errors) {
     constexpr std::size_t shown = 3;
     for (std::size_t i = 0; i < errors.size() && i < shown; ++i) {
         if (i > 0) s += "; ";
-        s += error_text(errors[i]);
+        s += detail::exception_text(errors[i]);
     }
     if (errors.size() > shown) s += "; and " + std::to_string(errors.size() - shown) + " more";
     return s;
@@ -89,7 +80,7 @@ void task_group::wait() {
         cancelling_ = false;
         report_lost(why == detail::wake_reason::cancelled ? "wait() was cancelled, so it cannot rethrow it"
                                                            : "wait() timed out, so it cannot rethrow it");
-        detail::throw_if_interrupted(why);
+        detail::throw_if_interrupted(why, "weft::task_group::wait");
     }
     cancelling_ = false;
     if (!errors_.empty()) throw_group_error(std::exchange(errors_, {}));
@@ -129,7 +120,7 @@ void task_group::acquire_slot() {
         bool granted = false;
         detail::waiter w(&granted);
         slot_waiters_.push_back(w);
-        detail::park_or_throw({"task_group spawn at its limit", this});
+        detail::park_or_throw({"task_group spawn at its limit", this}, never, "weft::task_group::spawn");
         if (granted) return;
     }
 }
@@ -162,7 +153,7 @@ void task_group::failed(std::exception_ptr e) {
 
 void task_group::report_lost(const char* why) noexcept {
     for (const std::exception_ptr& e : errors_)
-        std::fprintf(stderr, "weft: a task_group child failed (%s): %s\n", why, error_text(e).c_str());
+        std::fprintf(stderr, "weft: a task_group child failed (%s): %s\n", why, detail::exception_text(e).c_str());
     errors_.clear();
 }
 

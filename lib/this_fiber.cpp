@@ -32,17 +32,29 @@ wake_reason park(wait_desc what, deadline until) {
     return require_scheduler("weft: a blocking call").park(what, until, true);
 }
 
-wake_reason throw_if_interrupted(wake_reason r) {
+wake_reason throw_if_interrupted(wake_reason r, const char* op) {
     if (r == wake_reason::cancelled) {
         if (fiber* f = current_fiber()) request_stop(f->task);  // a cancel that came by cancel_all()
-        throw cancelled();
+        throw cancelled(op ? op : "");
     }
-    if (r == wake_reason::scope_expired) throw timeout_error();
+    if (r == wake_reason::scope_expired) throw timeout_error(op ? op : "", "an enclosing with_timeout");
     return r;
 }
 
-wake_reason park_or_throw(wait_desc what, deadline until) {
-    return throw_if_interrupted(park(what, until));
+wake_reason park_or_throw(wait_desc what, deadline until, const char* op) {
+    return throw_if_interrupted(park(what, until), op);
+}
+
+void require_fiber(const char* what) {
+    if (!current_fiber()) [[unlikely]]
+        throw_outside_fiber(what);
+}
+
+void sleep(deadline t, const char* what) {
+    require_scheduler(what);
+    while (park_or_throw({"sleep"}, t, what) != wake_reason::timed_out) {
+        // only the timer ends a sleep; nobody else unparks a sleeper
+    }
 }
 
 bool unpark(fiber* f) noexcept { return scheduler::current()->unpark(f, wake_reason::ready); }
@@ -57,6 +69,12 @@ deadline set_scope_deadline(deadline d) noexcept {
     return f ? std::exchange(f->scope, d) : never;
 }
 
+deadline enter_scope(deadline d, const char* what) {
+    fiber* f = current_fiber();
+    if (!f) throw_outside_fiber(what);
+    return std::exchange(f->scope, std::min(d, f->scope));
+}
+
 }  // namespace detail
 
 namespace this_fiber {
@@ -67,12 +85,7 @@ void yield() {
     s->yield();  // refuses the loop itself, and throws if cancelled
 }
 
-void sleep_until(deadline t) {
-    detail::require_scheduler("weft::this_fiber::sleep_until");
-    while (detail::park_or_throw({"sleep"}, t) != detail::wake_reason::timed_out) {
-        // only the timer ends a sleep; nobody else unparks a sleeper
-    }
-}
+void sleep_until(deadline t) { detail::sleep(t, "weft::this_fiber::sleep_until"); }
 
 std::uint64_t id() noexcept {
     detail::fiber* f = detail::current_fiber();

@@ -46,7 +46,7 @@ std::size_t wait_tasks(task_base* const* ts, std::size_t n, bool all) {
     for (;;) {
         for (std::size_t i = 0; i < n; ++i)
             if (!ts[i]->done && !ws[i].list) ts[i]->joiners.push_back(ws[i]);
-        park_or_throw({all ? "when_all" : "when_any", ts[0]});
+        park_or_throw({all ? "when_all" : "when_any", ts[0]}, never, what);
         if (std::size_t i = scan(ts, n, all); i != none) return i;
     }
 }

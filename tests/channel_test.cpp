@@ -276,3 +276,29 @@ TEST_CASE("destroying a channel while fibers wait on it is reported, naming them
     CHECK_THAT(r.output, Catch::Contains("destroyed while fibers were parked on it"));
     CHECK_THAT(r.output, Catch::Contains("'producer'"));
 }
+
+// A call that may park fails outside run() every time, not only when it
+// would have had to wait; the calls that never park work anywhere.
+TEST_CASE("outside a fiber send and recv fail every time, try_send and try_recv work", "[channel][rule]") {
+    weft::channel<int> ch(4);
+    CHECK(ch.try_send(1));  // filling a channel before run() is fine
+    auto no_scheduler = [](auto&& fn, const char* name) {
+        try {
+            fn();
+            FAIL("no exception");
+        } catch (const std::system_error& e) {
+            CHECK(e.code() == weft::errc::no_scheduler);
+            CHECK_THAT(e.what(), Catch::StartsWith(std::string(name) + " must be called inside a fiber"));
+        }
+    };
+    no_scheduler([&] { ch.send(2); }, "weft::channel::send");  // there is room
+    no_scheduler([&] { ch.recv(); }, "weft::channel::recv");    // there is a value
+    no_scheduler([&] { ch.send_for(2, 1s); }, "weft::channel::send_for");
+    no_scheduler([&] { ch.recv_for(1s); }, "weft::channel::recv_for");
+    CHECK(ch.size() == 1);  // nothing moved
+    CHECK(ch.try_recv() == 1);
+    weft::test::run_bounded(5s, [&] {
+        ch.send(3);
+        CHECK(ch.recv() == 3);
+    });
+}

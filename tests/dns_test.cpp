@@ -106,7 +106,7 @@ TEST_CASE("localhost comes from /etc/hosts with no server reachable", "[dns]") {
         // ...while a name that is not there finds no server to ask.
         std::error_code ec;
         weft::dns::resolve("not-in-hosts.test", 80, o, ec);
-        REQUIRE((ec == errc::unreachable || ec == errc::timeout));
+        REQUIRE((ec == errc::unreachable || ec == weft::errc::timed_out));
     });
 }
 
@@ -137,12 +137,13 @@ TEST_CASE("bad names are rejected before any query", "[dns]") {
 TEST_CASE("each server error maps to its own code", "[dns]") {
     struct row {
         behavior how;
-        errc want;
+        std::error_code want;
     };
-    auto r = GENERATE(row{behavior::nxdomain, errc::host_not_found}, row{behavior::servfail, errc::server_failure},
-                      row{behavior::refused, errc::refused}, row{behavior::garbage, errc::malformed_answer},
-                      row{behavior::silence, errc::timeout}, row{behavior::wrong_id, errc::timeout});
-    weft::test::run_bounded(10s, [r] {
+    const std::error_code timed_out = weft::errc::timed_out;  // as every timeout in weft, not a dns::errc
+    auto r = GENERATE_COPY(row{behavior::nxdomain, errc::host_not_found}, row{behavior::servfail, errc::server_failure},
+                           row{behavior::refused, errc::refused}, row{behavior::garbage, errc::malformed_answer},
+                           row{behavior::silence, timed_out}, row{behavior::wrong_id, timed_out});
+    weft::test::run_bounded(10s, [r, timed_out] {
         weft::test::dns_server server;
         server.set("x.test", {.v4 = {"192.0.2.1"}, .how = r.how});
         auto o = opts_for(server);
@@ -154,9 +155,18 @@ TEST_CASE("each server error maps to its own code", "[dns]") {
         INFO(ec.message() << " after " << ms << " ms");
         REQUIRE(ec == r.want);
         REQUIRE(ms < 1000);
-        if (r.want == errc::timeout) {
+        if (r.want == timed_out) {
             REQUIRE(ms >= 250);
             REQUIRE(ec == std::errc::timed_out);
+            // The throwing form: weft::timeout_error, saying what timed out.
+            try {
+                weft::dns::resolve("x.test", 80, o);
+                FAIL("no exception");
+            } catch (const weft::timeout_error& e) {
+                REQUIRE(e.code() == weft::errc::timed_out);
+                REQUIRE(std::string(e.what()) == "weft::dns::resolve \"x.test\" (timeout 300 ms): deadline passed");
+            }
+            return;
         }
         try {
             weft::dns::resolve("x.test", 80, o);
@@ -310,7 +320,39 @@ TEST_CASE("default options and WEFT_DNS_SERVERS", "[dns]") {
             REQUIRE(ec == errc::bad_servers);
         });
     }
-    SECTION("outside a fiber") { REQUIRE_THROWS_AS(weft::dns::resolve("x.test", 80), std::system_error); }
+    SECTION("outside a fiber") {
+        // Every time, numeric hosts included; the message names resolve(), not
+        // the default_options() it would have read; the error_code forms throw nothing.
+        for (const char* host : {"x.test", "127.0.0.1"}) {
+            try {
+                weft::dns::resolve(host, 80);
+                FAIL("no exception");
+            } catch (const std::system_error& e) {
+                REQUIRE(e.code() == weft::errc::no_scheduler);
+                REQUIRE_THAT(e.what(), Catch::StartsWith("weft::dns::resolve \"") &&
+                                           Catch::Contains("must be called inside a fiber"));
+            }
+            std::error_code ec;
+            REQUIRE(weft::dns::resolve(host, 80, ec).empty());
+            REQUIRE(ec == weft::errc::no_scheduler);
+            REQUIRE(weft::dns::resolve(host, 80, weft::dns::options{}, ec).empty());
+            REQUIRE(ec == weft::errc::no_scheduler);
+        }
+    }
+}
+
+TEST_CASE("a lookup's zero timeout answers what needs no wait and times out the rest", "[dns][timeout]") {
+    weft::test::run_bounded(10s, [] {
+        weft::test::dns_server server;
+        server.set("slow.test", {.v4 = {"192.0.2.1"}});
+        auto o = opts_for(server, weft::dns::family::v4);
+        o.timeout = 0s;  // the one rule: zero has already passed
+        REQUIRE(weft::dns::resolve("127.0.0.1", 80, o).size() == 1);
+        REQUIRE(ips(weft::dns::resolve("localhost", 80, o)) == std::set<std::string>{"127.0.0.1"});  // /etc/hosts
+        REQUIRE_THROWS_AS(weft::dns::resolve("slow.test", 80, o), weft::timeout_error);
+        o.timeout = weft::no_timeout;  // and no_timeout is no limit
+        REQUIRE(ips(weft::dns::resolve("slow.test", 80, o)) == std::set<std::string>{"192.0.2.1"});
+    });
 }
 
 TEST_CASE("no fd or memory leak after 10,000 lookups", "[dns]") {

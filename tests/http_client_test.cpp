@@ -338,7 +338,68 @@ TEST_CASE("IPv6 literals, and names from /etc/hosts", "[http][client]") {
 }
 
 TEST_CASE("outside weft::run, get() says so", "[http][client]") {
-    CHECK(error_of([] { weft::http::get("http://127.0.0.1:1/"); }).code() == weft::errc::no_scheduler);
+    auto e = error_of([] { weft::http::get("http://127.0.0.1:1/"); });
+    CHECK(e.code() == weft::errc::no_scheduler);
+    CHECK_THAT(e.what(), Catch::StartsWith("weft::http::get must be called inside a fiber"));  // not http::send
+    request req;
+    req.target = "http://127.0.0.1:1/";
+    CHECK_THAT(error_of([&] { weft::http::send(req); }).what(),
+               Catch::StartsWith("weft::http::send must be called inside a fiber"));
+}
+
+TEST_CASE("a timeout says the URL, the phase and whose deadline passed", "[http][client][timeout][rule]") {
+    weft::test::run_bounded(20s, [] {
+        http_peer silent("", http_peer::then::hang);
+        weft::http::options o;
+        o.timeout = 100ms;
+        CHECK_THROWS_WITH(weft::http::get(silent.url(), o),
+                          "weft::http::get " + silent.url() +
+                              " (waiting for the response headers; timeout 100 ms): deadline passed");
+        CHECK_THROWS_WITH(weft::with_timeout(50ms, [&] { return weft::http::get(silent.url()); }),
+                          "weft::http::get " + silent.url() +
+                              " (waiting for the response headers; an enclosing with_timeout): deadline passed");
+        http_peer half_body("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", http_peer::then::hang);
+        request post;
+        post.method = "POST";
+        post.target = half_body.url();
+        CHECK_THROWS_WITH(weft::http::send(post, o),
+                          "weft::http::send POST " + half_body.url() +
+                              " (reading the response body; timeout 100 ms): deadline passed");
+        // connect_timeout: a listener with backlog 0 holding one connection
+        // drops the next SYN, so that connect never finishes.
+        auto full = weft::net::tcp_listener::bind(address::loopback(), 0);
+        auto first = weft::net::tcp_stream::connect(full.local_address(), 2s);
+        weft::http::options c;
+        c.connect_timeout = 50ms;
+        c.keep_alive = false;
+        const std::string url = "http://" + full.local_address().to_string() + "/";
+        CHECK_THROWS_WITH(weft::http::get(url, c),
+                          "weft::http::get " + url + " (connecting; connect_timeout 50 ms): deadline passed");
+    });
+}
+
+TEST_CASE("http timeouts follow the one rule: zero has passed, no_timeout is the default", "[http][client][timeout][rule]") {
+    CHECK(weft::http::options{}.timeout == weft::no_timeout);
+    weft::test::run_bounded(10s, [] {
+        serving s(hello);
+        weft::http::options o;
+        o.timeout = 0s;
+        auto start = weft::clock::now();
+        CHECK_THROWS_AS(weft::http::get(s.url(), o), weft::timeout_error);
+        CHECK(weft::clock::now() - start < 1s);
+        o.timeout = weft::no_timeout;
+        CHECK(weft::http::get(s.url(), o).body == "Hello!");
+    });
+}
+
+TEST_CASE("other errors of get() name it and its URL first, and keep the code", "[http][client][rule]") {
+    weft::test::run_bounded(10s, [] {
+        auto e = error_of([] { weft::http::get("http://127.0.0.1:1/"); });
+        CHECK(e.code() == std::errc::connection_refused);
+        CHECK_THAT(e.what(), Catch::StartsWith("weft::http::get http://127.0.0.1:1/ (connecting): "));
+        e = error_of([] { weft::http::get("ftp://example.com/"); });
+        CHECK_THAT(e.what(), Catch::StartsWith("weft::http::get: "));
+    });
 }
 
 TEST_CASE("url: parse, print, resolve", "[http][url]") {

@@ -165,6 +165,9 @@ TEST_CASE("a mutex used outside a fiber throws no_scheduler", "[mutex]") {
         std::thread([&] {
             require_errc([&] { m.lock(); }, weft::errc::no_scheduler);
             require_errc([&] { m.try_lock(); }, weft::errc::no_scheduler);
+            require_errc([&] { (void)m.try_lock_for(1s); }, weft::errc::no_scheduler);
+            CHECK_THROWS_WITH(m.lock(), Catch::StartsWith("weft::mutex::lock must be called inside a fiber"));
+            CHECK_THROWS_WITH((void)m.try_lock_for(1s), Catch::StartsWith("weft::mutex::try_lock_for must be"));
         }).join();
         CHECK(m.try_lock());
         m.unlock();

@@ -173,6 +173,11 @@ TEST_CASE("waiting outside a fiber is a clear error", "[reactor]") {
     CHECK_THROWS_MATCHES(weft::net::wait_readable(0), std::system_error,
                          Catch::Matchers::Predicate<std::system_error>(
                              [](const auto& e) { return e.code() == weft::errc::no_scheduler; }));
+    CHECK_THROWS_WITH(weft::net::wait_writable(0, 1s),
+                      Catch::StartsWith("weft::net::wait_writable fd 0 must be called inside a fiber"));
+    std::error_code ec;  // the error_code forms throw nothing, there either
+    CHECK_FALSE(weft::net::wait_readable(0, 1s, ec));
+    CHECK(ec == weft::errc::no_scheduler);
 }
 
 TEST_CASE("waiting on a bad fd is a clear error", "[reactor]") {

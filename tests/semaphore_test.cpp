@@ -141,3 +141,22 @@ TEST_CASE("a semaphore bounds how many fibers work at once", "[semaphore]") {
         CHECK(slots.value() == 3);
     });
 }
+
+TEST_CASE("outside a fiber acquire fails every time, even with units left", "[semaphore][rule]") {
+    weft::semaphore s(2);
+    for (auto fn : {+[](weft::semaphore& x) { x.acquire(); },
+                    +[](weft::semaphore& x) { (void)x.try_acquire_for(std::chrono::seconds(1)); },
+                    +[](weft::semaphore& x) { (void)x.try_acquire_until(weft::never); }}) {
+        try {
+            fn(s);
+            FAIL("no exception");
+        } catch (const std::system_error& e) {
+            CHECK(e.code() == weft::errc::no_scheduler);
+            CHECK_THAT(e.what(), Catch::StartsWith("weft::semaphore::"));
+        }
+    }
+    CHECK(s.value() == 2);  // nothing taken
+    CHECK(s.try_acquire());  // never parks: fine anywhere
+    s.release();
+    CHECK(s.value() == 2);
+}

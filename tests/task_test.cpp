@@ -342,3 +342,37 @@ TEST_CASE("join_for is interrupted by cancellation and with_timeout like join", 
         CHECK(sleeper.state() == weft::task_state::cancelled);
     });
 }
+
+TEST_CASE("a task dropped before it ever ran says so in debug builds", "[task][rule]") {
+#ifdef NDEBUG
+    SUCCEED("reported in debug builds only");
+#else
+    std::string said = weft::test::capture_stderr([] {
+        weft::test::run_bounded(5s, [] {
+            bool ran = false;
+            {
+                auto t = weft::spawn(weft::spawn_options{.name = "forgotten"}, [&] { ran = true; });
+            }  // dropped: cancelled before it ran
+            weft::this_fiber::yield();
+            CHECK_FALSE(ran);
+        });
+    });
+    CHECK_THAT(said, Catch::Contains("weft: task #2 'forgotten' was dropped before it ever ran") &&
+                         Catch::Contains("call detach()"));
+    // Not when it was cancelled on purpose, detached, or had run.
+    said = weft::test::capture_stderr([] {
+        weft::test::run_bounded(5s, [] {
+            {
+                auto t = weft::spawn([] {});
+                t.cancel();
+            }
+            weft::spawn([] {}).detach();
+            {
+                auto t = weft::spawn([] { weft::this_fiber::sleep_for(1h); });
+                weft::this_fiber::yield();
+            }
+        });
+    });
+    CHECK(said.empty());
+#endif
+}

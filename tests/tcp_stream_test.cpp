@@ -472,3 +472,80 @@ TEST_CASE("IPv6 loopback streams work", "[tcp_stream][ipv6]") {
         CHECK(buf == "six");
     });
 }
+
+// --- one error rule and one timeout vocabulary (README, "What you can rely on") ---
+
+TEST_CASE("the error_code forms never throw: outside a fiber they say no_scheduler", "[tcp_stream][rule]") {
+    std::error_code ec;
+    // Not even on a stream that was made inside a run() that has ended.
+    tcp_stream kept;  // outlives its run(): plain run(), not run_bounded's fd check
+    weft::run([&] {
+        auto l = tcp_listener::bind(address::loopback());
+        kept = tcp_stream::connect(l.local_address(), 2s);
+    });
+    for (tcp_stream* s : {&kept, static_cast<tcp_stream*>(nullptr)}) {
+        tcp_stream none;
+        tcp_stream& t = s ? *s : none;
+        std::string buf(8, '\0');
+        CHECK_NOTHROW(t.read_some(buf, ec));
+        CHECK(ec == weft::errc::no_scheduler);
+        CHECK_NOTHROW(t.read_some(buf, 1s, ec));
+        CHECK(ec == weft::errc::no_scheduler);
+        CHECK_NOTHROW(t.read_exact(buf, ec));
+        CHECK(ec == weft::errc::no_scheduler);
+        std::string line;
+        CHECK_NOTHROW(t.read_until(line, "\n", 100, ec));
+        CHECK(ec == weft::errc::no_scheduler);
+        CHECK_NOTHROW(t.write_all("x", ec));
+        CHECK(ec == weft::errc::no_scheduler);
+        CHECK_NOTHROW(t.write_all("x", 1s, ec));
+        CHECK(ec == weft::errc::no_scheduler);
+    }
+    CHECK_NOTHROW(tcp_stream::connect(address::loopback(1), ec));
+    CHECK(ec == weft::errc::no_scheduler);
+    CHECK_NOTHROW(tcp_stream::connect("localhost", 1, 1s, ec));  // before any DNS option is read
+    CHECK(ec == weft::errc::no_scheduler);
+    CHECK_NOTHROW(tcp_listener::bind(address::loopback(), 16, {}, ec));
+    CHECK(ec == weft::errc::no_scheduler);
+    tcp_listener l;
+    CHECK_NOTHROW(l.accept(ec));
+    CHECK(ec == weft::errc::no_scheduler);
+    // ... and the throwing forms name what was called.
+    auto e = error_of([] { tcp_stream::connect("localhost", 1, 1s); });
+    CHECK(e.code() == weft::errc::no_scheduler);
+    CHECK_THAT(e.what(), Catch::StartsWith("weft::net::tcp_stream::connect to localhost:1 must be called inside a fiber"));
+}
+
+TEST_CASE("a timeout_error says which call, and whose deadline", "[tcp_stream][timeout][rule]") {
+    weft::test::run_bounded(10s, [] {
+        auto [c, s] = connected();
+        std::string buf(16, '\0');
+        CHECK_THROWS_WITH(s.read_some(buf, 20ms), "weft::net::tcp_stream::read_some (timeout 20 ms): deadline passed");
+        CHECK_THROWS_WITH(weft::with_timeout(10ms, [&] { s.read_some(buf, 1h); }),
+                          "weft::net::tcp_stream::read_some (an enclosing with_timeout): deadline passed");
+        CHECK_THROWS_WITH(weft::with_timeout(10ms, [&] { s.read_exact(buf); }),
+                          "weft::net::tcp_stream::read_exact (an enclosing with_timeout): deadline passed");
+        std::string line;
+        CHECK_THROWS_WITH(s.read_until(line, "\n", 100, 1500us),
+                          "weft::net::tcp_stream::read_until (timeout 1500 us): deadline passed");
+        auto l = tcp_listener::bind(address::loopback());
+        CHECK_THROWS_WITH(l.accept(5ms), "weft::net::tcp_listener::accept (timeout 5 ms): deadline passed");
+    });
+}
+
+TEST_CASE("a zero timeout does what needs no wait, and times out the rest at once", "[tcp_stream][timeout][rule]") {
+    weft::test::run_bounded(10s, [] {
+        auto [c, s] = connected();
+        std::string buf(16, '\0');
+        auto start = weft::clock::now();
+        CHECK_THROWS_AS(s.read_some(buf, 0s), weft::timeout_error);
+        CHECK(weft::clock::now() - start < 1s);
+        c.write_all("ready");
+        weft::this_fiber::sleep_for(5ms);  // the bytes are there now
+        CHECK(s.read_some(buf, 0s) == 5);
+        std::error_code ec;
+        CHECK(c.write_all("x", 0s, ec) == 1);  // room in the buffer: no wait
+        CHECK_FALSE(ec);
+        CHECK(s.read_some(buf, weft::no_timeout) == 1);  // no_timeout: no limit
+    });
+}

@@ -515,3 +515,36 @@ TEST_CASE("connections made at once each resume, with a ticket of their own") {
         CHECK(round() == 4);  // resumed connections leave fresh tickets behind
     });
 }
+
+TEST_CASE("the error_code forms never throw: outside a fiber they say no_scheduler", "[tls][rule]") {
+    std::error_code ec;
+    tls::stream none;
+    char buf[8];
+    CHECK_NOTHROW(none.read_some(buf, ec));
+    CHECK(ec == weft::errc::no_scheduler);
+    CHECK_NOTHROW(none.write_all("x", 1s, ec));
+    CHECK(ec == weft::errc::no_scheduler);
+    std::string line;
+    CHECK_NOTHROW(none.read_until(line, "\n", 100, ec));
+    CHECK(ec == weft::errc::no_scheduler);
+    CHECK_NOTHROW(none.shutdown(1s, ec));
+    CHECK(ec == weft::errc::no_scheduler);
+    auto ctx = trusting_client();
+    CHECK_NOTHROW(tls::stream::connect("localhost", 1, ctx, 1s, ec));
+    CHECK(ec == weft::errc::no_scheduler);
+    CHECK_NOTHROW(tls::stream::connect(net::tcp_stream(), "localhost", ctx, 1s, ec));
+    CHECK(ec == weft::errc::no_scheduler);
+    CHECK_NOTHROW(tls::stream::accept(net::tcp_stream(), server_ctx(), 1s, ec));
+    CHECK(ec == weft::errc::no_scheduler);
+}
+
+TEST_CASE("a handshake's timeout_error names the call and its timeout", "[tls][timeout][rule]") {
+    run_bounded(20s, [] {
+        auto l = net::tcp_listener::bind(net::address::loopback());
+        net::tcp_stream silent = net::tcp_stream::connect(l.local_address(), 5s);
+        auto e = error_of([&] { tls::stream::accept(l.accept(5s), server_ctx(), 20ms); });
+        CHECK(e.code() == weft::errc::timed_out);
+        CHECK_THAT(e.what(), Catch::StartsWith("weft::tls::stream::accept from 127.0.0.1:") &&
+                                 Catch::EndsWith(" (timeout 20 ms): deadline passed"));
+    });
+}

@@ -406,3 +406,39 @@ TEST_CASE("bind and open report clear errors", "[udp]") {
         CHECK_FALSE(s.is_open());
     });
 }
+
+TEST_CASE("the error_code forms never throw: outside a fiber they say no_scheduler", "[udp][rule]") {
+    udp_socket kept;  // outlives its run(): plain run(), not run_bounded's fd check
+    weft::run([&] { kept = udp_socket::bind(address::loopback()); });
+    std::error_code ec;
+    char buf[8];
+    for (udp_socket* s : {&kept, static_cast<udp_socket*>(nullptr)}) {
+        udp_socket none;
+        udp_socket& u = s ? *s : none;
+        address from;
+        CHECK_NOTHROW(u.recv_from(buf, from, ec));
+        CHECK(ec == weft::errc::no_scheduler);
+        CHECK_NOTHROW(u.recv(buf, 1s, ec));
+        CHECK(ec == weft::errc::no_scheduler);
+        CHECK_NOTHROW(u.send_to("x", address::loopback(9), ec));
+        CHECK(ec == weft::errc::no_scheduler);
+        CHECK_NOTHROW(u.connect(address::loopback(9), ec));
+        CHECK(ec == weft::errc::no_scheduler);
+    }
+    CHECK_NOTHROW(udp_socket::bind(address::loopback(), ec));
+    CHECK(ec == weft::errc::no_scheduler);
+}
+
+TEST_CASE("udp timeouts: zero answers what is there, and the error names the call", "[udp][timeout][rule]") {
+    weft::test::run_bounded(5s, [] {
+        auto a = udp_socket::bind(address::loopback());
+        auto b = udp_socket::bind(address::loopback());
+        char buf[16];
+        CHECK_THROWS_WITH(a.recv(buf, 0s), "weft::net::udp_socket::recv (timeout 0 s): deadline passed");
+        b.send_to("hi", a.local_address());
+        weft::this_fiber::sleep_for(5ms);
+        CHECK(a.recv(buf, 0s) == 2);
+        address from;
+        CHECK_THROWS_WITH(a.recv_from(buf, from, 3ms), "weft::net::udp_socket::recv_from (timeout 3 ms): deadline passed");
+    });
+}

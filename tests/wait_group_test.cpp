@@ -135,3 +135,20 @@ TEST_CASE("a wait_group wait outside a fiber throws no_scheduler", "[wait_group]
         wg.wait();
     });
 }
+
+TEST_CASE("outside a fiber wait fails every time, even at zero", "[wait_group][rule]") {
+    weft::wait_group wg;
+    CHECK(wg.count() == 0);
+    try {
+        wg.wait();
+        FAIL("no exception");
+    } catch (const std::system_error& e) {
+        CHECK(e.code() == weft::errc::no_scheduler);
+        CHECK_THAT(e.what(), Catch::StartsWith("weft::wait_group::wait must be called inside a fiber"));
+    }
+    CHECK_THROWS_WITH(wg.wait_for(1s), Catch::StartsWith("weft::wait_group::wait_for must be"));
+    wg.add(2);  // add and done never park: fine anywhere
+    wg.done();
+    wg.done();
+    CHECK(wg.count() == 0);
+}

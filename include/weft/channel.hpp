@@ -122,31 +122,32 @@ public:
     // send(v) delivers v, parking while no receiver and no buffer room is
     // there. Throws weft::channel_closed if the channel is or gets closed (v
     // is left untouched then), weft::cancelled, weft::timeout_error (an
-    // enclosing with_timeout()), and errc::no_scheduler if it must park
-    // outside a fiber.
-    void send(const T& v) requires std::is_copy_constructible_v<T> { send_impl(v, never); }
-    void send(T&& v) { send_impl(std::move(v), never); }
+    // enclosing with_timeout()), and std::system_error(errc::no_scheduler)
+    // outside a fiber — every time, even when there is room.
+    void send(const T& v) requires std::is_copy_constructible_v<T> { send_impl(v, never, "weft::channel::send"); }
+    void send(T&& v) { send_impl(std::move(v), never, "weft::channel::send"); }
 
     // send_until(v, at) is send() that gives up at `at`: false then, v untouched.
     bool send_until(const T& v, deadline at) requires std::is_copy_constructible_v<T> {
-        return send_impl(v, at);
+        return send_impl(v, at, "weft::channel::send_until");
     }
-    bool send_until(T&& v, deadline at) { return send_impl(std::move(v), at); }
+    bool send_until(T&& v, deadline at) { return send_impl(std::move(v), at, "weft::channel::send_until"); }
 
     // send_for(v, d) is send_until(v, now + d).
     template <class Rep, class Period>
     bool send_for(const T& v,
                   std::chrono::duration<Rep, Period> d) requires std::is_copy_constructible_v<T> {
-        return send_impl(v, deadline_after(d));
+        return send_impl(v, deadline_after(d), "weft::channel::send_for");
     }
     template <class Rep, class Period>
     bool send_for(T&& v, std::chrono::duration<Rep, Period> d) {
-        return send_impl(std::move(v), deadline_after(d));
+        return send_impl(std::move(v), deadline_after(d), "weft::channel::send_for");
     }
 
     // try_send(v) delivers v if that needs no wait (a receiver is parked or the
     // buffer has room); false when it would wait or the channel is closed. v
-    // is moved from only when it returns true.
+    // is moved from only when it returns true. It never parks, so it works
+    // outside a fiber too (to fill a channel before weft::run()).
     template <class U = T>
     requires std::is_constructible_v<T, U&&>
     bool try_send(U&& v) { return !closed_ && put_now(std::forward<U>(v)); }
@@ -154,21 +155,23 @@ public:
     // recv() takes the next value, parking while there is none; std::nullopt
     // once the channel is closed and drained. Throws weft::cancelled,
     // weft::timeout_error (an enclosing with_timeout()), and
-    // errc::no_scheduler if it must park outside a fiber.
-    std::optional<T> recv() { return recv_impl(never); }
+    // std::system_error(errc::no_scheduler) outside a fiber — every time,
+    // even when a value is there.
+    std::optional<T> recv() { return recv_impl(never, "weft::channel::recv"); }
 
     // recv_until(at) is recv() that gives up at `at`: std::nullopt then too
     // (closed() tells the two apart).
-    std::optional<T> recv_until(deadline at) { return recv_impl(at); }
+    std::optional<T> recv_until(deadline at) { return recv_impl(at, "weft::channel::recv_until"); }
 
     // recv_for(d) is recv_until(now + d).
     template <class Rep, class Period>
     std::optional<T> recv_for(std::chrono::duration<Rep, Period> d) {
-        return recv_impl(deadline_after(d));
+        return recv_impl(deadline_after(d), "weft::channel::recv_for");
     }
 
     // try_recv() takes the next value if one is buffered or a sender is
-    // parked; std::nullopt otherwise. Never parks.
+    // parked; std::nullopt otherwise. Never parks, so it works outside a
+    // fiber too.
     std::optional<T> try_recv() {
         if (!buf_.empty()) {
             std::optional<T> v(std::in_place, std::move(buf_.front()));
@@ -231,7 +234,8 @@ private:
     // V is const T& or T: the caller's argument is only read or moved by the
     // fiber that finally takes it.
     template <class V>
-    bool send_impl(V&& v, deadline at) {
+    bool send_impl(V&& v, deadline at, const char* op) {
+        detail::require_fiber(op);
         for (;;) {
             if (closed_) throw channel_closed();
             if (put_now(std::forward<V>(v))) return true;
@@ -242,14 +246,15 @@ private:
                 o.move_from = &v;
             detail::waiter w(&o);
             send_waiters_.push_back(w);
-            detail::wake_reason why = detail::park_or_throw({"channel send", this}, at);
+            detail::wake_reason why = detail::park_or_throw({"channel send", this}, at, op);
             if (o.taken) return true;
             if (why == detail::wake_reason::timed_out) return false;
             // woken by close() (thrown above), or by a taker whose copy threw: retry
         }
     }
 
-    std::optional<T> recv_impl(deadline at) {
+    std::optional<T> recv_impl(deadline at, const char* op) {
+        detail::require_fiber(op);
         for (;;) {
             if (std::optional<T> v = try_recv()) return v;
             if (closed_) return std::nullopt;
@@ -258,7 +263,7 @@ private:
             {
                 detail::waiter w(&slot);
                 recv_waiters_.push_back(w);
-                why = detail::park_or_throw({"channel recv", this}, at);
+                why = detail::park_or_throw({"channel recv", this}, at, op);
             }
             if (slot) return slot;
             if (why == detail::wake_reason::timed_out) return std::nullopt;

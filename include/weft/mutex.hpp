@@ -46,7 +46,7 @@ public:
     // try_lock_for(d) is try_lock_until(now + d).
     template <class Rep, class Period>
     bool try_lock_for(std::chrono::duration<Rep, Period> d) {
-        return try_lock_until(deadline_after(d));
+        return lock_until(deadline_after(d), "weft::mutex::try_lock_for");
     }
 
     // unlock() releases the mutex, handing it to the first parked waiter if
@@ -59,6 +59,8 @@ public:
 
 private:
     friend class condition_variable;
+
+    bool lock_until(deadline at, const char* op);  // `op` is the call the user made, for errors
 
     // lock_uninterruptibly() is lock() that neither cancellation nor a scope
     // deadline can interrupt: condition_variable re-locks with it on every way

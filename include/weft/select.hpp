@@ -310,7 +310,7 @@ std::size_t select_impl(std::index_sequence<I...>, C&... c) {
         {
             std::array<waiter, n> ws;  // unlinked by their destructors, however the park ends
             (link_case(c, ws[I]), ...);
-            why = park_or_throw({"select"}, until);
+            why = park_or_throw({"select"}, until, "weft::select");
             ((fired_case(c) ? (taken = I, true) : false) || ...);
         }
         if (taken < n) return run_at(taken);

@@ -29,12 +29,12 @@ public:
 
     // acquire() takes one unit, parking the fiber while there is none.
     // Throws weft::cancelled, weft::timeout_error (an enclosing
-    // with_timeout()), and std::system_error(errc::no_scheduler) when it must
-    // park outside a fiber.
-    void acquire() { try_acquire_until(never); }
+    // with_timeout()), and std::system_error(errc::no_scheduler) outside a
+    // fiber — every time, even when a unit is there.
+    void acquire() { acquire_until(never, "weft::semaphore::acquire"); }
 
     // try_acquire() takes one unit if there is one and returns whether it did;
-    // it never parks.
+    // it never parks, so it works outside a fiber too.
     bool try_acquire() noexcept;
 
     // try_acquire_until(at) is acquire() that gives up at `at` and returns
@@ -44,17 +44,20 @@ public:
     // try_acquire_for(d) is try_acquire_until(now + d).
     template <class Rep, class Period>
     bool try_acquire_for(std::chrono::duration<Rep, Period> d) {
-        return try_acquire_until(deadline_after(d));
+        return acquire_until(deadline_after(d), "weft::semaphore::try_acquire_for");
     }
 
     // release(n) returns n units, waking up to n parked fibers (first come,
-    // first served). Throws std::system_error(invalid_argument) when n < 0.
+    // first served); it never parks, so it works outside a fiber too. Throws
+    // std::system_error(invalid_argument) when n < 0.
     void release(std::ptrdiff_t n = 1);
 
     // value() is the number of units available now.
     std::ptrdiff_t value() const noexcept { return count_; }
 
 private:
+    bool acquire_until(deadline at, const char* op);  // `op` is the call the user made, for errors
+
     std::ptrdiff_t count_;       // units not handed to anyone; > 0 only when nobody is parked
     detail::wait_list waiters_;  // fibers parked in acquire(), FIFO; slot -> their `granted` flag
 };

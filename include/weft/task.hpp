@@ -139,9 +139,14 @@ using spawn_result_t = std::decay_t<std::invoke_result_t<std::decay_t<Fn>, std::
 // blocks or yields. fn and args are copied or moved into the fiber, as
 // std::thread does. Throws std::system_error(errc::no_scheduler) outside
 // weft::run() and std::system_error(errc::no_stack) when no stack can be had.
+//
+// The task must be kept, joined or detached: dropping it cancels the fiber
+// (see task<T>). A handle dropped before its fiber ever ran — the body then
+// never runs — is reported on stderr in debug builds (NDEBUG not defined),
+// unless cancel() was called first.
 template <class Fn, class... Args>
-[[nodiscard]] task<detail::spawn_result_t<Fn, Args...>> spawn(spawn_options opts, Fn&& fn,
-                                                              Args&&... args) {
+[[nodiscard("dropping the task cancels it; call detach() to let it run on its own")]]
+task<detail::spawn_result_t<Fn, Args...>> spawn(spawn_options opts, Fn&& fn, Args&&... args) {
     using R = detail::spawn_result_t<Fn, Args...>;
     auto* s = new detail::task_impl<R, std::decay_t<Fn>, std::decay_t<Args>...>(
         std::forward<Fn>(fn), std::forward<Args>(args)...);
@@ -152,8 +157,10 @@ template <class Fn, class... Args>
 // spawn(fn, args...) is spawn({}, fn, args...): an unnamed fiber, default stack.
 template <class Fn, class... Args>
     requires(!std::is_same_v<std::decay_t<Fn>, spawn_options>)
-[[nodiscard]] task<detail::spawn_result_t<Fn, Args...>> spawn(Fn&& fn, Args&&... args) {
+[[nodiscard("dropping the task cancels it; call detach() to let it run on its own")]]
+task<detail::spawn_result_t<Fn, Args...>> spawn(Fn&& fn, Args&&... args) {
     return spawn(spawn_options{}, std::forward<Fn>(fn), std::forward<Args>(args)...);
 }
+
 
 }  // namespace weft

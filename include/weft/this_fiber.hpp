@@ -8,20 +8,27 @@
 
 #include "weft/timeout.hpp"
 
+namespace weft::detail {
+// sleep(t, what) is sleep_until(t); its errors name `what`, the call the user made.
+void sleep(deadline t, const char* what);
+}  // namespace weft::detail
+
 namespace weft::this_fiber {
 
 // yield() moves the running fiber to the back of the run queue and runs the
 // next ready one. Throws weft::cancelled if the fiber was cancelled.
 void yield();
 
-// sleep_until(t) parks the fiber until t. Throws weft::cancelled, or
-// weft::timeout_error when an enclosing with_timeout() deadline comes first.
+// sleep_until(t) parks the fiber until t (a time already passed: it returns
+// at once). Throws weft::cancelled, weft::timeout_error when an enclosing
+// with_timeout() deadline comes first, and std::system_error(
+// errc::no_scheduler) outside a fiber, every time.
 void sleep_until(deadline t);
 
 // sleep_for(d) is sleep_until(now + d).
 template <class Rep, class Period>
 void sleep_for(std::chrono::duration<Rep, Period> d) {
-    sleep_until(deadline_after(d));
+    detail::sleep(deadline_after(d), "weft::this_fiber::sleep_for");
 }
 
 // id() is the running fiber's task id (#1 is run()'s "main"), 0 outside a fiber.

@@ -36,8 +36,9 @@ public:
     // is. A waiter woken by the counter reaching zero returns even if add()
     // raised it again before the waiter ran. Throws weft::cancelled,
     // weft::timeout_error (an enclosing with_timeout()), and
-    // std::system_error(errc::no_scheduler) when it must park outside a fiber.
-    void wait() { wait_until(never); }
+    // std::system_error(errc::no_scheduler) outside a fiber — every time,
+    // even at zero. (add() and done() never park and work anywhere.)
+    void wait() { wait_impl(never, "weft::wait_group::wait"); }
 
     // wait_until(at) is wait() that gives up at `at`; returns false then, true
     // once the counter reached zero.
@@ -46,10 +47,12 @@ public:
     // wait_for(d) is wait_until(now + d).
     template <class Rep, class Period>
     bool wait_for(std::chrono::duration<Rep, Period> d) {
-        return wait_until(deadline_after(d));
+        return wait_impl(deadline_after(d), "weft::wait_group::wait_for");
     }
 
 private:
+    bool wait_impl(deadline at, const char* op);  // `op` is the call the user made, for errors
+
     std::ptrdiff_t count_ = 0;
     detail::wait_list waiters_;  // fibers parked in wait(), FIFO
 };

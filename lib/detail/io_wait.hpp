@@ -8,6 +8,7 @@
 
 #include "detail/reactor.hpp"
 #include "detail/scheduler.hpp"
+#include "detail/sys_error.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::detail {
@@ -61,9 +62,5 @@ auto io_wait(reactor& r, int fd, io_dir dir, deadline until, std::error_code& ec
         return -1;
     }
 }
-
-// throw_error() throws what `ec` stands for: weft::cancelled and
-// weft::timeout_error for those two, std::system_error(ec, what) otherwise.
-[[noreturn]] void throw_error(std::error_code ec, const char* what);
 
 }  // namespace weft::detail

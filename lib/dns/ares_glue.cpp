@@ -42,7 +42,7 @@ std::error_code to_error(int status) noexcept {
         case ARES_ENOTIMP:
         case ARES_EFORMERR: return dns_error(dns::errc::server_failure);
         case ARES_EREFUSED: return dns_error(dns::errc::refused);
-        case ARES_ETIMEOUT: return dns_error(dns::errc::timeout);
+        case ARES_ETIMEOUT: return weft::make_error_code(weft::errc::timed_out);  // as every timeout in weft
         case ARES_EBADRESP: return dns_error(dns::errc::malformed_answer);
         case ARES_EBADNAME: return dns_error(dns::errc::bad_name);
         case ARES_ECONNREFUSED: return dns_error(dns::errc::unreachable);
@@ -86,9 +86,10 @@ std::size_t count_servers(ares_channel ch) {
 // per_try_ms() cuts `total` so that c-ares' schedule fits in it: each server is
 // asked `tries` times, and c-ares doubles the per-try timeout after every round
 // of the servers, so the worst case is nservers * t * (2^tries - 1).
-int per_try_ms(std::chrono::milliseconds total, std::size_t nservers, int tries) {
+int per_try_ms(std::chrono::nanoseconds total, std::size_t nservers, int tries) {
     long long rounds = (1LL << std::clamp(tries, 1, 16)) - 1;
-    long long t = total.count() / (static_cast<long long>(nservers) * rounds);
+    long long t = std::chrono::duration_cast<std::chrono::milliseconds>(total).count() /
+                  (static_cast<long long>(nservers) * rounds);
     return static_cast<int>(std::clamp<long long>(t, 1, 1'000'000));
 }
 
@@ -255,7 +256,9 @@ dns_glue::~dns_glue() {
 dns_glue::channel* dns_glue::channel_for(const dns::options& opts, std::error_code& ec) {
     const std::string servers = opts.servers.empty() ? env_servers_ : join(opts.servers);
     const int tries = std::max(opts.tries, 1);
-    const auto total = std::max(opts.timeout, std::chrono::milliseconds(1));
+    // Zero (or less) is a deadline already passed: the lookup's park ends at
+    // once. c-ares still gets a schedule of its own (1 ms a try at least).
+    const auto total = std::max<std::chrono::nanoseconds>(opts.timeout, std::chrono::milliseconds(1));
     std::string key = servers + '|' + std::to_string(tries) + '|' + std::to_string(total.count());
     for (auto& c : channels_)
         if (c->key == key) return c.get();

@@ -3,15 +3,14 @@
 // a c-ares lookup (ares_glue) and park the fiber until its callback fills it.
 #include "weft/dns/resolve.hpp"
 
-#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 
 #include <charconv>
 
 #include "detail/io_wait.hpp"
-#include "detail/runtime.hpp"
 #include "dns/ares_glue.hpp"
+#include "net/sys.hpp"
 #include "weft/detail/park.hpp"
 
 namespace weft::dns {
@@ -61,29 +60,6 @@ bool valid_name(std::string_view host) noexcept {
     return label > 0;
 }
 
-// numeric() reads a numeric IPv4 or IPv6 host; false when host is a name.
-bool numeric(std::string_view host, std::uint16_t port, net::address& out) {
-    char buf[INET6_ADDRSTRLEN + 1];
-    if (host.empty() || host.size() >= sizeof buf) return false;
-    host.copy(buf, host.size());
-    buf[host.size()] = '\0';
-    sockaddr_in6 sa6{};
-    sockaddr_in sa4{};
-    if (::inet_pton(AF_INET, buf, &sa4.sin_addr) == 1) {
-        sa4.sin_family = AF_INET;
-        sa4.sin_port = htons(port);
-        out = net::address::from_sockaddr(reinterpret_cast<sockaddr*>(&sa4), sizeof sa4);
-        return true;
-    }
-    if (::inet_pton(AF_INET6, buf, &sa6.sin6_addr) == 1) {
-        sa6.sin6_family = AF_INET6;
-        sa6.sin6_port = htons(port);
-        out = net::address::from_sockaddr(reinterpret_cast<sockaddr*>(&sa6), sizeof sa6);
-        return true;
-    }
-    return false;
-}
-
 bool family_fits(const net::address& a, family f) noexcept {
     return f == family::any || (f == family::v4) == a.is_v4();
 }
@@ -107,8 +83,59 @@ bool service_port(std::string_view service, std::uint16_t& port) {
     return true;
 }
 
-[[noreturn]] void fail(std::error_code ec, std::string_view host) {
-    detail::throw_error(ec, ("weft::dns::resolve \"" + std::string(host.substr(0, 260)) + "\"").c_str());
+std::string what_of(std::string_view host) {
+    return "weft::dns::resolve \"" + std::string(host.substr(0, 260)) + "\"";
+}
+
+// lookup() is every resolve(): `opts` null means the run's defaults.
+// `timeout` gets the lookup's own timeout, for the message of a timeout_error.
+std::vector<net::address> lookup(std::string_view host, std::uint16_t port, const options* opts,
+                                 std::error_code& ec, std::chrono::nanoseconds& timeout) {
+    ec.clear();
+    if (!detail::current_fiber()) {  // every time, numeric hosts included
+        ec = make_error_code(weft::errc::no_scheduler);
+        return {};
+    }
+    detail::dns_glue& glue = detail::current_dns("weft::dns::resolve");
+    const options& o = opts ? *opts : glue.defaults;
+    timeout = o.timeout;
+    net::address ip;
+    if (net::detail::numeric_host(host, port, ip)) {
+        if (family_fits(ip, o.family)) return {ip};
+        ec = make_error_code(errc::no_data);
+        return {};
+    }
+    if (!valid_name(host)) {  // before anything is asked of anyone
+        ec = make_error_code(errc::bad_name);
+        return {};
+    }
+    detail::tls_scheduler->io_turn();  // names from /etc/hosts never park: take turns anyway
+    const std::string name(host);
+    // The whole lookup, every try included, ends here at the latest.
+    const deadline until = deadline_after(o.timeout);
+    detail::dns_query_ptr q = glue.start(name.c_str(), port, o, ec);
+    if (!q) return {};
+    while (!q->done) {
+        q->waiter = detail::current_fiber();
+        detail::wake_reason why = detail::park({"dns resolve", q.get()}, until);
+        q->waiter = nullptr;
+        if (q->done) break;
+        if (why == detail::wake_reason::ready) continue;
+        // Timed out or cancelled: q's release leaves the record to c-ares'
+        // callback, which frees it when the query ends on its own.
+        ec = detail::wake_error(why);
+        return {};
+    }
+    ec = q->ec;
+    return std::move(q->addrs);
+}
+
+std::vector<net::address> lookup_or_throw(std::string_view host, std::uint16_t port, const options* opts) {
+    std::error_code ec;
+    std::chrono::nanoseconds timeout = no_timeout;
+    auto addrs = lookup(host, port, opts, ec, timeout);
+    if (ec) detail::throw_error(ec, what_of(host), timeout);
+    return addrs;
 }
 
 }  // namespace
@@ -128,64 +155,37 @@ const options& default_options() { return detail::current_dns("weft::dns::defaul
 
 std::vector<net::address> resolve(std::string_view host, std::uint16_t port, const options& opts,
                                   std::error_code& ec) {
-    ec.clear();
-    net::address ip;
-    if (numeric(host, port, ip)) {
-        if (family_fits(ip, opts.family)) return {ip};
-        ec = make_error_code(errc::no_data);
-        return {};
-    }
-    if (!valid_name(host)) {  // before anything is asked of anyone
-        ec = make_error_code(errc::bad_name);
-        return {};
-    }
-    detail::dns_glue& glue = detail::current_dns("weft::dns::resolve");
-    detail::tls_scheduler->io_turn();  // names from /etc/hosts never park: take turns anyway
-    const std::string name(host);
-    // The whole lookup, every try included, ends here at the latest.
-    const deadline until = deadline_after(std::max(opts.timeout, std::chrono::milliseconds(1)));
-    detail::dns_query_ptr q = glue.start(name.c_str(), port, opts, ec);
-    if (!q) return {};
-    while (!q->done) {
-        q->waiter = detail::current_fiber();
-        detail::wake_reason why = detail::park({"dns resolve", q.get()}, until);
-        q->waiter = nullptr;
-        if (q->done) break;
-        if (why == detail::wake_reason::ready) continue;
-        // Timed out or cancelled: q's release leaves the record to c-ares'
-        // callback, which frees it when the query ends on its own.
-        ec = why == detail::wake_reason::timed_out ? make_error_code(errc::timeout) : detail::wake_error(why);
-        return {};
-    }
-    ec = q->ec;
-    return std::move(q->addrs);
+    std::chrono::nanoseconds timeout;
+    return lookup(host, port, &opts, ec, timeout);
 }
 
 std::vector<net::address> resolve(std::string_view host, std::uint16_t port, const options& opts) {
-    std::error_code ec;
-    auto addrs = resolve(host, port, opts, ec);
-    if (ec) fail(ec, host);
-    return addrs;
+    return lookup_or_throw(host, port, &opts);
 }
 
 std::vector<net::address> resolve(std::string_view host, std::uint16_t port, std::error_code& ec) {
-    return resolve(host, port, default_options(), ec);
+    std::chrono::nanoseconds timeout;
+    return lookup(host, port, nullptr, ec, timeout);
 }
 
 std::vector<net::address> resolve(std::string_view host, std::uint16_t port) {
-    return resolve(host, port, default_options());
+    return lookup_or_throw(host, port, nullptr);
 }
 
 std::vector<net::address> resolve(std::string_view host, std::string_view service, const options& opts) {
     std::uint16_t port = 0;
     if (!service_port(service, port))
         detail::throw_error(make_error_code(errc::bad_service),
-                            ("weft::dns::resolve: service \"" + std::string(service.substr(0, 64)) + "\"").c_str());
+                            what_of(host) + ": service \"" + std::string(service.substr(0, 64)) + "\"");
     return resolve(host, port, opts);
 }
 
 std::vector<net::address> resolve(std::string_view host, std::string_view service) {
-    return resolve(host, service, default_options());
+    std::uint16_t port = 0;
+    if (!service_port(service, port))
+        detail::throw_error(make_error_code(errc::bad_service),
+                            what_of(host) + ": service \"" + std::string(service.substr(0, 64)) + "\"");
+    return resolve(host, port);
 }
 
 }  // namespace weft::dns

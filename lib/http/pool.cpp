@@ -19,7 +19,7 @@ bool quiet(connection& c) {
 
 }  // namespace
 
-std::optional<connection> pool::take(const std::string& key, std::chrono::milliseconds max_idle_time) {
+std::optional<connection> pool::take(const std::string& key, std::chrono::nanoseconds max_idle_time) {
     auto it = idle_.find(key);
     if (it == idle_.end()) return std::nullopt;
     auto& list = it->second;

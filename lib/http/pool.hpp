@@ -21,7 +21,7 @@ public:
     // take() is the most recently parked idle connection to `key` that is
     // still open and quiet, or nullopt; connections idle for longer than
     // `max_idle_time`, or that the server closed, are dropped on the way.
-    std::optional<connection> take(const std::string& key, std::chrono::milliseconds max_idle_time);
+    std::optional<connection> take(const std::string& key, std::chrono::nanoseconds max_idle_time);
     // put() parks `c` for the next request to `key`, unless `key` already
     // has `max_idle` idle connections or the pool holds max_total (then c is closed).
     void put(const std::string& key, connection c, std::size_t max_idle);

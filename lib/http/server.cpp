@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "detail/sys_error.hpp"
 #include "http/wire.hpp"
 #include "weft/condition_variable.hpp"
 #include "weft/errors.hpp"
@@ -79,9 +80,7 @@ void reply_and_close(detail::connection& c, int status, std::string_view why) {
         res.headers.add("Content-Type", "text/plain");
         with_timeout(error_reply_timeout, [&] { c.write_response(res, false, false); });
         linger_close(c);
-    } catch (const cancelled&) {
-        throw;
-    } catch (const std::exception&) {
+    } catch (const std::exception&) {  // weft::cancelled is none: it goes on up
         // the client went away first; nothing more to tell it
     }
 }
@@ -155,7 +154,9 @@ void server::state::serve_connection(std::shared_ptr<state> s, std::uint64_t id,
             s->serve_requests(self, c);
         }
     } catch (const std::exception&) {
-        // reset, timed out, cancelled by stop(): the connection just ends
+        // reset, timed out: the connection just ends
+    } catch (const cancelled&) {
+        // cancelled by stop() or by run() ending: so does it
     }
     --s->open;
     s->finished.push_back(id);
@@ -201,9 +202,9 @@ void server::serve() {
             net::tcp_stream stream = s->listener.accept(ec);
             if (ec) {
                 if (s->stopping) break;
-                if (ec == weft::errc::cancelled) throw cancelled();
-                if (ec == weft::errc::timed_out) throw timeout_error();
-                throw std::system_error(ec, "weft::http::server: accept");
+                std::error_code ignored;
+                weft::detail::throw_error(
+                    ec, "weft::http::server::serve: accept on " + s->listener.local_address(ignored).to_string());
             }
             ++s->open;
             ++s->accepted;

@@ -284,6 +284,7 @@ struct connection::impl {
     net::basic_beast_stream<transport> adapter{stream};
     beast::flat_buffer buffer;  // read and not parsed yet (the next message's bytes, or a part of this one)
     bool started = false;       // the last read_response() got a byte
+    bool head_done = false;     // ... and the final response's whole header
     unsigned version = 11;      // of the last request read (the response uses it)
 
     explicit impl(transport s) : stream(std::move(s)) {}
@@ -363,6 +364,7 @@ connection& connection::operator=(connection&&) noexcept = default;
 transport& connection::stream() noexcept { return p_->stream; }
 std::size_t connection::buffered() const noexcept { return p_->buffer.size() + p_->stream.buffered(); }
 bool connection::response_started() const noexcept { return p_->started; }
+bool connection::header_done() const noexcept { return p_->head_done; }
 
 void connection::write_request(const request& req, const url& to, std::string_view user_agent) {
     bhttp::request<bhttp::string_body> m;
@@ -388,6 +390,7 @@ std::error_code connection::read_response(response& out, const limits& lim, bool
                                           bool& reusable) {
     reusable = false;
     p_->started = false;
+    p_->head_done = false;
     std::optional<bhttp::response_parser<capped_body>> parser;
     std::error_code ec;
     try {
@@ -412,6 +415,7 @@ std::error_code connection::read_response(response& out, const limits& lim, bool
             // Beast 1.74 lets a Content-Length over body_limit through; say no before reading it.
             if (auto len = parser->content_length(); len && *len > lim.body_bytes && !head)
                 return errc::body_too_large;
+            p_->head_done = true;
             ec = p_->read_body(*parser, lim.header_bytes);
             break;
         }

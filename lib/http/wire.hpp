@@ -74,8 +74,10 @@ public:
     // `reusable` is true when the connection may carry another request.
     std::error_code read_response(response& out, const limits& lim, bool head, bool upgrade, bool& reusable);
     // response_started() is whether read_response() got any byte of the
-    // response (so the server saw the request).
+    // response (so the server saw the request); header_done() whether it
+    // got the final response's whole header (it was reading the body then).
     bool response_started() const noexcept;
+    bool header_done() const noexcept;
 
     // --- server side
     // wait_request() waits up to `idle` for the first byte of the next

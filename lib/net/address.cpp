@@ -138,6 +138,17 @@ address address::ip(std::string_view ip, std::uint16_t port) {
     return a;
 }
 
+address address::ip(std::string_view ip, std::uint16_t port, std::error_code& ec) noexcept {
+    address a;
+    ec.clear();
+    if (!parse_ip(ip, a.family_, a.ip_, a.scope_id_)) {
+        ec = std::make_error_code(std::errc::invalid_argument);
+        return address();
+    }
+    a.port_ = port;
+    return a;
+}
+
 address address::loopback(std::uint16_t port, family f) noexcept {
     address a;
     a.family_ = f;

@@ -17,8 +17,8 @@
 #include <cerrno>
 
 #include "detail/io_wait.hpp"
-#include "detail/runtime.hpp"
 #include "net/socket_fd.hpp"
+#include "net/sys.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::net {
@@ -31,7 +31,8 @@ namespace {
 constexpr std::chrono::milliseconds first_backoff{10};
 constexpr std::chrono::milliseconds max_backoff{200};
 
-std::error_code errno_code(int e) noexcept { return {e, std::generic_category()}; }
+using detail::errno_code;
+using detail::or_throw;
 
 bool out_of_resources(const std::error_code& ec) noexcept {
     return ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system ||
@@ -58,14 +59,10 @@ struct tcp_listener::state {
         auto pause = first_backoff;
         for (;;) {
             int sock = fd.get();
-            if (sock < 0) {
-                ec = std::make_error_code(std::errc::bad_file_descriptor);
-                return {};
-            }
-            weft::detail::reactor& r =
-                weft::detail::current_reactor("weft::net::tcp_listener::accept");
+            weft::detail::reactor* r = detail::socket_reactor(sock, ec);
+            if (!r) return {};
             // fd.get(), not `sock`: close() from another fiber leaves -1 there.
-            int conn = weft::detail::io_wait(r, sock, io_dir::read, until, ec, [&] {
+            int conn = weft::detail::io_wait(*r, sock, io_dir::read, until, ec, [&] {
                 return ::accept4(fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
             });
             if (conn >= 0) return tcp_stream::adopt(conn, ec);
@@ -85,69 +82,57 @@ tcp_listener& tcp_listener::operator=(tcp_listener&&) noexcept = default;
 
 tcp_listener tcp_listener::bind(const address& at, int backlog, bind_options opts,
                                 std::error_code& ec) {
-    weft::detail::current_reactor("weft::net::tcp_listener::bind");
+    ec.clear();
+    if (!detail::fiber_reactor(ec)) return {};
     auto st = std::make_unique<state>();
     st->fd = detail::socket_fd::open(at.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM, ec);
     if (ec) return {};
     int fd = st->fd.get();
     int one = 1;
-    sockaddr_storage sa{};
-    unsigned len = at.to_sockaddr(reinterpret_cast<sockaddr*>(&sa));
+    const detail::sockaddr_of sa(at);
     if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         (opts.reuse_port && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
         (at.is_v6() && ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) ||
-        ::bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0 ||
-        ::listen(fd, std::max(backlog, 0)) != 0) {
-        ec = errno_code(errno);
+        ::bind(fd, sa.get(), sa.len) != 0 || ::listen(fd, std::max(backlog, 0)) != 0) {
+        ec = errno_code();
         return {};
     }
     return tcp_listener(std::move(st));
 }
 
 tcp_listener tcp_listener::bind(const address& at, int backlog, bind_options opts) {
-    std::error_code ec;
-    tcp_listener l = bind(at, backlog, opts, ec);
-    if (ec)
-        weft::detail::throw_error(ec, ("weft::net::tcp_listener::bind " + at.to_string()).c_str());
-    return l;
+    return or_throw("weft::net::tcp_listener::bind " + at.to_string(),
+                    [&](std::error_code& ec) { return bind(at, backlog, opts, ec); });
 }
 
 tcp_stream tcp_listener::accept(std::chrono::nanoseconds timeout, std::error_code& ec) {
+    ec.clear();
     if (!s_) {
-        ec = std::make_error_code(std::errc::bad_file_descriptor);
+        if (detail::fiber_reactor(ec)) ec = std::make_error_code(std::errc::bad_file_descriptor);
         return {};
     }
     return s_->accept(deadline_after(timeout), ec);
 }
 
-tcp_stream tcp_listener::accept(std::error_code& ec) {
-    if (!s_) {
-        ec = std::make_error_code(std::errc::bad_file_descriptor);
-        return {};
-    }
-    return s_->accept(never, ec);
-}
+tcp_stream tcp_listener::accept(std::error_code& ec) { return accept(no_timeout, ec); }
 
 tcp_stream tcp_listener::accept(std::chrono::nanoseconds timeout) {
-    std::error_code ec;
-    tcp_stream s = accept(timeout, ec);
-    if (ec) weft::detail::throw_error(ec, "weft::net::tcp_listener::accept");
-    return s;
+    return or_throw("weft::net::tcp_listener::accept", timeout,
+                    [&](std::error_code& ec) { return accept(timeout, ec); });
 }
 
 tcp_stream tcp_listener::accept() {
-    std::error_code ec;
-    tcp_stream s = accept(ec);
-    if (ec) weft::detail::throw_error(ec, "weft::net::tcp_listener::accept");
-    return s;
+    return or_throw("weft::net::tcp_listener::accept",
+                    [&](std::error_code& ec) { return accept(ec); });
+}
+
+address tcp_listener::local_address(std::error_code& ec) const {
+    return detail::socket_name(native_handle(), false, ec);
 }
 
 address tcp_listener::local_address() const {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    if (::getsockname(native_handle(), reinterpret_cast<sockaddr*>(&ss), &len) != 0)
-        weft::detail::throw_error(errno_code(errno), "weft::net::tcp_listener::local_address");
-    return address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+    return or_throw("weft::net::tcp_listener::local_address",
+                    [&](std::error_code& ec) { return local_address(ec); });
 }
 
 void tcp_listener::close() noexcept {

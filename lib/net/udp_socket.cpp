@@ -12,8 +12,8 @@
 #include <utility>
 
 #include "detail/io_wait.hpp"
-#include "detail/runtime.hpp"
 #include "net/socket_fd.hpp"
+#include "net/sys.hpp"
 
 namespace weft::net {
 
@@ -22,41 +22,25 @@ namespace {
 using weft::detail::io_dir;
 using weft::detail::reactor;
 
-std::error_code errno_code() noexcept { return {errno, std::generic_category()}; }
-
-// reactor_for() is the reactor `s` is registered with, or nullptr with ec set:
-// bad_file_descriptor for a closed socket (or one opened under another
-// weft::run()), weft::errc::no_scheduler outside a fiber.
-reactor* reactor_for(const detail::socket_fd* s, std::error_code& ec) noexcept {
-    if (!weft::detail::current_fiber()) {
-        ec = make_error_code(errc::no_scheduler);
-        return nullptr;
-    }
-    reactor* r = weft::detail::running_reactor();
-    if (!s || !*s || !r || !r->watched(s->get())) {
-        ec = std::make_error_code(std::errc::bad_file_descriptor);
-        return nullptr;
-    }
-    return r;
-}
+using detail::errno_code;
+using detail::or_throw;
 
 // io() runs op() through io_wait on `s`. op() reads s->get() on every try, so a
 // retry after close() sees -1 (EBADF), never a reused descriptor number.
 template <class Op>
 ssize_t io(const detail::socket_fd* s, io_dir dir, deadline until, std::error_code& ec, Op&& op) {
     ec.clear();
-    reactor* r = reactor_for(s, ec);
+    reactor* r = detail::socket_reactor(s ? s->get() : -1, ec);
     if (!r) return -1;
     return weft::detail::io_wait(*r, s->get(), dir, until, ec, op);
 }
 
 std::size_t do_send(const detail::socket_fd* s, std::span<const char> data, const address* to,
                     deadline until, std::error_code& ec) {
-    sockaddr_storage ss{};
-    socklen_t len = to ? to->to_sockaddr(reinterpret_cast<sockaddr*>(&ss)) : 0;
+    const detail::sockaddr_of sa(to ? *to : address());
     ssize_t n = io(s, io_dir::write, until, ec, [&] {
-        return ::sendto(s->get(), data.data(), data.size(), 0,
-                        to ? reinterpret_cast<const sockaddr*>(&ss) : nullptr, len);
+        return ::sendto(s->get(), data.data(), data.size(), 0, to ? sa.get() : nullptr,
+                        to ? sa.len : 0);
     });
     return n < 0 ? 0 : static_cast<std::size_t>(n);
 }
@@ -88,29 +72,6 @@ std::size_t do_recv(const detail::socket_fd* s, std::span<char> buf, address* fr
     return static_cast<std::size_t>(n);
 }
 
-// name_of() is getsockname() or getpeername() of fd as an address.
-template <class Get>
-address name_of(int fd, Get get, std::error_code& ec) {
-    ec.clear();
-    if (fd < 0) {
-        ec = std::make_error_code(std::errc::bad_file_descriptor);
-        return {};
-    }
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    if (get(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-        ec = errno_code();
-        return {};
-    }
-    return address::from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), len);
-}
-
-template <class T>
-T or_throw(T value, const std::error_code& ec, const char* what) {
-    if (ec) weft::detail::throw_error(ec, what);
-    return value;
-}
-
 }  // namespace
 
 udp_socket::udp_socket() noexcept = default;
@@ -121,10 +82,7 @@ udp_socket::udp_socket(std::unique_ptr<detail::socket_fd> fd) noexcept : fd_(std
 
 udp_socket udp_socket::open(address::family f, std::error_code& ec) {
     ec.clear();
-    if (!weft::detail::running_reactor()) {
-        ec = make_error_code(errc::no_scheduler);
-        return {};
-    }
+    if (!detail::fiber_reactor(ec)) return {};
     auto s = std::make_unique<detail::socket_fd>(
         detail::socket_fd::open(f == address::family::v4 ? AF_INET : AF_INET6, SOCK_DGRAM, ec));
     if (ec) return {};
@@ -132,8 +90,8 @@ udp_socket udp_socket::open(address::family f, std::error_code& ec) {
 }
 
 udp_socket udp_socket::open(address::family f) {
-    std::error_code ec;
-    return or_throw(open(f, ec), ec, "weft::net::udp_socket::open");
+    return or_throw("weft::net::udp_socket::open",
+                    [&](std::error_code& ec) { return open(f, ec); });
 }
 
 udp_socket udp_socket::bind(const address& local, std::error_code& ec) {
@@ -141,10 +99,9 @@ udp_socket udp_socket::bind(const address& local, std::error_code& ec) {
     if (ec) return {};
     int fd = s.native_handle();
     int one = 1;
-    sockaddr_storage ss{};
-    socklen_t len = local.to_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+    const detail::sockaddr_of sa(local);
     if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        ::bind(fd, reinterpret_cast<const sockaddr*>(&ss), len) != 0) {
+        ::bind(fd, sa.get(), sa.len) != 0) {
         ec = errno_code();
         return {};
     }
@@ -152,20 +109,16 @@ udp_socket udp_socket::bind(const address& local, std::error_code& ec) {
 }
 
 udp_socket udp_socket::bind(const address& local) {
-    std::error_code ec;
-    return or_throw(bind(local, ec), ec, "weft::net::udp_socket::bind");
+    return or_throw("weft::net::udp_socket::bind " + local.to_string(),
+                    [&](std::error_code& ec) { return bind(local, ec); });
 }
 
 void udp_socket::connect(const address& peer, std::error_code& ec) {
     ec.clear();
-    if (!is_open()) {
-        ec = std::make_error_code(std::errc::bad_file_descriptor);
-        return;
-    }
-    sockaddr_storage ss{};
-    socklen_t len = peer.to_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+    if (!detail::socket_reactor(native_handle(), ec)) return;
+    const detail::sockaddr_of sa(peer);
     // A datagram connect() only records the peer: it never says EINPROGRESS.
-    while (::connect(native_handle(), reinterpret_cast<const sockaddr*>(&ss), len) != 0) {
+    while (::connect(native_handle(), sa.get(), sa.len) != 0) {
         if (errno != EINTR) {
             ec = errno_code();
             return;
@@ -174,9 +127,10 @@ void udp_socket::connect(const address& peer, std::error_code& ec) {
 }
 
 void udp_socket::connect(const address& peer) {
-    std::error_code ec;
-    connect(peer, ec);
-    if (ec) weft::detail::throw_error(ec, "weft::net::udp_socket::connect");
+    or_throw("weft::net::udp_socket::connect to " + peer.to_string(), [&](std::error_code& ec) {
+        connect(peer, ec);
+        return 0;
+    });
 }
 
 std::size_t udp_socket::send_to(std::span<const char> data, const address& to,
@@ -188,13 +142,13 @@ std::size_t udp_socket::send_to(std::span<const char> data, const address& to,
     return do_send(fd_.get(), data, &to, deadline_after(timeout), ec);
 }
 std::size_t udp_socket::send_to(std::span<const char> data, const address& to) {
-    std::error_code ec;
-    return or_throw(send_to(data, to, ec), ec, "weft::net::udp_socket::send_to");
+    return or_throw("weft::net::udp_socket::send_to " + to.to_string(),
+                    [&](std::error_code& ec) { return send_to(data, to, ec); });
 }
 std::size_t udp_socket::send_to(std::span<const char> data, const address& to,
                                 std::chrono::nanoseconds timeout) {
-    std::error_code ec;
-    return or_throw(send_to(data, to, timeout, ec), ec, "weft::net::udp_socket::send_to");
+    return or_throw("weft::net::udp_socket::send_to " + to.to_string(), timeout,
+                    [&](std::error_code& ec) { return send_to(data, to, timeout, ec); });
 }
 
 std::size_t udp_socket::send(std::span<const char> data, std::error_code& ec) {
@@ -205,12 +159,12 @@ std::size_t udp_socket::send(std::span<const char> data, std::chrono::nanosecond
     return do_send(fd_.get(), data, nullptr, deadline_after(timeout), ec);
 }
 std::size_t udp_socket::send(std::span<const char> data) {
-    std::error_code ec;
-    return or_throw(send(data, ec), ec, "weft::net::udp_socket::send");
+    return or_throw("weft::net::udp_socket::send",
+                    [&](std::error_code& ec) { return send(data, ec); });
 }
 std::size_t udp_socket::send(std::span<const char> data, std::chrono::nanoseconds timeout) {
-    std::error_code ec;
-    return or_throw(send(data, timeout, ec), ec, "weft::net::udp_socket::send");
+    return or_throw("weft::net::udp_socket::send", timeout,
+                    [&](std::error_code& ec) { return send(data, timeout, ec); });
 }
 
 std::size_t udp_socket::recv_from(std::span<char> buf, address& from, std::error_code& ec) {
@@ -221,13 +175,13 @@ std::size_t udp_socket::recv_from(std::span<char> buf, address& from,
     return do_recv(fd_.get(), buf, &from, deadline_after(timeout), ec);
 }
 std::size_t udp_socket::recv_from(std::span<char> buf, address& from) {
-    std::error_code ec;
-    return or_throw(recv_from(buf, from, ec), ec, "weft::net::udp_socket::recv_from");
+    return or_throw("weft::net::udp_socket::recv_from",
+                    [&](std::error_code& ec) { return recv_from(buf, from, ec); });
 }
 std::size_t udp_socket::recv_from(std::span<char> buf, address& from,
                                   std::chrono::nanoseconds timeout) {
-    std::error_code ec;
-    return or_throw(recv_from(buf, from, timeout, ec), ec, "weft::net::udp_socket::recv_from");
+    return or_throw("weft::net::udp_socket::recv_from", timeout,
+                    [&](std::error_code& ec) { return recv_from(buf, from, timeout, ec); });
 }
 
 std::size_t udp_socket::recv(std::span<char> buf, std::error_code& ec) {
@@ -238,28 +192,28 @@ std::size_t udp_socket::recv(std::span<char> buf, std::chrono::nanoseconds timeo
     return do_recv(fd_.get(), buf, nullptr, deadline_after(timeout), ec);
 }
 std::size_t udp_socket::recv(std::span<char> buf) {
-    std::error_code ec;
-    return or_throw(recv(buf, ec), ec, "weft::net::udp_socket::recv");
+    return or_throw("weft::net::udp_socket::recv",
+                    [&](std::error_code& ec) { return recv(buf, ec); });
 }
 std::size_t udp_socket::recv(std::span<char> buf, std::chrono::nanoseconds timeout) {
-    std::error_code ec;
-    return or_throw(recv(buf, timeout, ec), ec, "weft::net::udp_socket::recv");
+    return or_throw("weft::net::udp_socket::recv", timeout,
+                    [&](std::error_code& ec) { return recv(buf, timeout, ec); });
 }
 
 address udp_socket::local_address(std::error_code& ec) const {
-    return name_of(native_handle(), ::getsockname, ec);
+    return detail::socket_name(native_handle(), false, ec);
 }
 address udp_socket::remote_address(std::error_code& ec) const {
-    return name_of(native_handle(), ::getpeername, ec);
+    return detail::socket_name(native_handle(), true, ec);
 }
 
 address udp_socket::local_address() const {
-    std::error_code ec;
-    return or_throw(local_address(ec), ec, "weft::net::udp_socket::local_address");
+    return or_throw("weft::net::udp_socket::local_address",
+                    [&](std::error_code& ec) { return local_address(ec); });
 }
 address udp_socket::remote_address() const {
-    std::error_code ec;
-    return or_throw(remote_address(ec), ec, "weft::net::udp_socket::remote_address");
+    return or_throw("weft::net::udp_socket::remote_address",
+                    [&](std::error_code& ec) { return remote_address(ec); });
 }
 
 bool udp_socket::is_open() const noexcept { return fd_ && *fd_; }

@@ -6,7 +6,6 @@
 // outside OpenSSL, and then calls again. See engine.hpp for the invariants.
 #include "tls/engine.hpp"
 
-#include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -21,6 +20,7 @@
 
 #include "detail/io_wait.hpp"
 #include "detail/runtime.hpp"
+#include "net/sys.hpp"
 #include "tls/context_data.hpp"
 #include "tls/session_cache.hpp"
 #include "weft/errors.hpp"
@@ -219,7 +219,10 @@ bool wait_turn(engine& st, io_dir dir, deadline until, std::error_code& ec) {
             turn.unlock();
             return true;
         }
-    } catch (const std::system_error& e) {
+    } catch (const std::system_error& e) {  // timeout_error, no_scheduler
+        ec = e.code();
+        return false;
+    } catch (const weft::cancelled& e) {
         ec = e.code();
         return false;
     }
@@ -273,9 +276,8 @@ std::string_view strip_brackets(std::string_view host) {
 }
 
 bool is_ip_literal(std::string_view host) {
-    std::string h(host);
-    unsigned char buf[sizeof(in6_addr)];
-    return ::inet_pton(AF_INET, h.c_str(), buf) == 1 || ::inet_pton(AF_INET6, h.c_str(), buf) == 1;
+    net::address ignored;
+    return weft::net::detail::numeric_host(host, 0, ignored);
 }
 
 // make_ssl() is st's SSL object over its socket, or false with err set.
@@ -285,7 +287,12 @@ bool make_ssl(engine& st, const context_data& ctx, handshake_error& err) {
     // only hold the second of two (tickets, then data) behind a delayed ACK.
     int one = 1;
     ::setsockopt(st.tcp.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    st.io = &weft::detail::current_reactor("weft::tls::stream");
+    std::error_code ec;
+    st.io = weft::net::detail::socket_reactor(st.tcp.native_handle(), ec);
+    if (!st.io) {  // outside a fiber (no_scheduler), or no socket (bad_file_descriptor)
+        err = {ec, ""};
+        return false;
+    }
     st.ssl = SSL_new(ctx.ctx);
     BIO* bio = st.ssl ? BIO_new(socket_bio_method()) : nullptr;
     if (!bio) {

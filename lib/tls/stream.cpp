@@ -5,6 +5,7 @@
 #include "weft/tls/stream.hpp"
 
 #include "detail/io_wait.hpp"
+#include "net/sys.hpp"
 #include "tls/engine.hpp"
 #include "weft/errors.hpp"
 
@@ -16,19 +17,25 @@ struct stream::state : detail::engine {
 
 namespace {
 
-std::size_t closed(std::error_code& ec) noexcept {
-    ec = std::make_error_code(std::errc::bad_file_descriptor);
-    return 0;
+// usable() is whether a call on the stream may go on: no with ec =
+// weft::errc::no_scheduler outside a fiber (every time, as every weft call),
+// bad_file_descriptor when it has no connection.
+template <class State>
+bool usable(const State& s, std::error_code& ec) noexcept {
+    ec.clear();
+    if (!net::detail::fiber_reactor(ec)) return false;
+    if (!s) ec = std::make_error_code(std::errc::bad_file_descriptor);
+    return !ec;
 }
 
-[[noreturn]] void raise(std::error_code ec, const std::string& what, const std::string& why) {
-    weft::detail::throw_error(ec, why.empty() ? what.c_str() : (what + ": " + why).c_str());
+// raise() throws ec naming `what`, with OpenSSL's reason `why`; `timeout` is
+// the call's own, which a timeout_error names.
+[[noreturn]] void raise(std::error_code ec, const std::string& what, const std::string& why,
+                        std::chrono::nanoseconds timeout = no_timeout) {
+    weft::detail::throw_error(ec, why.empty() ? what : what + ": " + why, timeout);
 }
 
-std::string shown(std::string_view host, std::uint16_t port) {
-    bool bare_v6 = host.find(':') != std::string_view::npos && host.front() != '[';
-    return (bare_v6 ? '[' + std::string(host) + ']' : std::string(host)) + ":" + std::to_string(port);
-}
+std::string shown(std::string_view host, std::uint16_t port) { return net::detail::host_port(host, port); }
 
 }  // namespace
 
@@ -66,7 +73,7 @@ stream stream::connect(net::tcp_stream tcp, std::string_view host, const context
     auto st = std::make_unique<state>(std::move(tcp));
     detail::handshake_error err;
     if (!st->client_handshake(host, data_of(ctx), deadline_after(timeout), err))
-        raise(err.ec, client_what(host, port), err.why);
+        raise(err.ec, client_what(host, port), err.why, timeout);
     return stream(std::move(st));
 }
 
@@ -81,10 +88,12 @@ stream stream::connect(std::string_view host, std::uint16_t port, const context&
 stream stream::connect(std::string_view host, std::uint16_t port, const context& ctx,
                        std::chrono::nanoseconds timeout) {
     const deadline until = deadline_after(timeout);
-    net::tcp_stream tcp = net::tcp_stream::connect(host, port, timeout);
+    std::error_code ec;
+    net::tcp_stream tcp = net::tcp_stream::connect(host, port, timeout, ec);
+    if (ec) raise(ec, client_what(host, port), "", timeout);
     auto st = std::make_unique<state>(std::move(tcp));
     detail::handshake_error err;
-    if (!st->client_handshake(host, data_of(ctx), until, err)) raise(err.ec, client_what(host, port), err.why);
+    if (!st->client_handshake(host, data_of(ctx), until, err)) raise(err.ec, client_what(host, port), err.why, timeout);
     return stream(std::move(st));
 }
 
@@ -106,45 +115,38 @@ stream stream::accept(net::tcp_stream tcp, const context& ctx, std::chrono::nano
     auto st = std::make_unique<state>(std::move(tcp));
     detail::handshake_error err;
     if (!st->server_handshake(data_of(ctx), deadline_after(timeout), err))
-        raise(err.ec, "weft::tls::stream::accept from " + from.to_string(), err.why);
+        raise(err.ec, "weft::tls::stream::accept from " + from.to_string(), err.why, timeout);
     return stream(std::move(st));
 }
 
 // --- reads and writes ---
 
 std::size_t stream::read_some(std::span<char> buf, std::chrono::nanoseconds timeout, std::error_code& ec) {
-    ec.clear();
-    if (!s_) return closed(ec);
-    if (buf.empty()) return 0;
+    if (!usable(s_, ec) || buf.empty()) return 0;
     if (!s_->ahead.empty()) return s_->ahead.take(buf);
     return s_->recv(buf.data(), buf.size(), deadline_after(timeout), ec);
 }
-std::size_t stream::read_some(std::span<char> buf, std::error_code& ec) {
-    ec.clear();
-    if (!s_) return closed(ec);
-    if (buf.empty()) return 0;
-    if (!s_->ahead.empty()) return s_->ahead.take(buf);
-    return s_->recv(buf.data(), buf.size(), never, ec);
-}
+std::size_t stream::read_some(std::span<char> buf, std::error_code& ec) { return read_some(buf, no_timeout, ec); }
 
 namespace {
 // or_throw(s, what, fn) calls fn(ec) and throws what ec stands for, with the
 // engine's reason when the error is a TLS one.
 template <class Fn>
-auto or_throw(const detail::engine* s, const char* what, Fn&& fn) {
+auto or_throw(const detail::engine* s, const char* what, std::chrono::nanoseconds timeout, Fn&& fn) {
     std::error_code ec;
     auto result = fn(ec);
-    if (ec) raise(ec, what, s && ec.category() == error_category() ? s->why : std::string());
+    if (ec) raise(ec, what, s && ec.category() == error_category() ? s->why : std::string(), timeout);
     return result;
 }
 }  // namespace
 
 std::size_t stream::read_some(std::span<char> buf, std::chrono::nanoseconds timeout) {
-    return or_throw(s_.get(), "weft::tls::stream::read_some",
+    return or_throw(s_.get(), "weft::tls::stream::read_some", timeout,
                     [&](std::error_code& ec) { return read_some(buf, timeout, ec); });
 }
 std::size_t stream::read_some(std::span<char> buf) {
-    return or_throw(s_.get(), "weft::tls::stream::read_some", [&](std::error_code& ec) { return read_some(buf, ec); });
+    return or_throw(s_.get(), "weft::tls::stream::read_some", no_timeout,
+                    [&](std::error_code& ec) { return read_some(buf, ec); });
 }
 
 std::size_t stream::read_exact(std::span<char> buf, std::chrono::nanoseconds timeout, std::error_code& ec) {
@@ -169,7 +171,9 @@ std::string read_exact_what(std::error_code ec, std::size_t got, std::size_t wan
 void stream::read_exact(std::span<char> buf, std::chrono::nanoseconds timeout) {
     std::error_code ec;
     std::size_t n = read_exact(buf, timeout, ec);
-    if (ec) raise(ec, read_exact_what(ec, n, buf.size()), s_ && ec.category() == error_category() ? s_->why : "");
+    if (ec)
+        raise(ec, read_exact_what(ec, n, buf.size()), s_ && ec.category() == error_category() ? s_->why : "",
+              timeout);
 }
 void stream::read_exact(std::span<char> buf) {
     std::error_code ec;
@@ -179,7 +183,8 @@ void stream::read_exact(std::span<char> buf) {
 
 std::size_t stream::read_until(std::string& out, std::string_view delimiter, std::size_t max,
                                std::chrono::nanoseconds timeout, std::error_code& ec) {
-    if (!s_) return closed(ec);
+    out.clear();
+    if (!usable(s_, ec)) return 0;
     const deadline until = deadline_after(timeout);
     return s_->ahead.read_until(out, delimiter, max, ec, [&](char* p, std::size_t n, std::error_code& e) {
         return s_->recv(p, n, until, e);
@@ -203,7 +208,7 @@ std::size_t stream::read_until(std::string& out, std::string_view delimiter, std
                                std::chrono::nanoseconds timeout) {
     std::error_code ec;
     std::size_t n = read_until(out, delimiter, max, timeout, ec);
-    if (ec) raise(ec, read_until_what(ec, max), s_ && ec.category() == error_category() ? s_->why : "");
+    if (ec) raise(ec, read_until_what(ec, max), s_ && ec.category() == error_category() ? s_->why : "", timeout);
     return n;
 }
 std::size_t stream::read_until(std::string& out, std::string_view delimiter, std::size_t max) {
@@ -211,29 +216,23 @@ std::size_t stream::read_until(std::string& out, std::string_view delimiter, std
 }
 
 std::size_t stream::write_all(std::string_view bytes, std::chrono::nanoseconds timeout, std::error_code& ec) {
-    return s_ ? s_->write_all(bytes, deadline_after(timeout), ec) : closed(ec);
+    return usable(s_, ec) ? s_->write_all(bytes, deadline_after(timeout), ec) : 0;
 }
-std::size_t stream::write_all(std::string_view bytes, std::error_code& ec) {
-    return s_ ? s_->write_all(bytes, never, ec) : closed(ec);
-}
+std::size_t stream::write_all(std::string_view bytes, std::error_code& ec) { return write_all(bytes, no_timeout, ec); }
 void stream::write_all(std::string_view bytes, std::chrono::nanoseconds timeout) {
-    or_throw(s_.get(), "weft::tls::stream::write_all",
+    or_throw(s_.get(), "weft::tls::stream::write_all", timeout,
              [&](std::error_code& ec) { return write_all(bytes, timeout, ec); });
 }
 void stream::write_all(std::string_view bytes) {
-    or_throw(s_.get(), "weft::tls::stream::write_all", [&](std::error_code& ec) { return write_all(bytes, ec); });
+    or_throw(s_.get(), "weft::tls::stream::write_all", no_timeout,
+             [&](std::error_code& ec) { return write_all(bytes, ec); });
 }
 
 void stream::shutdown(std::chrono::nanoseconds timeout, std::error_code& ec) {
-    ec.clear();
-    if (!s_) {
-        closed(ec);
-        return;
-    }
-    s_->shutdown(deadline_after(timeout), ec);
+    if (usable(s_, ec)) s_->shutdown(deadline_after(timeout), ec);
 }
 void stream::shutdown(std::chrono::nanoseconds timeout) {
-    or_throw(s_.get(), "weft::tls::stream::shutdown", [&](std::error_code& ec) {
+    or_throw(s_.get(), "weft::tls::stream::shutdown", timeout, [&](std::error_code& ec) {
         shutdown(timeout, ec);
         return 0;
     });

@@ -5,3 +5,9 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
+
+#include <weft/errors.hpp>
+
+// weft::cancelled is no std::exception: without this a test it escapes from
+// would say only "unknown exception".
+CATCH_TRANSLATE_EXCEPTION(const weft::cancelled& e) { return e.what(); }

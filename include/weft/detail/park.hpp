@@ -37,12 +37,20 @@ fiber* current_fiber() noexcept;
 wake_reason park(wait_desc what, deadline until = never);
 
 // park_or_throw() is park() that throws weft::cancelled or weft::timeout_error
-// for the two interruptions, so callers only see ready or timed_out.
-wake_reason park_or_throw(wait_desc what, deadline until = never);
+// for the two interruptions, so callers only see ready or timed_out. `op` is
+// the public call the user made ("weft::channel::recv"); the exception's
+// what() names it.
+wake_reason park_or_throw(wait_desc what, deadline until = never, const char* op = nullptr);
 
-// throw_if_interrupted() throws weft::cancelled / weft::timeout_error for those
-// two reasons and returns the reason otherwise.
-wake_reason throw_if_interrupted(wake_reason r);
+// throw_if_interrupted() throws weft::cancelled / weft::timeout_error (naming
+// `op` when given) for those two reasons and returns the reason otherwise.
+wake_reason throw_if_interrupted(wake_reason r, const char* op = nullptr);
+
+// require_fiber(what) throws std::system_error(errc::no_scheduler), "<what>
+// must be called inside a fiber", unless a fiber is running. Every call that
+// may park checks it first, so it fails outside run() every time, not only
+// when it would have had to wait.
+void require_fiber(const char* what);
 
 // unpark() makes a parked fiber ready (park() returns `ready`) and appends it
 // to the run queue. Returns false, doing nothing, when f is not parked: it was

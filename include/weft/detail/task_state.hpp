@@ -64,6 +64,7 @@ public:
     bool detached = false;
     bool retrieved = false;          // join() has observed the outcome
     unsigned refs = 2;               // the fiber + the handle
+    std::uint32_t cancels_thrown = 0;  // weft::cancelled thrown in this fiber (one that swallows them is reported)
     std::exception_ptr error;        // set when failed or cancelled
     wait_list joiners;               // fibers parked in join()
     // stop is made by the first this_fiber::stop_token() call (until then it

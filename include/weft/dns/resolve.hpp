@@ -16,14 +16,16 @@
 namespace weft::dns {
 
 // errc lists why a lookup failed; each has its own message. They compare equal
-// to std::error_code{e, weft::dns::error_category()}; `timeout` also compares
-// equal to std::errc::timed_out.
+// to std::error_code{e, weft::dns::error_category()}. A lookup that runs out
+// of time is not one of them: it is weft::timeout_error, with
+// weft::errc::timed_out in the error_code forms, as every timeout in weft.
 enum class errc {
     host_not_found = 1,  // NXDOMAIN: the name does not exist (nor is it in /etc/hosts)
     no_data,             // the name exists but has no address of the asked family
     server_failure,      // the server answered SERVFAIL (or NOTIMP, FORMERR)
     refused,             // the server answered REFUSED
-    timeout,             // no answer within options::timeout, every try included
+    timeout,             // no longer reported: a lookup's timeout is weft::errc::timed_out
+                         // (kept so that old code compiles; it compares equal to std::errc::timed_out)
     malformed_answer,    // an answer came back that does not parse
     bad_name,            // empty, over 253 bytes, a label over 63, an illegal character
     unreachable,         // no server could be reached (connection refused, no route)
@@ -50,7 +52,10 @@ struct options {
     std::vector<std::string> servers;
     // timeout bounds the whole lookup, every try and every server included; the
     // per-try timeout given to c-ares is cut so that all tries fit inside it.
-    std::chrono::milliseconds timeout{5000};
+    // Passing it is weft::timeout_error (weft::errc::timed_out in the
+    // error_code forms). Zero: only what needs no wait (numeric hosts,
+    // /etc/hosts) is answered; no_timeout: no limit.
+    std::chrono::nanoseconds timeout = std::chrono::seconds(5);
     // tries is how many times each server is asked before giving up (>= 1).
     int tries = 2;
     dns::family family = dns::family::any;
@@ -65,15 +70,19 @@ const options& default_options();
 
 // resolve() looks `host` up and returns its addresses, each with `port`, in the
 // order c-ares gives them (RFC 6724 order for family::any). Numeric hosts
-// ("10.0.0.1", "::1") are answered without a query; names are looked up in
-// /etc/hosts first, then asked of the servers. Parks the calling fiber only.
-// Throws std::system_error with a weft::dns::errc code; weft::timeout_error when
-// an enclosing with_timeout() expires first; weft::cancelled when the fiber is
-// cancelled. Either way the abandoned query is finished by c-ares on its own.
+// ("10.0.0.1", "::1", "[::1]") are answered without a query; names are looked
+// up in /etc/hosts first, then asked of the servers. Parks the calling fiber
+// only. Throws std::system_error with a weft::dns::errc code;
+// weft::timeout_error when options::timeout or an enclosing with_timeout()
+// passes first ("weft::dns::resolve "example.com" (timeout 5 s): deadline
+// passed"); weft::cancelled when the fiber is cancelled. Either way the
+// abandoned query is finished by c-ares on its own. Outside a fiber:
+// std::system_error(weft::errc::no_scheduler), every time.
 std::vector<net::address> resolve(std::string_view host, std::uint16_t port);
 std::vector<net::address> resolve(std::string_view host, std::uint16_t port, const options& opts);
 // The error_code forms set ec instead of throwing (weft::errc::timed_out and
-// weft::errc::cancelled for the two interruptions) and return an empty vector.
+// weft::errc::cancelled for the two interruptions, weft::errc::no_scheduler
+// outside a fiber) and return an empty vector.
 std::vector<net::address> resolve(std::string_view host, std::uint16_t port, std::error_code& ec);
 std::vector<net::address> resolve(std::string_view host, std::uint16_t port, const options& opts,
                                   std::error_code& ec);

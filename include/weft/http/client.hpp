@@ -13,6 +13,7 @@
 #include "weft/http/errors.hpp"
 #include "weft/http/message.hpp"
 #include "weft/http/url.hpp"
+#include "weft/timeout.hpp"
 #include "weft/tls/context.hpp"
 
 namespace weft::http {
@@ -20,13 +21,15 @@ namespace weft::http {
 // options tunes one request (get/send), redirects included.
 struct options {
     // timeout bounds the whole exchange: the lookup, connecting, sending,
-    // every redirect and the whole body; passing it throws weft::timeout_error.
-    // An enclosing with_timeout() applies too (the earlier deadline wins).
-    // Zero: no limit of its own.
-    std::chrono::milliseconds timeout{0};
+    // every redirect and the whole body; passing it throws weft::timeout_error
+    // saying the URL and the phase (connecting, TLS handshake, sending,
+    // response headers, body). An enclosing with_timeout() applies too (the
+    // earlier deadline wins). As every timeout in weft: no_timeout (the
+    // default) is no limit of its own, zero is already passed.
+    std::chrono::nanoseconds timeout = no_timeout;
     // connect_timeout bounds the lookup, the TCP handshake and (https) the
     // TLS handshake of each new connection.
-    std::chrono::milliseconds connect_timeout{10'000};
+    std::chrono::nanoseconds connect_timeout = std::chrono::seconds(10);
     // tls is the client context for https:// URLs. Without one, the running
     // weft::run() makes a default one on first use: the system's trust
     // store, certificates and host names verified, ALPN "http/1.1", sessions
@@ -59,7 +62,7 @@ struct options {
     // closed meanwhile is retried once on a new connection (idempotent methods).
     bool keep_alive = true;
     std::size_t max_idle_per_host = 32;
-    std::chrono::milliseconds idle_timeout{30'000};
+    std::chrono::nanoseconds idle_timeout = std::chrono::seconds(30);
     // user_agent goes in User-Agent unless the request sets its own.
     std::string user_agent = "weft/0.1";
 };

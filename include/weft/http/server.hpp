@@ -34,24 +34,24 @@ struct server_options {
     // connection that sends nothing is closed, silently, after
     // header_timeout, not idle_timeout. body_timeout bounds reading the body
     // and writing the response.
-    std::chrono::milliseconds header_timeout{10'000};
-    std::chrono::milliseconds body_timeout{60'000};
+    std::chrono::nanoseconds header_timeout = std::chrono::seconds(10);
+    std::chrono::nanoseconds body_timeout = std::chrono::seconds(60);
     // idle_timeout closes a kept-alive connection on which no new request
     // starts in time after the last response (silently, as HTTP allows).
-    std::chrono::milliseconds idle_timeout{60'000};
+    std::chrono::nanoseconds idle_timeout = std::chrono::seconds(60);
     // At most max_connections connections are served at once; further ones
     // wait in the kernel's listen backlog until one ends (they are not refused).
     std::size_t max_connections = 10'000;
     int backlog = 1024;
     // stop() lets requests in progress finish for up to stop_grace, then
     // cancels what is left.
-    std::chrono::milliseconds stop_grace{5'000};
+    std::chrono::nanoseconds stop_grace = std::chrono::seconds(5);
     // tls makes the server speak HTTPS with this server context
     // (tls::context::server: the certificate chain and key). Each
     // connection's TLS handshake runs in its own fiber, bounded by
     // handshake_timeout; a client that fails it is dropped.
     std::optional<tls::context> tls;
-    std::chrono::milliseconds handshake_timeout{10'000};
+    std::chrono::nanoseconds handshake_timeout = std::chrono::seconds(10);
 };
 
 // server serves HTTP/1.1 on a TCP address. bind() listens at once; serve()

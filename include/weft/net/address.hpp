@@ -29,8 +29,11 @@ public:
     // The error_code form sets ec (std::errc::invalid_argument) instead.
     static address parse(std::string_view text, std::error_code& ec) noexcept;
 
-    // ip() builds an address from a numeric IP without a port ("10.0.0.1", "fe80::1").
+    // ip() builds an address from a numeric IP without a port ("10.0.0.1",
+    // "fe80::1"). Throws std::system_error(invalid_argument); the error_code
+    // form sets ec instead.
     static address ip(std::string_view ip, std::uint16_t port);
+    static address ip(std::string_view ip, std::uint16_t port, std::error_code& ec) noexcept;
 
     static address loopback(std::uint16_t port = 0, family f = family::v4) noexcept;  // 127.0.0.1 / ::1
     static address any(std::uint16_t port = 0, family f = family::v4) noexcept;       // 0.0.0.0 / ::

@@ -59,6 +59,7 @@ public:
     // local_address() is the bound address, with the port the kernel picked.
     // Throws std::system_error (bad_file_descriptor when closed).
     address local_address() const;
+    address local_address(std::error_code& ec) const;
     // close() stops listening; connections not yet accepted are reset. A
     // fiber parked in accept() is woken with bad_file_descriptor. Never throws.
     void close() noexcept;
