@@ -22,8 +22,8 @@ void run_on_pool(std::unique_ptr<thread_job>& job, deadline until) {
     // Already cancelled or out of time: the job is not even queued.
     if (self->cancel_requested) throw_if_interrupted(wake_reason::cancelled);
     if (std::min(until, self->scope) <= clock::now()) {
-        if (until <= self->scope) throw timeout_error();
-        throw_if_interrupted(wake_reason::scope_expired);
+        if (until <= self->scope) throw timeout_error("weft::to_thread", "its own timeout");
+        throw_if_interrupted(wake_reason::scope_expired, "weft::to_thread");
     }
 
     thread_pool& pool = current_pool();
@@ -51,9 +51,9 @@ void run_on_pool(std::unique_ptr<thread_job>& job, deadline until) {
     c->abandoned = true;
     unsigned char expected = pool_call::queued;
     c->state.compare_exchange_strong(expected, pool_call::abandoned_before_start, std::memory_order_acq_rel);
-    if (why == wake_reason::timed_out) throw timeout_error();
-    throw_if_interrupted(why);
-    throw timeout_error();  // not reached: the other reasons throw above
+    if (why == wake_reason::timed_out) throw timeout_error("weft::to_thread", "its own timeout");
+    throw_if_interrupted(why, "weft::to_thread");
+    throw timeout_error("weft::to_thread");  // not reached: the other reasons throw above
 }
 
 }  // namespace detail

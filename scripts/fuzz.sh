@@ -46,7 +46,7 @@ fi
 rm -rf "$probe"
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
-targets=(url address http_response http_request dns_reply)
+targets=(url address http_response http_request dns_reply tls_client)
 logs=$(mktemp -d "${TMPDIR:-/tmp}/weft-fuzz-logs.XXXXXX")
 trap 'rm -rf "$logs"' EXIT
 echo "fuzz.sh: ${#targets[@]} targets, $seconds s each, $(nproc) at a time"

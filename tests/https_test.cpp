@@ -390,7 +390,7 @@ TEST_CASE("an https fetch from a server that hangs after the handshake: the time
         CHECK(weft::clock::now() - start >= 300ms);
         CHECK(weft::clock::now() - start < 3s);
 
-        o.timeout = 0ms;
+        o.timeout = weft::no_timeout;
         auto fetch = weft::spawn([&] { return http::get(p.url(), o); });
         weft::this_fiber::sleep_for(100ms);
         CHECK_FALSE(fetch.done());

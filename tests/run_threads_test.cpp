@@ -206,6 +206,68 @@ TEST_CASE("SO_REUSEPORT listeners: every thread accepts on one port", "[run_thre
     }
 }
 
+TEST_CASE("an HTTP server on every thread answers 10,000 requests, each thread serving some", "[run_threads][threads]") {
+#if defined(__SANITIZE_THREAD__)
+    constexpr int requests = 2000;  // TSan makes every request ~10x dearer
+#else
+    constexpr int requests = 10000;
+#endif
+    constexpr std::size_t threads = 4;
+    std::vector<std::atomic<int>> served(threads);
+    weft::test::run_bounded(120s, weft::run_options{.threads = threads}, [&] {
+        weft::http::server_options so;
+        so.reuse_port = true;
+        auto handler = [&](const weft::http::request& req) {
+            ++served[weft::thread_index()];
+            return weft::http::response(200, std::string(req.path()));
+        };
+        auto first = weft::http::server::bind(weft::net::address::loopback(0), handler, so);
+        const auto at = first.local_address();
+        std::atomic<int> ready{0};
+        std::vector<weft::shared_task<void>> servers;
+        servers.push_back(weft::spawn_on(0, [&] {
+            ++ready;
+            first.serve();
+        }));
+        for (std::size_t i = 1; i < threads; ++i)
+            servers.push_back(weft::spawn_on(i, [&] {
+                auto srv = weft::http::server::bind(at, handler, so);
+                ++ready;
+                srv.serve();
+            }));
+        while (ready < static_cast<int>(threads)) weft::this_fiber::sleep_for(1ms);
+
+        // 40 client fibers on thread 0, each on connections of its own (the
+        // pool is per thread), a new connection every 25 requests so the
+        // kernel spreads them over the listeners.
+        const std::string base = "http://" + at.to_string();
+        weft::http::options o;
+        o.max_idle_per_host = 0;  // every request its own connection: spread widely
+        std::vector<weft::task<int>> clients;
+        for (int c = 0; c < 40; ++c)
+            clients.push_back(weft::spawn([&, c] {
+                int ok = 0;
+                for (int k = 0; k < requests / 40; ++k) {
+                    std::string path = "/" + std::to_string(c) + "/" + std::to_string(k);
+                    auto r = weft::http::get(base + path, o);
+                    ok += r.status == 200 && r.body == path;
+                }
+                return ok;
+            }));
+        int ok = 0;
+        for (auto& c : clients) ok += c.join();
+        CHECK(ok == requests);
+        for (auto& s : servers) s.cancel();
+    });
+    int total = 0;
+    for (std::size_t i = 0; i < threads; ++i) {
+        INFO("thread " << i << " served " << served[i].load());
+        CHECK(served[i].load() > 0);
+        total += served[i].load();
+    }
+    CHECK(total == requests);
+}
+
 // Run by the test below in a child process: one weft::channel shared by two
 // threads, each in its own run(), as a new user might write it.
 TEST_CASE("misuse: a channel shared by two threads' runs", "[.misuse_channel]") {

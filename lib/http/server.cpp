@@ -179,7 +179,7 @@ server server::bind(const net::address& at, handler h, server_options opts) {
         throw std::system_error(std::make_error_code(std::errc::invalid_argument),
                                 "weft::http::server::bind: server_options::tls needs a tls::context::server");
     auto s = std::make_shared<state>();
-    s->listener = net::tcp_listener::bind(at, opts.backlog);
+    s->listener = net::tcp_listener::bind(at, opts.backlog, {.reuse_port = opts.reuse_port});
     s->handle = std::move(h);
     s->opts = opts;
     return server(std::move(s));

@@ -43,6 +43,10 @@ struct server_options {
     // wait in the kernel's listen backlog until one ends (they are not refused).
     std::size_t max_connections = 10'000;
     int backlog = 1024;
+    // reuse_port binds with SO_REUSEPORT, so that a server per thread of a
+    // run(run_options{.threads = N}) can listen on one port: the kernel
+    // spreads the connections among them.
+    bool reuse_port = false;
     // stop() lets requests in progress finish for up to stop_grace, then
     // cancels what is left.
     std::chrono::nanoseconds stop_grace = std::chrono::seconds(5);
