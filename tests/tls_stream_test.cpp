@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <catch2/catch.hpp>
+#include <optional>
 #include <string>
 #include <weft/weft.hpp>
 
@@ -547,4 +548,32 @@ TEST_CASE("a handshake's timeout_error names the call and its timeout", "[tls][t
         CHECK_THAT(e.what(), Catch::StartsWith("weft::tls::stream::accept from 127.0.0.1:") &&
                                  Catch::EndsWith(" (timeout 20 ms): deadline passed"));
     });
+}
+
+TEST_CASE("a TLS stream used outside its run says so instead of crashing") {
+    std::optional<tls::stream> kept;
+    std::optional<weft::net::tcp_listener> listener;
+    const int fds_before = weft::test::open_fds();
+    weft::test::watchdog dog(10s, "tls stream outside its run");
+    weft::run([&] {  // not run_bounded: the stream and the listener outlive the run on purpose
+        listener = net::tcp_listener::bind(net::address::loopback());
+        auto srv = weft::spawn([&] {
+            tls::stream s = tls::stream::accept(listener->accept(5s), server_ctx(), 5s);
+            char b[1];
+            std::error_code ec;
+            s.read_some(b, 1s, ec);
+        });
+        kept = tls::stream::connect("localhost", listener->local_address().port(), trusting_client(), 5s);
+        kept->write_all("x");
+        srv.join();
+    });
+    char b[8];
+    std::error_code ec;
+    CHECK(kept->read_some(b, ec) == 0);
+    CHECK((ec == weft::errc::no_scheduler || ec == std::errc::bad_file_descriptor));
+    CHECK(kept->write_all("y", ec) == 0);
+    CHECK(ec);
+    kept.reset();
+    listener.reset();
+    CHECK(weft::test::open_fds() == fds_before);
 }

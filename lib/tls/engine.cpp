@@ -249,6 +249,12 @@ bool wait_turn(engine& st, io_dir dir, deadline until, std::error_code& ec) {
 template <class Call>
 int drive(engine& st, bool handshake, deadline until, std::error_code& ec, Call&& call) {
     ec.clear();
+    // Outside a fiber, or in another run than the one that made the stream
+    // (whose reactor the BIO holds): an error, never a call into OpenSSL.
+    if (weft::net::detail::socket_reactor(st.tcp.native_handle(), ec) != st.io) {
+        if (!ec) ec = make_error_code(weft::errc::no_scheduler);
+        return -1;
+    }
     weft::detail::tls_scheduler->io_turn();  // a peer that always has data must not starve the others
     for (;;) {
         ERR_clear_error();
