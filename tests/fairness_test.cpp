@@ -58,8 +58,10 @@ TEST_CASE("a streaming connection does not starve a ping on the same echo server
     std::vector<double> ping_ms;
     std::uint16_t port = 0;
     std::atomic<bool> listening{false};
+    const int fds_before = weft::test::open_fds();  // checked at the end, once the peers' sockets are closed too
+    weft::test::watchdog dog(60s, "fairness: stream and ping");
     std::thread server([&] {
-        weft::test::run_bounded(60s, [&] {
+        weft::run([&] {
             auto l = net::tcp_listener::bind(net::address::loopback());
             port = l.local_address().port();
             listening = true;
@@ -110,6 +112,7 @@ TEST_CASE("a streaming connection does not starve a ping on the same echo server
     reader.join();
     ::close(s);
     server.join();
+    CHECK(weft::test::open_fds() == fds_before);
 
     std::sort(ping_ms.begin(), ping_ms.end());
     double p50 = ping_ms[ping_ms.size() / 2], p99 = ping_ms[ping_ms.size() * 99 / 100];
