@@ -58,6 +58,9 @@ esac
 
 say() { printf '%s\n' "$*" >&2; }
 
+# shellcheck source=harness.sh
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+
 # --- what is missing ----------------------------------------------------------
 install_missing() {
     local need=()
@@ -71,33 +74,14 @@ install_missing() {
     command -v go >/dev/null || need+=(golang-go)
     command -v ip >/dev/null || need+=(iproute2)  # dns: loopback up in a namespace of its own
     /usr/bin/python3 -c 'import aiohttp' 2>/dev/null || need+=(python3-aiohttp)  # fetch: the asyncio lesson's client
-    [ ${#need[@]} -eq 0 ] && return 0
-    if [ -n "${BENCH_NO_INSTALL:-}" ] || [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-        say "missing: ${need[*]} (not installing: needs root and apt-get); their peers are skipped"
-        return 0
-    fi
-    say "installing: ${need[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y "${need[@]}" >&2 ||
-        { apt-get update >&2 && apt-get install -y "${need[@]}" >&2; } ||
-        say "apt-get failed; the peers that need ${need[*]} are skipped"
-    reconfigure=1
+    bench_install "${need[@]}"
 }
 
 # --- build ----------------------------------------------------------------------
-reconfigure=0
 install_missing
-if [ ! -f "$build/build.ninja" ]; then
-    meson setup "$build" "$root" --buildtype=release -Dtests=false -Ddemos=false -Dbench=true >&2
-elif [ $reconfigure = 1 ]; then
-    meson setup --reconfigure "$build" "$root" --buildtype=release -Dtests=false -Ddemos=false -Dbench=true >&2
-else
-    meson configure "$build" -Dbuildtype=release -Dbench=true >/dev/null
-fi
+bench_configure
 # Only bench/'s programs (and the library under them): a build dir that also
-# has tests or demos configured need not build those. build.ninja first, so
-# that an option just changed is already in the target list.
-ninja -C "$build" build.ninja >&2
+# has tests or demos configured need not build those.
 mapfile -t targets < <(ninja -C "$build" -t targets all | awk -F: '/^bench\/[a-z_]+: / {print $1}')
 ninja -C "$build" "${targets[@]}" >&2
 bin=$build/bench

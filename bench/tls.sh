@@ -49,6 +49,9 @@ fetch_n=${TLS_FETCH_N:-1000}
 
 say() { printf '%s\n' "$*" >&2; }
 
+# shellcheck source=harness.sh
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+
 # --- what is missing ----------------------------------------------------------
 install_missing() {
     local need=()
@@ -62,30 +65,12 @@ install_missing() {
     command -v openssl >/dev/null || need+=(openssl)
     command -v go >/dev/null || need+=(golang-go)
     /usr/bin/python3 -c 'import aiohttp' 2>/dev/null || need+=(python3-aiohttp)
-    [ ${#need[@]} -eq 0 ] && return 0
-    if [ -n "${BENCH_NO_INSTALL:-}" ] || [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-        say "missing: ${need[*]} (not installing: needs root and apt-get); what needs them is skipped"
-        return 0
-    fi
-    say "installing: ${need[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y "${need[@]}" >&2 ||
-        { apt-get update >&2 && apt-get install -y "${need[@]}" >&2; } ||
-        say "apt-get failed; what needs ${need[*]} is skipped"
-    reconfigure=1
+    bench_install "${need[@]}"
 }
 
 # --- build ----------------------------------------------------------------------
-reconfigure=0
 install_missing
-if [ ! -f "$build/build.ninja" ]; then
-    meson setup "$build" "$root" --buildtype=release -Dtests=false -Ddemos=false -Dbench=true >&2
-elif [ $reconfigure = 1 ]; then
-    meson setup --reconfigure "$build" "$root" --buildtype=release -Dtests=false -Ddemos=false -Dbench=true >&2
-else
-    meson configure "$build" -Dbuildtype=release -Dbench=true >/dev/null
-fi
-ninja -C "$build" build.ninja >&2
+bench_configure
 ninja -C "$build" bench/weft_tls bench/weft_fetch_many >&2
 bin=$build/bench
 
