@@ -34,6 +34,13 @@ public:
             case errc::unrequested_upgrade: return "101 Switching Protocols without an upgrade asked for";
             case errc::bad_host: return "missing, repeated or invalid Host";
             case errc::unsupported_transfer_coding: return "transfer coding not implemented";
+            case errc::bad_content_encoding: return "body does not decode as its Content-Encoding says";
+            case errc::unsupported_content_encoding: return "Content-Encoding not supported";
+            case errc::bad_proxy: return "bad proxy URL";
+            case errc::proxy_unreachable: return "could not reach the proxy";
+            case errc::proxy_auth_required: return "proxy authentication required (407)";
+            case errc::tunnel_failed: return "proxy refused the CONNECT tunnel";
+            case errc::body_not_replayable: return "a streamed request body cannot be sent again";
         }
         return "unknown weft.http error " + std::to_string(ev);
     }

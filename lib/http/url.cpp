@@ -26,10 +26,24 @@ std::string lower(std::string_view s) {
     return out;
 }
 
-// quote() is the URL as it goes into an error message: bounded, printable.
-std::string quote(std::string_view text) {
+// without_userinfo() is text with any "user:password@" of its authority
+// left out: a password never goes into an error message or a log.
+std::string without_userinfo(std::string_view text) {
+    auto sep = text.find("://");
+    if (sep == std::string_view::npos) return std::string(text);
+    std::string_view rest = text.substr(sep + 3);
+    std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+    auto at = authority.rfind('@');
+    if (at == std::string_view::npos) return std::string(text);
+    return std::string(text.substr(0, sep + 3)) + "***@" + std::string(rest.substr(at + 1));
+}
+
+// quote() is the URL as it goes into an error message: bounded, printable,
+// without a password.
+std::string quote(std::string_view raw) {
+    const std::string text = without_userinfo(raw);
     std::string out = "\"";
-    for (unsigned char c : text.substr(0, 200))
+    for (unsigned char c : std::string_view(text).substr(0, 200))
         out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
     if (text.size() > 200) out += "...";
     return out + "\"";
@@ -55,6 +69,26 @@ std::string remove_dot_segments(std::string_view path) {
     for (std::string_view seg : kept) (out += '/') += seg;
     if (out.empty() || trailing_slash) out += '/';
     return out;
+}
+
+// percent_decode() appends text with its %XX escapes decoded to out; false
+// for a bad escape or a control character (which a header cannot carry).
+bool percent_decode(std::string_view text, std::string& out) {
+    out.clear();
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        if (c == '%') {
+            unsigned value = 0;
+            if (i + 2 >= text.size()) return false;
+            auto [end, err] = std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16);
+            if (err != std::errc{} || end != text.data() + i + 3) return false;
+            c = static_cast<unsigned char>(value);
+            i += 2;
+        }
+        if (c < 0x20 || c == 0x7f) return false;
+        out += static_cast<char>(c);
+    }
+    return true;
 }
 
 // parse_target() checks path and query, %-encodes bytes outside ASCII, and
@@ -97,9 +131,17 @@ std::error_code parse_into(std::string_view text, url& u, std::string& why) {
     std::string_view rest = text.substr(sep + 3);
     std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
     rest.remove_prefix(authority.size());
-    if (authority.find('@') != std::string_view::npos) {
-        why = "user:password@ in a URL is not supported";
-        return errc::bad_url;
+    u.user.clear();
+    u.password.clear();
+    if (auto at = authority.rfind('@'); at != std::string_view::npos) {
+        std::string_view userinfo = authority.substr(0, at);
+        authority.remove_prefix(at + 1);
+        auto colon = userinfo.find(':');
+        if (!percent_decode(userinfo.substr(0, colon), u.user) ||
+            (colon != std::string_view::npos && !percent_decode(userinfo.substr(colon + 1), u.password))) {
+            why = "a user name or password with a bad %-escape or a control character";
+            return errc::bad_url;
+        }
     }
     std::string_view host, port;
     if (!authority.empty() && authority.front() == '[') {
@@ -171,7 +213,7 @@ url url::resolve(std::string_view ref) const {
     auto first_special = ref.find_first_of("/?#");
     if (colon != std::string_view::npos && colon < first_special) return parse(ref);
     if (ref.starts_with("//")) return parse(scheme + ":" + std::string(ref));
-    url out = *this;
+    url out = *this;  // (a relative reference keeps the user and password: same origin)
     std::string why;
     std::string target;
     if (ref.empty() || ref.front() == '#') return out;

@@ -31,6 +31,13 @@ enum class errc {
     unrequested_upgrade,          // 101 Switching Protocols to a request without Upgrade
     bad_host,                     // a request without Host (HTTP/1.1), with two, or an invalid one
     unsupported_transfer_coding,  // a transfer coding other than chunked (the server answers 501)
+    bad_content_encoding,         // a compressed body that does not decode as its Content-Encoding says
+    unsupported_content_encoding, // a Content-Encoding this build cannot decode (decoding was asked for)
+    bad_proxy,                    // a proxy URL that does not parse, or is not http://
+    proxy_unreachable,            // the proxy itself could not be reached (refused, reset, no such host)
+    proxy_auth_required,          // the proxy answered 407 Proxy Authentication Required
+    tunnel_failed,                // the proxy answered CONNECT with something other than 2xx
+    body_not_replayable,          // a redirect or retry would send a streamed request body a second time
 };
 
 // error_category() is the category of weft::http::errc ("weft.http").

@@ -17,6 +17,12 @@ struct url {
     std::string host;     // a name or an IP, IPv6 without brackets, lower case
     std::uint16_t port = 80;  // the explicit port, else the scheme's (80, 443)
     std::string target = "/";  // path and query, never empty
+    // user and password are the "user:password@" of the authority,
+    // %-decoded (empty when absent). The client sends them as Basic
+    // authorization to this URL's origin only; to_string() and every error
+    // message leave them out.
+    std::string user{};
+    std::string password{};
 
     // parse() reads an absolute URL. Throws std::system_error: errc::bad_url
     // naming the text and what is wrong (no scheme, empty host, a port that is
@@ -32,7 +38,7 @@ struct url {
     // authority() is "host[:port]" as the Host header carries it: IPv6 in
     // brackets, the port only when it is not the scheme's default.
     std::string authority() const;
-    // to_string() is "scheme://authority target".
+    // to_string() is "scheme://authority target" (no user or password).
     std::string to_string() const;
 
     friend bool operator==(const url&, const url&) = default;
