@@ -17,7 +17,7 @@
 set -uo pipefail
 
 packages=(meson ninja-build g++ pkg-config libboost-context-dev libboost-dev libc-ares-dev libssl-dev openssl ca-certificates catch2 cmake
-          valgrind python3)
+          valgrind python3 tinyproxy)
 
 # shellcheck source=install_missing.sh
 source "$(dirname "${BASH_SOURCE[0]}")/install_missing.sh"
