@@ -102,7 +102,8 @@ std::string with_user(std::string url, std::string_view userinfo) {
 // that answers each connection's first bytes with "echo: " and those bytes.
 class tls_echo {
 public:
-    tls_echo() : listener_(net::tcp_listener::bind(net::address::loopback())), fiber_(weft::spawn([this] { loop(); })) {}
+    tls_echo()
+        : listener_(net::tcp_listener::bind(net::address::loopback())), fiber_(weft::spawn([this] { loop(); })) {}
     ~tls_echo() {
         listener_.close();
         fiber_.cancel();

@@ -93,7 +93,8 @@ private:
     enum class framing { none, length, chunked, until_close };
 
     static bool same(std::string_view a, std::string_view b) {
-        return std::ranges::equal(a, b, [](unsigned char x, unsigned char y) { return std::tolower(x) == std::tolower(y); });
+        auto eq = [](unsigned char x, unsigned char y) { return std::tolower(x) == std::tolower(y); };
+        return std::ranges::equal(a, b, eq);
     }
 
     static std::string_view trim(std::string_view s) {
@@ -112,7 +113,8 @@ private:
             std::string_view line = head.substr(0, eol);
             head.remove_prefix(eol + 2);
             std::size_t colon = line.find(':');
-            if (colon == std::string_view::npos || colon == 0 || line.front() == ' ' || line.front() == '\t') return false;
+            if (colon == std::string_view::npos || colon == 0 || line.front() == ' ' || line.front() == '\t')
+                return false;
             m.fields.emplace_back(std::string(line.substr(0, colon)), std::string(trim(line.substr(colon + 1))));
         }
         return !m.line.empty();
@@ -335,7 +337,8 @@ private:
         std::vector<char> buf(16 * 1024);
         auto copy = [&](std::uint64_t n, bool to_end) {
             while (to_end || n > 0) {
-                std::size_t want = to_end ? buf.size() : static_cast<std::size_t>(std::min<std::uint64_t>(n, buf.size()));
+                const std::size_t want =
+                    to_end ? buf.size() : static_cast<std::size_t>(std::min<std::uint64_t>(n, buf.size()));
                 std::size_t got = from.read_some(std::span<char>(buf.data(), want), relay_idle, ec);
                 if (ec) return false;
                 if (got == 0) return to_end;
