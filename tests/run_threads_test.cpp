@@ -242,7 +242,7 @@ TEST_CASE("an HTTP server on every thread answers 10,000 requests, each thread s
         // kernel spreads them over the listeners.
         const std::string base = "http://" + at.to_string();
         weft::http::options o;
-        o.max_idle_per_host = 0;  // every request its own connection: spread widely
+        o.keep_alive = false;  // every request its own connection: spread widely
         std::vector<weft::task<int>> clients;
         for (int c = 0; c < 40; ++c)
             clients.push_back(weft::spawn([&, c] {

@@ -3,6 +3,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <memory>
+#include <system_error>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace weft::http {
 
@@ -118,6 +125,30 @@ std::string_view reason_phrase(int status) noexcept {
         case 505: return "HTTP Version Not Supported";
     }
     return {};
+}
+
+body_source file_source(const std::string& path, std::uint64_t* size) {
+    // The descriptor is shared by the copies of the source (std::function
+    // copies what it holds) and closed with the last of them.
+    struct file {
+        int fd;
+        ~file() { ::close(fd); }
+    };
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "weft::http::file_source: " + path);
+    auto f = std::make_shared<file>(file{fd});
+    if (size) {
+        struct stat st {};
+        if (::fstat(fd, &st) != 0) throw std::system_error(errno, std::generic_category(), "weft::http::file_source: " + path);
+        *size = static_cast<std::uint64_t>(st.st_size);
+    }
+    return [f, path](std::span<char> buf) -> std::size_t {
+        for (;;) {
+            ssize_t n = ::read(f->fd, buf.data(), buf.size());
+            if (n >= 0) return static_cast<std::size_t>(n);
+            if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "reading " + path);
+        }
+    };
 }
 
 }  // namespace weft::http

@@ -2,7 +2,10 @@
 #include "http/pool.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <sys/socket.h>
+
+#include "weft/detail/park.hpp"
 
 namespace weft::http::detail {
 
@@ -19,41 +22,137 @@ bool quiet(connection& c) {
 
 }  // namespace
 
-std::optional<connection> pool::take(const std::string& key, std::chrono::nanoseconds max_idle_time) {
-    auto it = idle_.find(key);
-    if (it == idle_.end()) return std::nullopt;
-    auto& list = it->second;
-    auto now = clock::now();
-    std::optional<connection> found;
-    while (!list.empty() && !found) {
-        parked p = std::move(list.back());
-        list.pop_back();
-        --total_;
-        if (now - p.since <= max_idle_time && p.conn.buffered() == 0 && quiet(p.conn)) found = std::move(p.conn);
+// waiter is a request waiting for a slot; it lives on its fiber's stack.
+struct pool::waiter {
+    const std::string* key;
+    weft::detail::fiber* fib;
+    std::uint64_t arrival;
+    bool granted = false;
+    std::optional<connection> conn;  // an idle connection handed over, if granted one
+    waiter* next = nullptr;
+    waiter* prev = nullptr;
+};
+
+pool::~pool() {
+    // A client is destroyed when no request holds it (each holds its state):
+    // no waiter is left. The idle connections close with the map.
+    if (waiting_ != 0) std::abort();
+}
+
+// try_take() takes a slot to `key` if the limits allow: an idle connection
+// (out), or a new one reserved (out empty). Idle connections that aged out or
+// that the server closed are closed on the way.
+bool pool::try_take(const std::string& key, place& p, std::optional<connection>& out) {
+    const auto now = clock::now();
+    while (!p.idle.empty()) {
+        parked c = std::move(p.idle.back());
+        p.idle.pop_back();
+        --idle_;
+        if (now - c.since <= limits_.idle_timeout && c.conn.buffered() == 0 && quiet(c.conn)) {
+            out = std::move(c.conn);
+            return true;
+        }
+        --p.open;  // closed as `c` goes
+        --open_;
     }
-    if (list.empty()) idle_.erase(it);
-    return found;
+    if (limits_.max_per_host != 0 && p.open >= limits_.max_per_host) return false;
+    if (limits_.max_connections != 0 && open_ >= limits_.max_connections && !close_oldest_idle_except(&p))
+        return false;
+    ++p.open;
+    ++open_;
+    out.reset();
+    (void)key;
+    return true;
 }
 
-void pool::put(const std::string& key, connection c, std::size_t max_idle) {
-    if (total_ >= max_total || max_idle == 0) return;
-    auto& list = idle_[key];
-    if (list.size() >= max_idle) return;
-    list.push_back({std::move(c), clock::now()});
-    ++total_;
-}
-
-const tls::context& pool::default_tls() {
-    if (!default_tls_) {
-        tls::client_options o;
-        o.alpn = {"http/1.1"};
-        default_tls_ = tls::context::client(o);
+// close_oldest_idle_except() makes room under max_connections by closing the
+// idle connection that waited longest at another place; false if none.
+bool pool::close_oldest_idle_except(const place* keep) {
+    place* from = nullptr;
+    for (auto& [key, p] : places_) {
+        if (&p == keep || p.idle.empty()) continue;
+        if (!from || p.idle.front().since < from->idle.front().since) from = &p;
     }
-    return *default_tls_;
+    if (!from) return false;
+    from->idle.erase(from->idle.begin());
+    --from->open;
+    --open_;
+    --idle_;
+    return true;
 }
 
-pool& current_pool(const char* what) {
-    return weft::detail::current_service<pool>(what, [] { return std::make_unique<pool>(); });
+void pool::unlink(place& p, waiter& w) noexcept {
+    (w.prev ? w.prev->next : p.first) = w.next;
+    (w.next ? w.next->prev : p.last) = w.prev;
+    w.next = w.prev = nullptr;
+    --waiting_;
+}
+
+void pool::forget_if_unused(const std::string& key) {
+    auto it = places_.find(key);
+    if (it != places_.end() && it->second.open == 0 && it->second.first == nullptr) places_.erase(it);
+}
+
+std::optional<connection> pool::acquire(const std::string& key, const char* op) {
+    weft::detail::require_fiber(op);
+    place& p = places_[key];
+    std::optional<connection> out;
+    // Nobody waits for this place: take a slot if there is one. (Those who
+    // wait elsewhere could not use this slot, or dispatch() would have served them.)
+    if (p.first == nullptr && try_take(key, p, out)) return out;
+    waiter w{&key, weft::detail::current_fiber(), arrivals_++, false, std::nullopt};
+    w.prev = p.last;
+    (p.last ? p.last->next : p.first) = &w;
+    p.last = &w;
+    ++waiting_;
+    try {
+        while (!w.granted) weft::detail::park_or_throw({"a connection slot (http::client limits)", this}, never, op);
+    } catch (...) {
+        if (w.granted) {
+            release(key, std::move(w.conn));  // granted as it was interrupted: the slot goes on
+        } else {
+            unlink(p, w);
+            forget_if_unused(key);
+        }
+        throw;
+    }
+    return std::move(w.conn);
+}
+
+void pool::release(const std::string& key, std::optional<connection> c) {
+    place& p = places_[key];
+    if (c && p.idle.size() < limits_.max_idle_per_host) {
+        p.idle.push_back({std::move(*c), clock::now()});
+        ++idle_;
+    } else {
+        c.reset();
+        --p.open;
+        --open_;
+    }
+    if (waiting_ != 0) dispatch();
+    forget_if_unused(key);
+}
+
+// dispatch() serves the waiting requests that can go now, oldest first: at
+// each step, of the places with waiters, the one whose first waiter came
+// earliest among those the limits let through.
+void pool::dispatch() {
+    for (;;) {
+        place* best = nullptr;
+        for (auto& [key, p] : places_) {
+            if (!p.first || (best && best->first->arrival < p.first->arrival)) continue;
+            const bool can = !p.idle.empty() || limits_.max_per_host == 0 || p.open < limits_.max_per_host;
+            if (can) best = &p;
+        }
+        if (!best) return;
+        waiter& w = *best->first;
+        std::optional<connection> out;
+        if (!try_take(*w.key, *best, out)) return;  // only max_connections stops it: nobody else goes either
+        unlink(*best, w);
+        w.conn = std::move(out);
+        w.granted = true;
+        weft::detail::unpark(w.fib);
+    }
 }
 
 }  // namespace weft::http::detail

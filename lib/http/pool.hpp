@@ -1,47 +1,79 @@
 // SPDX-License-Identifier: MIT
-// The client's keep-alive pool: idle connections by host and port, one pool
-// per weft::run() (made on first use, closed when run() ends).
+// A client's connections: the idle ones kept alive by place (scheme, host,
+// port, TLS context, proxy), and the limits on how many are open at once,
+// with the requests that wait for a slot served first come, first served.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
-#include "detail/runtime.hpp"
 #include "http/wire.hpp"
 #include "weft/timeout.hpp"
-#include "weft/tls/context.hpp"
+
+namespace weft::detail {
+struct fiber;
+}
 
 namespace weft::http::detail {
 
-class pool final : public weft::detail::service {
-public:
-    // take() is the most recently parked idle connection to `key` that is
-    // still open and quiet, or nullopt; connections idle for longer than
-    // `max_idle_time`, or that the server closed, are dropped on the way.
-    std::optional<connection> take(const std::string& key, std::chrono::nanoseconds max_idle_time);
-    // put() parks `c` for the next request to `key`, unless `key` already
-    // has `max_idle` idle connections or the pool holds max_total (then c is closed).
-    void put(const std::string& key, connection c, std::size_t max_idle);
-    // default_tls() is the run's default https client context, made on first use.
-    const tls::context& default_tls();
+struct pool_limits {
+    std::size_t max_connections;   // open at once, all places; 0: no limit
+    std::size_t max_per_host;      // open at once to one place; 0: no limit
+    std::size_t max_idle_per_host;
+    std::chrono::nanoseconds idle_timeout;
+};
 
-    static constexpr std::size_t max_total = 1024;
+class pool {
+public:
+    explicit pool(pool_limits limits) : limits_(limits) {}
+    ~pool();
+    pool(const pool&) = delete;
+    pool& operator=(const pool&) = delete;
+
+    // acquire() is a connection slot to `key`: an idle connection that is
+    // still open and quiet, or nullopt and the right to open a new one.
+    // When the limits leave no slot, the calling fiber waits for one, after
+    // those that came first; `op` names the call for what interrupts it
+    // (weft::cancelled, weft::timeout_error from an enclosing deadline).
+    std::optional<connection> acquire(const std::string& key, const char* op);
+    // release() gives the slot back: `c` is kept idle for the next request
+    // to `key` when given (a connection fit for reuse), closed otherwise
+    // (nullopt: it was closed, or never opened).
+    void release(const std::string& key, std::optional<connection> c);
+
+    std::size_t open() const noexcept { return open_; }
+    std::size_t idle() const noexcept { return idle_; }
 
 private:
     struct parked {
         connection conn;
         clock::time_point since;
     };
-    std::unordered_map<std::string, std::vector<parked>> idle_;
-    std::optional<tls::context> default_tls_;
-    std::size_t total_ = 0;
-};
+    struct waiter;
+    struct place {
+        std::size_t open = 0;            // in use, idle, or being opened
+        std::vector<parked> idle;        // most recently parked last
+        waiter* first = nullptr;         // the requests waiting, in order
+        waiter* last = nullptr;
+    };
 
-// current_pool() is this run's pool, made on first use (a service of the
-// runtime). Throws std::system_error(errc::no_scheduler) with `what` outside a fiber.
-pool& current_pool(const char* what);
+    bool try_take(const std::string& key, place& p, std::optional<connection>& out);
+    bool close_oldest_idle_except(const place* keep);
+    void dispatch();
+    void unlink(place& p, waiter& w) noexcept;
+    void forget_if_unused(const std::string& key);
+
+    pool_limits limits_;
+    std::unordered_map<std::string, place> places_;
+    std::size_t open_ = 0;
+    std::size_t idle_ = 0;
+    std::size_t waiting_ = 0;
+    std::uint64_t arrivals_ = 0;
+};
 
 }  // namespace weft::http::detail

@@ -102,6 +102,19 @@ response call_handler(const server::handler& handle, const request& req) {
     return res;
 }
 
+// body_reader() is a streamed request's body_source: each read within
+// body_timeout, max_body_bytes in all.
+body_source body_reader(detail::connection& c, const server_options& opts) {
+    return [&c, timeout = opts.body_timeout, limit = opts.max_body_bytes, total = std::uint64_t(0)](
+               std::span<char> buf) mutable -> std::size_t {
+        std::size_t n = 0;
+        std::error_code ec = with_timeout(timeout, [&] { return c.read_body_some(buf, n); });
+        if (!ec && (total += n) > limit) ec = errc::body_too_large;
+        if (ec) throw std::system_error(ec, "weft::http::server: reading the request body");
+        return n;
+    };
+}
+
 }  // namespace
 
 void server::state::serve_requests(conn& self, detail::connection& c) {
@@ -120,7 +133,12 @@ void server::state::serve_requests(conn& self, detail::connection& c) {
         bool keep_alive = false;
         detail::refusal no;
         try {
-            no = c.read_request(req, lim, header_time, opts.body_timeout, keep_alive);
+            if (opts.stream_request_bodies) {
+                no = c.read_request_head(req, lim, header_time, keep_alive);
+                if (!no) req.body_source = body_reader(c, opts);
+            } else {
+                no = c.read_request(req, lim, header_time, opts.body_timeout, keep_alive);
+            }
         } catch (const timeout_error&) {
             reply_and_close(c, 408, "request not received in time");
             return;
@@ -131,8 +149,10 @@ void server::state::serve_requests(conn& self, detail::connection& c) {
             return;
         }
         response res = call_handler(handle, req);
-        keep_alive = keep_alive && !stopping;
-        with_timeout(opts.body_timeout, [&] { c.write_response(res, keep_alive, req.method == "HEAD"); });
+        req.body_source = nullptr;
+        // An upload the handler did not read to its end: its rest is not read for it.
+        keep_alive = keep_alive && !stopping && c.body_done();
+        keep_alive = with_timeout(opts.body_timeout, [&] { return c.write_response(res, keep_alive, req.method == "HEAD"); });
         if (!keep_alive) return;
     }
 }

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <new>
 #include <optional>
@@ -16,6 +17,8 @@
 
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -354,6 +357,118 @@ struct connection::impl {
         }
         return {};
     }
+
+    // --- a body read piece by piece (read_body_some), either direction
+    std::optional<bhttp::response_parser<bhttp::buffer_body>> response_parser;
+    std::optional<bhttp::request_parser<bhttp::buffer_body>> request_parser;
+    // length_left: a body of known length without a transfer coding is read
+    // past the parser, straight into the caller's buffer (no second copy).
+    std::optional<std::uint64_t> length_left;
+    bool body_finished = true;
+    bool keep = false;              // the message allows another on the connection
+    std::size_t chunk_limit = 0;    // lim.header_bytes: bounds chunk lines and trailers
+    bool continue_owed = false;     // a server owes "100 Continue" before reading the body
+
+    // start_body() readies read_body_some() once `parser` has a header.
+    template <class Parser>
+    void start_body(Parser& parser, std::size_t limit) {
+        chunk_limit = limit;
+        length_left.reset();
+        body_finished = parser.is_done();
+        if (!body_finished && !parser.chunked() && parser.content_length()) length_left = *parser.content_length();
+    }
+
+    template <class Parser>
+    std::error_code body_some(Parser& parser, std::span<char> buf, std::size_t& n) {
+        n = 0;
+        if (body_finished || buf.empty()) return {};
+        if (length_left) {
+            const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), *length_left));
+            if (buffer.size() > 0) {
+                n = std::min(want, buffer.size());
+                std::memcpy(buf.data(), buffer.data().data(), n);
+                buffer.consume(n);
+            } else {
+                n = stream.read_some(buf.first(want));
+                if (n == 0) return errc::truncated_body;
+            }
+            *length_left -= n;
+            body_finished = *length_left == 0;
+            return {};
+        }
+        auto& body = parser.get().body();
+        parser.eager(true);
+        for (;;) {
+            body.data = buf.data();
+            body.size = buf.size();
+            body.more = true;
+            if (buffer.size() > 0) {
+                boost::system::error_code ec;
+                buffer.consume(parser.put(buffer.data(), ec));
+                n = buf.size() - body.size;
+                if (parser.is_done()) {
+                    body_finished = true;
+                    return {};
+                }
+                if (ec == bhttp::error::need_buffer || n > 0) return {};
+                if (ec && ec != bhttp::error::need_more) return from_beast(ec, Parser::is_request::value);
+                if (buffer.size() >= chunk_limit) return overlong(pending());
+            }
+            if (!fill(chunk_limit)) {
+                boost::system::error_code ec;
+                parser.put_eof(ec);
+                if (ec) return from_beast(ec, Parser::is_request::value);
+                body_finished = true;
+                // A body that only the end of the connection delimits is
+                // complete only if that end was TLS's close_notify, not an
+                // attacker's FIN (RFC 8446 6.1).
+                if (stream.truncated()) return tls::errc::truncated;
+                return {};
+            }
+        }
+    }
+
+    // write_body() sends what `source` gives: `length` bytes exactly when
+    // there is a length, else chunked, or as it comes (a body that the
+    // connection's end delimits, for HTTP/1.0).
+    void write_body(const body_source& source, std::optional<std::uint64_t> length, bool chunked) {
+        // Room before the data for a chunk's size line, after it for its CRLF:
+        // each piece goes out in one write.
+        constexpr std::size_t front = 18;
+        std::vector<char> piece(front + read_block + 2);
+        const std::span<char> room(piece.data() + front, read_block);
+        std::uint64_t sent = 0;
+        for (;;) {
+            const std::size_t n = source(room);
+            if (n > room.size())
+                throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                                        "a body_source returned more bytes than its buffer holds");
+            if (n == 0) break;
+            sent += n;
+            if (length) {
+                if (sent > *length)
+                    throw std::system_error(errc::bad_content_length,
+                                            "the body_source gave more than body_length = " + std::to_string(*length) +
+                                                " bytes");
+                stream.write_all(std::string_view(room.data(), n));
+                continue;
+            }
+            if (!chunked) {
+                stream.write_all(std::string_view(room.data(), n));
+                continue;
+            }
+            char line[front];
+            const int len = std::snprintf(line, sizeof line, "%zx\r\n", n);
+            char* start = room.data() - len;
+            std::memcpy(start, line, static_cast<std::size_t>(len));
+            std::memcpy(room.data() + n, "\r\n", 2);
+            stream.write_all(std::string_view(start, static_cast<std::size_t>(len) + n + 2));
+        }
+        if (length && sent != *length)
+            throw std::system_error(errc::bad_content_length, "the body_source gave " + std::to_string(sent) +
+                                                                  " bytes, body_length says " + std::to_string(*length));
+        if (chunked) stream.write_all("0\r\n\r\n");
+    }
 };
 
 connection::connection(transport s) : p_(std::make_unique<impl>(std::move(s))) {}
@@ -366,18 +481,43 @@ std::size_t connection::buffered() const noexcept { return p_->buffer.size() + p
 bool connection::response_started() const noexcept { return p_->started; }
 bool connection::header_done() const noexcept { return p_->head_done; }
 
-void connection::write_request(const request& req, const url& to, std::string_view user_agent) {
-    bhttp::request<bhttp::string_body> m;
+void connection::write_request(const request& req, const url& to, const headers& added, bool absolute_form) {
     check_method(req.method);
-    m.method_string(req.method);
-    m.target(to.target);
-    m.version(11);
-    copy_fields(req.headers, m);
-    if (!req.headers.contains("Host")) m.set(bhttp::field::host, to.authority());
-    if (!req.headers.contains("User-Agent") && !user_agent.empty()) {
-        check_field("User-Agent", user_agent);
-        m.set(bhttp::field::user_agent, beast::string_view(user_agent.data(), user_agent.size()));
+    const bool streamed = static_cast<bool>(req.body_source);
+    auto fill_head = [&](auto& m) {
+        m.method_string(req.method);
+        if (absolute_form) {
+            m.target(to.to_string());
+        } else {
+            m.target(to.target);
+        }
+        m.version(11);
+        copy_fields(req.headers, m);
+        if (!req.headers.contains("Host")) m.set(bhttp::field::host, to.authority());
+        for (const auto& [name, value] : added) {
+            if (req.headers.contains(name)) continue;
+            check_field(name, value);
+            m.insert(name, value);
+        }
+    };
+    if (streamed) {
+        bhttp::request<bhttp::empty_body> m;
+        fill_head(m);
+        if (req.headers.contains("Content-Length") || req.headers.contains("Transfer-Encoding"))
+            throw std::system_error(errc::bad_header, "a request with a body_source sets body_length, not "
+                                                      "Content-Length or Transfer-Encoding");
+        if (req.body_length) {
+            m.content_length(*req.body_length);
+        } else {
+            m.chunked(true);
+        }
+        bhttp::serializer<true, bhttp::empty_body> sr(m);
+        bhttp::write_header(p_->adapter, sr);
+        p_->write_body(req.body_source, req.body_length, !req.body_length);
+        return;
     }
+    bhttp::request<bhttp::string_body> m;
+    fill_head(m);
     bool wants_length = !req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
     if (wants_length && !req.headers.contains("Content-Length") && !req.headers.contains("Transfer-Encoding"))
         m.content_length(req.body.size());
@@ -386,57 +526,68 @@ void connection::write_request(const request& req, const url& to, std::string_vi
     bhttp::write(p_->adapter, sr);
 }
 
-std::error_code connection::read_response(response& out, const limits& lim, bool head, bool upgrade,
-                                          bool& reusable) {
-    reusable = false;
+std::error_code connection::read_response_head(response& out, const limits& lim, bool head, bool upgrade) {
     p_->started = false;
     p_->head_done = false;
-    std::optional<bhttp::response_parser<capped_body>> parser;
+    p_->body_finished = true;
+    p_->keep = false;
+    p_->request_parser.reset();
+    auto& parser = p_->response_parser;
     std::error_code ec;
     try {
         // Interim answers (100 Continue, 103 Early Hints) may come before the real one.
         for (int interim = 0;; ++interim) {
             parser.emplace();
             parser->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(lim.header_bytes, UINT32_MAX)));
-            parser->body_limit(lim.body_bytes);
-            parser->get().body().limit = lim.body_bytes;
+            parser->body_limit(boost::none);  // the caller counts the body as it reads it
             if (head) parser->skip(true);
             ec = p_->read_head(*parser, lim.header_bytes);
             p_->started = p_->started || parser->got_some();
-            if (ec) break;
+            if (ec) return ec;
             const unsigned status = parser->get().result_int();
             if (status == 101 && !upgrade) return errc::unrequested_upgrade;
             if (status / 100 == 1 && status != 101) {
                 if (interim == max_interim_responses) return errc::too_many_interim_responses;
-                ec = p_->read_body(*parser, lim.header_bytes);  // none: an interim answer is a header alone
-                if (ec) break;
-                continue;
+                continue;  // an interim answer is a header alone
             }
-            // Beast 1.74 lets a Content-Length over body_limit through; say no before reading it.
             if (auto len = parser->content_length(); len && *len > lim.body_bytes && !head)
                 return errc::body_too_large;
             p_->head_done = true;
-            ec = p_->read_body(*parser, lim.header_bytes);
             break;
         }
     } catch (...) {
-        p_->started = p_->started || parser->got_some() || p_->buffer.size() > 0;
+        p_->started = p_->started || (parser && parser->got_some()) || p_->buffer.size() > 0;
         throw;
     }
-    if (ec) return ec;
-    // A body that only the end of the connection delimits is complete only
-    // if that end was TLS's close_notify, not an attacker's FIN (RFC 8446 6.1).
-    if (parser->need_eof() && p_->stream.truncated()) return tls::errc::truncated;
     auto& m = parser->get();
     out.status = static_cast<int>(m.result_int());
     out.reason = std::string(m.reason());
     out.headers = {};
     copy_fields(m, out.headers);
-    out.body = std::move(m.body().data);
+    out.body.clear();
     // After a 101 the connection speaks another protocol.
-    reusable = out.status != 101 && m.keep_alive() && !parser->need_eof() && p_->buffer.size() == 0;
+    p_->keep = out.status != 101 && m.keep_alive() && !parser->need_eof();
+    p_->start_body(*parser, lim.header_bytes);
     return {};
 }
+
+std::error_code connection::read_body_some(std::span<char> buf, std::size_t& n) {
+    if (p_->request_parser) {
+        if (p_->continue_owed && !p_->body_finished) {
+            p_->continue_owed = false;
+            p_->stream.write_all("HTTP/1.1 100 Continue\r\n\r\n");
+        }
+        return p_->body_some(*p_->request_parser, buf, n);
+    }
+    if (!p_->response_parser) {
+        n = 0;
+        return {};
+    }
+    return p_->body_some(*p_->response_parser, buf, n);
+}
+
+bool connection::body_done() const noexcept { return p_->body_finished; }
+bool connection::reusable() const noexcept { return p_->body_finished && p_->keep && p_->buffer.size() == 0; }
 
 bool connection::wait_request(std::chrono::nanoseconds idle) {
     const deadline until = deadline_after(idle);
@@ -491,7 +642,35 @@ refusal connection::read_request(request& out, const limits& lim, std::chrono::n
     return {};
 }
 
-void connection::write_response(const response& res, bool keep_alive, bool head) {
+refusal connection::read_request_head(request& out, const limits& lim, std::chrono::nanoseconds header_timeout,
+                                      bool& keep_alive) {
+    keep_alive = false;
+    p_->response_parser.reset();
+    p_->body_finished = true;
+    auto& parser = p_->request_parser.emplace();
+    parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(lim.header_bytes, UINT32_MAX)));
+    parser.body_limit(boost::none);  // the caller counts the body as it reads it
+    std::error_code ec = with_timeout(header_timeout, [&] { return p_->read_head(parser, lim.header_bytes); });
+    if (ec) return refuse(ec);
+    auto& m = parser.get();
+    p_->version = m.version() == 10 ? 10 : 11;
+    if (refusal r = check_host(m)) return r;
+    if (refusal r = check_framing(m, parser.chunked())) return r;
+    if (auto len = parser.content_length(); len && *len > lim.body_bytes) return refuse(errc::body_too_large);
+    out.method = std::string(m.method_string());
+    out.target = std::string(m.target());
+    out.headers = {};
+    copy_fields(m, out.headers);
+    out.body.clear();
+    // RFC 9110 10.1.1: never 100 Continue to an HTTP/1.0 client (it would take it for the answer).
+    p_->continue_owed = m.version() >= 11 && beast::iequals(m[bhttp::field::expect], "100-continue");
+    keep_alive = m.keep_alive();
+    p_->keep = keep_alive;
+    p_->start_body(parser, lim.header_bytes);
+    return {};
+}
+
+bool connection::write_response(const response& res, bool keep_alive, bool head) {
     bhttp::response<bhttp::string_body> m;
     m.version(p_->version);
     m.result(static_cast<unsigned>(res.status));
@@ -502,6 +681,22 @@ void connection::write_response(const response& res, bool keep_alive, bool head)
     copy_fields(res.headers, m);
     if (!res.headers.contains("Server")) m.set(bhttp::field::server, "weft");
     m.keep_alive(keep_alive);
+    if (res.body_source && !has_no_body(res.status)) {
+        bhttp::response<bhttp::empty_body> h{std::move(m.base())};
+        // HTTP/1.0 has no chunked coding: a body of unknown length ends with the connection.
+        const bool chunked = !res.body_length && p_->version >= 11;
+        if (res.body_length) {
+            h.content_length(*res.body_length);
+        } else if (chunked) {
+            h.chunked(true);
+        } else {
+            h.keep_alive(false);
+        }
+        bhttp::serializer<false, bhttp::empty_body> sr(h);
+        bhttp::write_header(p_->adapter, sr);
+        if (!head) p_->write_body(res.body_source, res.body_length, chunked);
+        return h.keep_alive();
+    }
     if (!has_no_body(res.status)) {
         m.content_length(res.body.size());
         if (!head) m.body() = res.body;
@@ -512,6 +707,7 @@ void connection::write_response(const response& res, bool keep_alive, bool head)
     } else {
         bhttp::write(p_->adapter, sr);
     }
+    return keep_alive;
 }
 
 }  // namespace weft::http::detail

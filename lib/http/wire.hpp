@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -58,24 +59,38 @@ public:
     std::size_t buffered() const noexcept;
 
     // --- client side
-    // write_request() sends req to `to` in origin form, with Host,
-    // User-Agent and Content-Length filled in unless req has them. Throws
-    // std::system_error (errc::bad_header for a field that is not valid HTTP,
-    // socket errors), weft::timeout_error, weft::cancelled.
-    void write_request(const request& req, const url& to, std::string_view user_agent);
-    // read_response() reads one response into `out`, after at most
-    // max_interim_responses interim (1xx) ones; `head` says it answers a
-    // HEAD (no body), `upgrade` that the request asked for an upgrade (else a
-    // 101 is errc::unrequested_upgrade). Returns an http::errc for what does
-    // not parse, or for limits, and tls::errc::truncated for a body that
-    // ended at a TLS connection's end without close_notify; throws for
-    // socket and TLS errors, timeouts and cancellation. The body's string
-    // never holds more than lim.body_bytes of capacity.
-    // `reusable` is true when the connection may carry another request.
-    std::error_code read_response(response& out, const limits& lim, bool head, bool upgrade, bool& reusable);
-    // response_started() is whether read_response() got any byte of the
-    // response (so the server saw the request); header_done() whether it
-    // got the final response's whole header (it was reading the body then).
+    // write_request() sends req to `to`: the target in origin form, or in
+    // absolute form for a proxy; with Host, and each field of `added` the
+    // request does not have (User-Agent, Accept-Encoding, Authorization...),
+    // and Content-Length filled in (or chunked, for a body_source without
+    // body_length). Throws std::system_error (errc::bad_header for a field
+    // that is not valid HTTP, errc::bad_content_length for a body_source that
+    // gives another length than body_length, socket errors),
+    // weft::timeout_error, weft::cancelled, and what a body_source throws.
+    void write_request(const request& req, const url& to, const headers& added, bool absolute_form);
+    // read_response_head() reads a response's status line and header into
+    // `out` (its body stays empty), after at most max_interim_responses
+    // interim (1xx) ones; `head` says it answers a HEAD (no body), `upgrade`
+    // that the request asked for an upgrade (else a 101 is
+    // errc::unrequested_upgrade). Returns an http::errc for what does not
+    // parse, or for limits (lim.body_bytes is checked against
+    // Content-Length here; read_body_some() does not count); throws for
+    // socket and TLS errors, timeouts and cancellation.
+    std::error_code read_response_head(response& out, const limits& lim, bool head, bool upgrade);
+    // read_body_some() reads the next bytes of the body whose head was read
+    // (chunked framing taken off) into buf and sets n to their number; n is 0
+    // only at the end of the body (body_done()). Returns an http::errc
+    // (errc::truncated_body, errc::malformed_chunk, ...) and
+    // tls::errc::truncated for a body that ended at a TLS connection's end
+    // without close_notify; throws as read_response_head().
+    std::error_code read_body_some(std::span<char> buf, std::size_t& n);
+    bool body_done() const noexcept;
+    // reusable() is, once the body is done, whether the connection may
+    // carry another request (keep-alive, nothing unread, not an upgrade).
+    bool reusable() const noexcept;
+    // response_started() is whether read_response_head() got any byte of
+    // the response (so the server saw the request); header_done() whether
+    // it got the final response's whole header.
     bool response_started() const noexcept;
     bool header_done() const noexcept;
 
@@ -94,9 +109,17 @@ public:
     // the answer the client should get (400, 413, 431, 501).
     refusal read_request(request& out, const limits& lim, std::chrono::nanoseconds header_timeout,
                          std::chrono::nanoseconds body_timeout, bool& keep_alive);
-    // write_response() sends res; for a HEAD request, only its header.
-    // Throws like write_request().
-    void write_response(const response& res, bool keep_alive, bool head);
+    // read_request_head() is read_request() up to the body: `out` gets the
+    // head, and its body is read with read_body_some() (lim.body_bytes is
+    // checked against Content-Length here; the caller counts a chunked
+    // body). It answers "Expect: 100-continue" on the first read.
+    refusal read_request_head(request& out, const limits& lim, std::chrono::nanoseconds header_timeout,
+                              bool& keep_alive);
+    // write_response() sends res (its body, or what its body_source gives);
+    // for a HEAD request, only its header. Returns whether the connection
+    // may carry another request (an HTTP/1.0 client's streamed body of
+    // unknown length ends with the connection). Throws like write_request().
+    bool write_response(const response& res, bool keep_alive, bool head);
 
 private:
     struct impl;

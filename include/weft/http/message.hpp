@@ -2,7 +2,11 @@
 // HTTP/1.1 messages as plain values: headers, request, response.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,6 +45,17 @@ private:
     std::vector<field> fields_;
 };
 
+// body_source makes a body piece by piece, for a body too large to hold in
+// memory (a file, a generator): called with a buffer, it fills a part of it
+// and returns how many bytes it wrote; 0 at the end of the body. It may block
+// (read a file, fetch) and may throw: the exchange then fails with that
+// exception.
+using body_source = std::function<std::size_t(std::span<char>)>;
+
+// file_source(path) reads the file at `path` (opened now: std::system_error
+// naming it if it cannot be) and sets *size to its size when size is given.
+body_source file_source(const std::string& path, std::uint64_t* size = nullptr);
+
 // request is an HTTP request. For the client (http::send), `target` is the
 // absolute URL ("http://example.com:8080/path?q=1"); a server's handler sees
 // the target as the client sent it ("/path?q=1").
@@ -49,6 +64,15 @@ struct request {
     std::string target{};  // (the {}s keep -Wextra quiet about designated initializers)
     http::headers headers{};
     std::string body{};
+    // body_source, when set, streams the body instead of `body`: with
+    // body_length as Content-Length (the source must give exactly that
+    // many bytes), or chunked without it. A client sends such a body once:
+    // it is not retried, and a 307/308 redirect is returned, not followed
+    // (errc::body_not_replayable is never silent data loss). A server's
+    // handler sees one when server_options::stream_request_bodies is set:
+    // reading it reads the upload from the connection as it arrives.
+    http::body_source body_source{};
+    std::optional<std::uint64_t> body_length{};
 
     // path() is the target without its query; query() is what follows '?'
     // (empty when there is none). For an absolute target both skip the
@@ -67,6 +91,12 @@ struct response {
     std::string reason;
     http::headers headers;
     std::string body;
+    // body_source, when a server's handler sets it, streams the response's
+    // body instead of `body` (body_length: Content-Length, else chunked;
+    // see request::body_source). The client never sets it: read a large
+    // body with client::open().
+    http::body_source body_source{};
+    std::optional<std::uint64_t> body_length{};
 
     response() = default;
     response(int status, std::string body) : status(status), body(std::move(body)) {}

@@ -47,6 +47,13 @@ struct server_options {
     // run(run_options{.threads = N}) can listen on one port: the kernel
     // spreads the connections among them.
     bool reuse_port = false;
+    // stream_request_bodies calls the handler as soon as a request's header
+    // has come, with request::body_source reading the body from the
+    // connection as it arrives (each read within body_timeout; more than
+    // max_body_bytes in all is errc::body_too_large), for uploads larger
+    // than memory. A body the handler leaves unread closes the connection
+    // after the response. A response may stream too: see response::body_source.
+    bool stream_request_bodies = false;
     // stop() lets requests in progress finish for up to stop_grace, then
     // cancels what is left.
     std::chrono::nanoseconds stop_grace = std::chrono::seconds(5);
