@@ -131,15 +131,18 @@ body_source file_source(const std::string& path, std::uint64_t* size) {
     // The descriptor is shared by the copies of the source (std::function
     // copies what it holds) and closed with the last of them.
     struct file {
-        int fd;
+        explicit file(int fd) noexcept : fd(fd) {}
+        file(const file&) = delete;
         ~file() { ::close(fd); }
+        int fd;
     };
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw std::system_error(errno, std::generic_category(), "weft::http::file_source: " + path);
-    auto f = std::make_shared<file>(file{fd});
+    auto f = std::make_shared<file>(fd);
     if (size) {
         struct stat st {};
-        if (::fstat(fd, &st) != 0) throw std::system_error(errno, std::generic_category(), "weft::http::file_source: " + path);
+        if (::fstat(fd, &st) != 0)
+            throw std::system_error(errno, std::generic_category(), "weft::http::file_source: " + path);
         *size = static_cast<std::uint64_t>(st.st_size);
     }
     return [f, path](std::span<char> buf) -> std::size_t {

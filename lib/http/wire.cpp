@@ -539,7 +539,7 @@ std::error_code connection::read_response_head(response& out, const limits& lim,
         for (int interim = 0;; ++interim) {
             parser.emplace();
             parser->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(lim.header_bytes, UINT32_MAX)));
-            parser->body_limit(boost::none);  // the caller counts the body as it reads it
+            parser->body_limit(UINT64_MAX);  // the caller counts the body (not boost::none: Beast 1.74 compares a length with it as if it were 0)
             if (head) parser->skip(true);
             ec = p_->read_head(*parser, lim.header_bytes);
             p_->started = p_->started || parser->got_some();
@@ -649,7 +649,7 @@ refusal connection::read_request_head(request& out, const limits& lim, std::chro
     p_->body_finished = true;
     auto& parser = p_->request_parser.emplace();
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(lim.header_bytes, UINT32_MAX)));
-    parser.body_limit(boost::none);  // the caller counts the body as it reads it
+    parser.body_limit(UINT64_MAX);  // the caller counts the body (not boost::none: Beast 1.74 compares a length with it as if it were 0)
     std::error_code ec = with_timeout(header_timeout, [&] { return p_->read_head(parser, lim.header_bytes); });
     if (ec) return refuse(ec);
     auto& m = parser.get();

@@ -35,7 +35,7 @@ enum class errc {
     unsupported_content_encoding, // a Content-Encoding this build cannot decode (decoding was asked for)
     bad_proxy,                    // a proxy URL that does not parse, or is not http://
     proxy_unreachable,            // the proxy itself could not be reached (refused, reset, no such host)
-    proxy_auth_required,          // the proxy answered 407 Proxy Authentication Required
+    proxy_auth_required,          // the proxy answered CONNECT with 407 (an http:// request's 407 is a response)
     tunnel_failed,                // the proxy answered CONNECT with something other than 2xx
     body_not_replayable,          // a redirect or retry would send a streamed request body a second time
 };
