@@ -5,6 +5,7 @@
 # layout; regression inputs (named regress-*) are kept as they are.
 import os
 import struct
+import zlib
 
 here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 
@@ -197,3 +198,39 @@ tls = [
 ]
 for i, (ctl, data) in enumerate(tls):
     write("tls_client", f"seed-{i:02}", bytes([ctl]) + data)
+
+# http_decode: control byte (Content-Encoding index | mode << 3 | pieces seed
+# << 4), output-size byte, then the body (fuzz/http_decode.cpp). Python has
+# no Brotli encoder, so the br bodies are written out (Brotli 1.0.9, quality 5).
+
+
+def z(data, wbits, level=6):
+    c = zlib.compressobj(level, zlib.DEFLATED, wbits)
+    return c.compress(data) + c.flush()
+
+
+page = b"<html><body>" + b"weft decodes gzip, deflate and br. " * 40 + b"</body></html>"
+br_page = (b"\x42\x07\x00\x80\x38\xe5\x48\x03\x0b\xa4\x65\x54\x01\x7d\x3b\x6c\xc0\x81\x4b\xdb\x74\x40\x36\x4c"
+           b"\xe4\xa8\x1d\xac\x03\x47\x25\xa1\x2e\x3d\x5c\xfe\xee\xc0\x52\x37\x53\x74\x15\x8f")
+decode = [
+    (0x00, 0xff, z(page, 31)),                                  # gzip
+    (0x11, 0x05, z(page, 15)),                                  # deflate, zlib-wrapped, small pieces and room
+    (0x21, 0x90, z(page, -15)),                                 # deflate, raw
+    (0x02, 0xff, br_page),                                      # br
+    (0x02, 0x01, b"\x40\x00\x10\x68\x65\x6c\x6c\x6f\x03"),      # br "hello", a byte of room
+    (0x02, 0xff, b"\x06"),                                      # br, empty
+    (0x03, 0x8c, z(z(page, 15), 31)),                           # deflate, gzip
+    (0x34, 0xff, z(z(page, 31), 31)),                           # gzip, gzip
+    (0x06, 0xff, z(br_page, 15)),                               # br, deflate
+    (0x07, 0xff, z(page[:100], 31) + z(page[100:], 31)),        # two gzip members
+    (0x00, 0xff, z(page, 31) + b"garbage"),                     # bytes after the end
+    (0x00, 0xff, z(page, 31)[:-3]),                             # truncated
+    (0x00, 0xff, z(bytes(1 << 20), 31, 9)),                     # a small bomb: 1 MiB of zeros
+    (0x01, 0xff, b"\x03\x00"),                                  # raw deflate, empty
+    (0x08, 0xff, page),                                         # round trip: gzip
+    (0x19, 0x03, page),                                         # round trip: zlib-wrapped, small pieces
+    (0x0e, 0xff, page),                                         # round trip: raw deflate, level 1
+    (0x2c, 0x85, page),                                         # round trip: gzip as two members
+]
+for i, (ctl, room, data) in enumerate(decode):
+    write("http_decode", f"seed-{i:02}", bytes([ctl, room]) + data)

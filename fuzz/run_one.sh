@@ -26,14 +26,15 @@ leaks=1
 # UBSan reports must stop the run (by default it prints and carries on).
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
-# The targets that read what a peer sends (HTTP both ways, DNS) run with
+# The targets that read what a peer sends (HTTP both ways and its content
+# decoder, DNS) run with
 # memory limits, so that a buffer a peer can grow without end is a finding:
 # no allocation over 32 MiB (their limits are far below; a repeated input
 # pours 64 MiB, fuzz/pieces.hpp) and no more than 1 GiB resident (ASan's
 # quarantine included).
 memory=(-rss_limit_mb=2048)
 case $name in
-    http_request | http_response | dns_reply) memory=(-rss_limit_mb=1024 -malloc_limit_mb=32) ;;
+    http_request | http_response | http_decode | dns_reply) memory=(-rss_limit_mb=1024 -malloc_limit_mb=32) ;;
 esac
 
 start=$SECONDS

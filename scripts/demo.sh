@@ -8,7 +8,7 @@ set -euo pipefail
 # The demo to run: build/demos/$DEMO. WEFT_DEMO=... picks another one.
 DEMO=${WEFT_DEMO:-fetch_five}
 
-packages=(meson ninja-build g++ pkg-config libboost-context-dev libboost-dev libc-ares-dev libssl-dev openssl ca-certificates catch2)
+packages=(meson ninja-build g++ pkg-config libboost-context-dev libboost-dev libc-ares-dev libssl-dev zlib1g-dev libbrotli-dev openssl ca-certificates catch2)
 
 # shellcheck source=install_missing.sh
 source "$(dirname "${BASH_SOURCE[0]}")/install_missing.sh"

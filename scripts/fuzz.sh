@@ -11,7 +11,7 @@
 set -uo pipefail
 
 packages=(meson ninja-build clang libclang-rt-14-dev pkg-config libboost-context-dev libboost-dev
-          libc-ares-dev libssl-dev)
+          libc-ares-dev libssl-dev zlib1g-dev libbrotli-dev)
 
 # shellcheck source=install_missing.sh
 source "$(dirname "${BASH_SOURCE[0]}")/install_missing.sh"
@@ -46,7 +46,7 @@ fi
 rm -rf "$probe"
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
-targets=(url address http_response http_request dns_reply tls_client)
+targets=(url address http_response http_request dns_reply tls_client http_decode)
 logs=$(mktemp -d "${TMPDIR:-/tmp}/weft-fuzz-logs.XXXXXX")
 trap 'rm -rf "$logs"' EXIT
 echo "fuzz.sh: ${#targets[@]} targets, $seconds s each, $(nproc) at a time"

@@ -13,7 +13,7 @@
 # VALGRIND_TIMEOUT (seconds per test binary, default 1200).
 set -uo pipefail
 
-packages=(meson ninja-build g++ pkg-config libboost-context-dev libboost-dev libc-ares-dev libssl-dev openssl ca-certificates catch2 valgrind)
+packages=(meson ninja-build g++ pkg-config libboost-context-dev libboost-dev libc-ares-dev libssl-dev zlib1g-dev libbrotli-dev openssl ca-certificates catch2 valgrind)
 
 # shellcheck source=install_missing.sh
 source "$(dirname "${BASH_SOURCE[0]}")/install_missing.sh"
