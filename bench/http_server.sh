@@ -111,7 +111,8 @@ http_pin() {
 http_ticks() {
     # Without the name (field 2, which may hold spaces): pid, state, ppid, ...,
     # utime and stime are fields 13 and 14.
-    cat /proc/[0-9]*/stat 2>/dev/null | sed 's/^\([0-9]*\) (.*) /\1 /' | awk -v root="$1" '
+    # A process may end between the glob and its read: cat then fails, the rest is right.
+    { cat /proc/[0-9]*/stat 2>/dev/null || true; } | sed 's/^\([0-9]*\) (.*) /\1 /' | awk -v root="$1" '
         {parent[$1] = $3; ticks[$1] = $13 + $14}
         END {
             in_tree[root] = 1
@@ -195,7 +196,7 @@ http_start() {
             http_pid=$!
             ;;
     esac
-    for ((i = 0; i < 100; i++)); do
+    for ((i = 0; i < 200; i++)); do
         if [ "$label" = nginx ]; then
             # Listening once a connect succeeds.
             (exec 3<>"/dev/tcp/127.0.0.1/$http_port") 2>/dev/null && return 0
