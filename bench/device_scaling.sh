@@ -58,6 +58,9 @@ half=$((ncpu / 2))
 load_cpus=${DEVICE_LOAD_CPUS:-$(http_cpu_list "$half" $((ncpu - 1)))}
 command -v taskset >/dev/null || say "*** taskset not found: nothing is pinned, the servers and wrk share every CPU ***"
 ulimit -n 20000 2>/dev/null || ulimit -n 8192 2>/dev/null || true
+if [ "$(ulimit -n)" != unlimited ] && (($(ulimit -n) < http_conns + 64)); then
+    say "*** ulimit -n is $(ulimit -n), too few for $http_conns connections: wrk's socket errors will show ***"
+fi
 
 results=$(mktemp)
 trap 'if [ -n "${BENCH_RAW:-}" ]; then cp "$results" "$BENCH_RAW"; fi; rm -f "$results"' EXIT
