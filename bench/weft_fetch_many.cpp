@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: MIT
 // fetch_many, weft's side: N concurrent GETs of one URL, a fiber each, every
-// one plain weft::http::get(url) (default options but a 60 s bound), checking
-// the body is "Hello!". Measures wall time and this process's CPU time
-// (getrusage: user + sys) from before weft::run to after it returns. Raises
-// its descriptor limit to the hard limit first (a connection each). With
-// CA_FILE (an https:// URL, bench/tls.sh) the options carry a client TLS
-// context that trusts that PEM file's certificates only; weft::tls's
-// defaults otherwise.
+// one a get(url) (default options but a 60 s bound) on one weft::http::client
+// with no connection limits, checking the body is "Hello!". The client's
+// default limits (64 connections per host) would queue 10,000 GETs on 64
+// sockets, while every peer (the C floor, Go with MaxConnsPerHost 0, aiohttp
+// with limit=0) opens a connection per GET: without limits weft does the
+// same work as they do, as http::get did before clients had limits (issue
+// 12). Measures wall time and this process's CPU time (getrusage: user +
+// sys) from before weft::run to after it returns. Raises its descriptor
+// limit to the hard limit first (a connection each). With CA_FILE (an
+// https:// URL, bench/tls.sh) the options carry a client TLS context that
+// trusts that PEM file's certificates only; weft::tls's defaults otherwise.
 // usage: weft_fetch_many URL [N [CA_FILE]]   (default 1,000)
 #include <sys/resource.h>
 
@@ -59,13 +63,14 @@ int main(int argc, char** argv) {
             trust.ca_file = ca_file;
             opts.tls = weft::tls::context::client(trust);
         }
+        weft::http::client client({.max_connections = 0, .max_connections_per_host = 0});
         std::vector<weft::task<void>> gets;
         gets.reserve(static_cast<std::size_t>(n));
         for (long i = 0; i < n; ++i) {
             gets.push_back(weft::spawn([&] {
                 const double began = bench::now_ns();
                 try {
-                    weft::http::response r = weft::http::get(url, opts);
+                    weft::http::response r = client.get(url, opts);
                     if (r.status != 200 || r.body != "Hello!") {
                         if (failed++ == 0) first_error = "status " + std::to_string(r.status) + ", body " + r.body;
                     }
