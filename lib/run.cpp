@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "detail/dump_signal.hpp"
 #include "detail/overflow.hpp"
 #include "detail/reactor.hpp"
 #include "detail/runtime.hpp"
@@ -45,6 +46,7 @@ struct runtime {
     overflow_guard overflow;
     scheduler sched;
     reactor io;
+    std::unique_ptr<dump_signal_hook> dump_hook;  // run_options::dump_signal; after io: it leaves io before io closes
     std::vector<std::pair<const void*, std::unique_ptr<service>>> services;
     // With several threads (run_options::threads): the group, this thread's
     // index in it, and the group itself on thread 0, which owns it.
@@ -115,6 +117,14 @@ run_scope::run_scope(const run_options& opts, thread_group* group, std::size_t i
         throw std::system_error(make_error_code(errc::nested_run),
                                 "weft::run cannot be called inside weft::run (the thread already runs one)");
     tls_runtime = new runtime(opts);
+    if (opts.dump_signal != 0) {
+        try {
+            tls_runtime->dump_hook = std::make_unique<dump_signal_hook>(opts.dump_signal, tls_runtime->io);
+        } catch (...) {
+            delete std::exchange(tls_runtime, nullptr);
+            throw;
+        }
+    }
     if (group) {  // a worker of a group: run_worker() opens it once its main fiber exists
         tls_runtime->group = group;
         tls_runtime->index = index;
@@ -174,11 +184,13 @@ void stop_worker(remote_work*) noexcept {
 void run_scope::drive(task_base* main) {
     scheduler& s = tls_runtime->sched;
     reactor& io = tls_runtime->io;
+    dump_signal_hook* dump_hook = tls_runtime->dump_hook.get();
     bool tearing_down = false;
     std::string deadlock_report;
 
     while (s.live() > 0) {
         if (io.has_posted()) io.run_posted();  // work other threads handed this loop
+        if (dump_hook && dump_hook->due()) dump_hook->print(thread_index(), thread_count());
         if (!tearing_down && main->done) {
             tearing_down = true;
             s.cancel_all();

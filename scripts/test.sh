@@ -17,7 +17,7 @@
 set -uo pipefail
 
 packages=(meson ninja-build g++ pkg-config libboost-context-dev libboost-dev libc-ares-dev libssl-dev zlib1g-dev libbrotli-dev openssl ca-certificates catch2 cmake
-          valgrind python3 tinyproxy)
+          valgrind python3 tinyproxy gdb)
 
 # shellcheck source=install_missing.sh
 source "$(dirname "${BASH_SOURCE[0]}")/install_missing.sh"

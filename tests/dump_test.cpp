@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: MIT
 // weft::dump: every live fiber, its state and wait, read back from the text.
+#include <poll.h>
+#include <signal.h>
+
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <regex>
 #include <sstream>
 #include <weft/weft.hpp>
 
+#include "support/live_child.hpp"
 #include "support/run_bounded.hpp"
 
 using namespace std::chrono_literals;
@@ -45,4 +51,143 @@ TEST_CASE("dump lists every fiber with its state, what it waits on and its stack
     std::ostringstream outside;
     weft::dump(outside);
     CHECK(outside.str() == "weft: no run() on this thread\n");
+}
+
+namespace {
+
+// line_of(text, name) is the dump's line for the fiber named `name`, or "".
+std::string line_of(const std::string& text, const std::string& name) {
+    std::size_t at = text.find("'" + name + "'");
+    if (at == std::string::npos) return "";
+    std::size_t begin = text.rfind('\n', at);
+    begin = begin == std::string::npos ? 0 : begin + 1;
+    return text.substr(begin, text.find('\n', at) - begin);
+}
+
+// waited_seconds(line) is the "for N.N s" / "for N ms" of a parked fiber's line, or -1.
+double waited_seconds(const std::string& line) {
+    std::smatch m;
+    if (std::regex_search(line, m, std::regex(" for ([0-9]+) ms"))) return std::stod(m[1]) / 1000;
+    if (std::regex_search(line, m, std::regex(" for ([0-9]+\\.[0-9]) s"))) return std::stod(m[1]);
+    if (std::regex_search(line, m, std::regex(" for ([0-9]+) min ([0-9]+) s"))) return std::stod(m[1]) * 60 + std::stod(m[2]);
+    return -1;
+}
+
+}  // namespace
+
+TEST_CASE("dump says how long each parked fiber has waited, and when its deadline comes") {
+    weft::test::run_bounded(20s, [] {
+        weft::event never_set;
+        auto sleeper = weft::spawn(weft::spawn_options{.name = "sleeper"}, [] { weft::this_fiber::sleep_for(1h); });
+        auto waiter = weft::spawn(weft::spawn_options{.name = "waiter"}, [&] { never_set.wait(); });
+        weft::this_fiber::sleep_for(1100ms);
+        auto late = weft::spawn(weft::spawn_options{.name = "late"}, [&] { never_set.wait(); });
+        weft::this_fiber::sleep_for(1ms);  // late parks now
+        std::ostringstream out;
+        weft::dump(out);
+        std::string text = out.str();
+        INFO(text);
+        // The wait is counted from the loop's turn in which the fiber parked,
+        // on a clock of one tick's (at most 10 ms) resolution, and printed to
+        // a tenth of a second, rounded down: 1,100 ms have passed, so 1.0 s
+        // at least.
+        CHECK(waited_seconds(line_of(text, "sleeper")) >= 1.0);
+        CHECK(waited_seconds(line_of(text, "waiter")) >= 1.0);
+        CHECK(waited_seconds(line_of(text, "waiter")) < 60);
+        CHECK(waited_seconds(line_of(text, "late")) >= 0);
+        CHECK(waited_seconds(line_of(text, "late")) < waited_seconds(line_of(text, "waiter")));
+        CHECK_THAT(line_of(text, "sleeper"), Catch::Contains("(deadline in 59 min "));
+        CHECK_THAT(line_of(text, "waiter"), !Catch::Contains("deadline"));
+        sleeper.cancel();
+        waiter.cancel();
+        late.cancel();
+    });
+}
+
+// The child of the next test: a run that dumps on SIGUSR1, with fibers parked
+// in a channel recv, a sleep and a socket read. It says "parked" once they
+// are, and ends when its stdin is closed.
+TEST_CASE("dump signal child", "[.dump_signal_child]") {
+    weft::run(weft::run_options{.dump_signal = SIGUSR1}, [] {
+        weft::channel<int> ch(0);
+        auto l = weft::net::tcp_listener::bind(weft::net::address::loopback());
+        auto client = weft::net::tcp_stream::connect(l.local_address());
+        auto server = l.accept();
+        auto receiver = weft::spawn(weft::spawn_options{.name = "receiver"}, [&] { ch.recv(); });
+        auto sleeper = weft::spawn(weft::spawn_options{.name = "sleeper"}, [] { weft::this_fiber::sleep_for(1h); });
+        auto reader = weft::spawn(weft::spawn_options{.name = "reader"}, [&] {
+            char buf[16];
+            server.read_some(std::span(buf));
+        });
+        weft::this_fiber::sleep_for(20ms);
+        std::printf("parked fd %d\n", server.native_handle());
+        std::fflush(stdout);
+        for (int i = 0; i < 6000; ++i) {  // until stdin ends, 60 s at most
+            pollfd p{STDIN_FILENO, POLLIN, 0};
+            if (::poll(&p, 1, 0) > 0) break;
+            weft::this_fiber::sleep_for(10ms);
+        }
+        ch.close();
+    });
+    std::printf("child done\n");
+}
+
+TEST_CASE("run_options::dump_signal: on the signal the run writes its dump to stderr and goes on") {
+    weft::test::live_child child({"[.dump_signal_child]"});
+    std::size_t at = child.wait_for("parked fd ", 30s);
+    REQUIRE(at != std::string::npos);
+    REQUIRE(child.wait_for("\n", 5s, at) != std::string::npos);
+    const std::string fd = child.output().substr(at + 10, child.output().find('\n', at) - at - 10);
+
+    const std::string header = "weft: SIGUSR1 (run_options::dump_signal): pid " + std::to_string(child.pid());
+    std::size_t dumps_from = child.output().size();
+    child.signal(SIGUSR1);
+    at = child.wait_for(header, 30s, dumps_from);
+    REQUIRE(at != std::string::npos);
+    // The live list is newest first: main's line ends the dump.
+    std::size_t main_at = child.wait_for("fiber #1 'main'", 10s, at);
+    REQUIRE(main_at != std::string::npos);
+    REQUIRE(child.wait_for("\n", 10s, main_at) != std::string::npos);
+    std::string first = child.output().substr(at);
+    INFO(first);
+    CHECK_THAT(first, Catch::Contains("weft: 4 live fibers"));
+    CHECK_THAT(line_of(first, "receiver"), Catch::Contains("waits on channel recv"));
+    CHECK_THAT(line_of(first, "sleeper"), Catch::Contains("waits on sleep for "));
+    CHECK_THAT(line_of(first, "sleeper"), Catch::Contains("(deadline in 59 min "));
+    CHECK_THAT(line_of(first, "reader"), Catch::Contains("waits on read fd " + fd + " for "));
+    CHECK_THAT(line_of(first, "main"), Catch::Contains("waits on sleep"));  // the loop prints: nobody is running
+    for (const char* name : {"receiver", "sleeper", "reader"}) CHECK(waited_seconds(line_of(first, name)) >= 0);
+
+    // It went on: a second signal, a second dump, the same fibers still waiting.
+    std::size_t second_from = child.output().size();
+    child.signal(SIGUSR1);
+    at = child.wait_for(header, 30s, second_from);
+    REQUIRE(at != std::string::npos);
+    main_at = child.wait_for("fiber #1 'main'", 10s, at);
+    REQUIRE(main_at != std::string::npos);
+    REQUIRE(child.wait_for("\n", 10s, main_at) != std::string::npos);
+    std::string second = child.output().substr(at);
+    CHECK_THAT(line_of(second, "reader"), Catch::Contains("waits on read fd " + fd));
+
+    weft::test::child_result r = child.finish(30s);
+    INFO(r.output);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.output, Catch::Contains("child done"));
+}
+
+TEST_CASE("run_options::dump_signal refuses a signal that cannot be caught") {
+    CHECK_THROWS_WITH(weft::run(weft::run_options{.dump_signal = SIGKILL}, [] {}),
+                      Catch::Contains("run_options::dump_signal 9"));
+    // The previous action comes back once the run ends: SIGUSR2 is ignored
+    // here before and after a run that listened for it.
+    struct sigaction ignore {}, before {}, after {};
+    ignore.sa_handler = SIG_IGN;
+    ::sigaction(SIGUSR2, &ignore, &before);
+    weft::run(weft::run_options{.dump_signal = SIGUSR2}, [] {
+        struct sigaction now {};
+        ::sigaction(SIGUSR2, nullptr, &now);
+        CHECK(now.sa_handler != SIG_IGN);
+    });
+    ::sigaction(SIGUSR2, &before, &after);
+    CHECK(after.sa_handler == SIG_IGN);
 }

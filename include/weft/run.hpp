@@ -30,6 +30,14 @@ struct run_options {
     // pays nothing for any of this; 0 is one thread per CPU this process may
     // use.
     std::size_t threads = 1;
+    // dump_signal, when not 0, is a signal (SIGUSR1, say) on which the run
+    // writes weft::dump to stderr, as Go prints its goroutines on SIGQUIT,
+    // and goes on running: every thread of the run lists its own fibers,
+    // from its loop, between two turns. The handler only counts the signal
+    // and writes to an eventfd. Off (0) by default; the signal's previous
+    // action comes back when the last run that listens for it ends. run()
+    // throws std::system_error(EINVAL) for a signal that cannot be caught.
+    int dump_signal = 0;
 };
 
 // thread_index() is the index of the calling thread in the running run()

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "detail/context.hpp"
 #include "detail/stack_pool.hpp"
@@ -40,6 +41,7 @@ struct fiber {
     wait_desc waiting{nullptr};      // what it is parked on (for the deadlock report)
     deadline scope = never;          // innermost with_timeout() deadline
     deadline parked_until = never;   // the `until` of the current park()
+    std::int64_t parked_at = 0;      // coarse_now() of the loop's turn in which it parked (weft::dump)
     wake_reason reason = wake_reason::ready;
     bool parked = false;             // in park(), not yet woken
     bool started = false;            // has run at least once

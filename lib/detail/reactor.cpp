@@ -7,7 +7,7 @@
 //    to the callback, on the loop, and its readiness flags are not kept;
 //  - epoll_event.data carries (gen << 32 | fd): an event whose gen is not the
 //    slot's current one belongs to a closed and reused fd and is dropped; the
-//    eventfd's events carry remote_token instead;
+//    eventfd's events carry remote_token instead, a waker's waker_token;
 //  - cross-thread: producers only CAS remote_->posted, read/clear
 //    remote_->sleeping and count references to *remote_ (which outlives the
 //    reactor while a post() is in progress); everything else is the loop's. A post that finds
@@ -32,6 +32,8 @@ namespace weft::detail {
 namespace {
 
 constexpr std::uint64_t remote_token = ~std::uint64_t{0};
+// A waker's events: fd 0xfffffffe (-2) is no descriptor, so no slot's token is this.
+constexpr std::uint64_t waker_token = ~std::uint64_t{1};
 
 // epoll_pwait2 is Linux >= 5.11, and tools that emulate syscalls may lack it
 // (Valgrind 3.19, Debian 12's, answers ENOSYS): then epoll_wait, its timeout rounded
@@ -173,6 +175,15 @@ int reactor::add(int fd, bool assume_ready) noexcept {
     return 0;
 }
 
+int reactor::add_waker(int fd) noexcept {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLET;  // every write is an edge for each epoll set: nobody need read it
+    ev.data.u64 = waker_token;
+    return ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : errno;
+}
+
+void reactor::remove_waker(int fd) noexcept { ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
+
 int reactor::watch(int fd, fd_callback cb, void* ctx) noexcept {
     if (int err = add(fd, false)) return err;
     slots_[fd].cb = cb;
@@ -248,6 +259,7 @@ void reactor::poll(deadline until) {
             read_eventfd();
             continue;
         }
+        if (events[i].data.u64 == waker_token) continue;  // it has woken us: that was all
         auto fd = static_cast<int>(events[i].data.u64 & 0xffffffffu);
         auto gen = static_cast<std::uint32_t>(events[i].data.u64 >> 32);
         if (!watched(fd) || slots_[fd].gen != gen) continue;  // stale: fd closed (and maybe reused)

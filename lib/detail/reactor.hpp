@@ -44,6 +44,13 @@ public:
     // remove() forgets fd (before it is closed); a fiber still parked on it
     // is woken, and its retry then sees the closed descriptor.
     void remove(int fd) noexcept;
+    // add_waker() puts an fd in the epoll set whose edges only end a sleeping
+    // poll() early: no fiber waits on it, no callback runs, nobody reads it
+    // (run_options::dump_signal's eventfd, which several loops share and
+    // whose owner checks its own flag). remove_waker() takes it out. add_waker
+    // returns an errno value (0 on success).
+    int add_waker(int fd) noexcept;
+    void remove_waker(int fd) noexcept;
     bool watched(int fd) const noexcept {
         return fd >= 0 && static_cast<std::size_t>(fd) < slots_.size() && slots_[fd].watched;
     }

@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <new>
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include <sys/mman.h>
+#include <time.h>
 
 #include "weft/detail/wait_list.hpp"
 #include "weft/errors.hpp"
@@ -41,6 +44,12 @@ void scheduler::learn_loop_stack(const void* bottom, std::size_t size) noexcept 
 }
 
 void throw_cancelled() { throw cancelled(); }
+
+std::int64_t coarse_now() noexcept {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
 
 // cxxabi.h keeps __cxa_eh_globals opaque; its head is stable ABI, mirrored by eh_state.
 scheduler::scheduler() : eh_(abi::__cxa_get_globals()) {
@@ -165,6 +174,7 @@ wake_reason scheduler::park(wait_desc what, deadline until, bool interruptible) 
     self->interruptible = interruptible;
     self->waiting = what;
     self->parked_until = until;
+    self->parked_at = loop_time_;  // no clock read here: the turn's time is close enough for a dump
     switch_to(next_to_run());
     return self->reason;
 }
@@ -209,6 +219,7 @@ int scheduler::fire_due_timers(deadline now) {
 
 void scheduler::run_ready() {
     budget_ = poll_budget;
+    loop_time_ = coarse_now();
     if (ready_head_) switch_to(pop_ready());
 }
 
@@ -239,8 +250,22 @@ void destroyed_with_waiters(const waiter* first) noexcept {
 
 namespace {
 
-// describe() is one fiber's line: "fiber #3 'fetch' waits on fd read fd 7".
-void describe(std::ostream& os, const fiber* f, const fiber* running) {
+// write_duration() writes ns for a person: "40 ms", "2.5 s", "3 min 20 s", "2 h 5 min".
+void write_duration(std::ostream& os, std::int64_t ns) {
+    const std::int64_t ms = ns < 0 ? 0 : ns / 1'000'000;
+    if (ms < 1000)
+        os << ms << " ms";
+    else if (ms < 60'000)
+        os << ms / 1000 << '.' << ms % 1000 / 100 << " s";
+    else if (ms < 3'600'000)
+        os << ms / 60'000 << " min " << ms % 60'000 / 1000 << " s";
+    else
+        os << ms / 3'600'000 << " h " << ms % 3'600'000 / 60'000 << " min";
+}
+
+// describe() is one fiber's line: "fiber #3 'fetch' waits on read fd 7 for
+// 2.5 s (deadline in 27.5 s)". `now` is coarse_now(), `steady` clock::now().
+void describe(std::ostream& os, const fiber* f, const fiber* running, std::int64_t now, deadline steady) {
     os << "fiber #" << f->task->id;
     if (!f->task->name.empty()) os << " '" << f->task->name << "'";
     if (f == running) {
@@ -249,9 +274,19 @@ void describe(std::ostream& os, const fiber* f, const fiber* running) {
         os << " waits on " << (f->waiting.what ? f->waiting.what : "something");
         if (f->waiting.object) os << " " << f->waiting.object;
         if (f->waiting.fd >= 0) os << " fd " << f->waiting.fd;
+        os << " for ";
+        write_duration(os, now - f->parked_at);
+        const deadline at = f->interruptible ? std::min(f->parked_until, f->scope) : f->parked_until;
+        if (at != never) {
+            os << " (deadline in ";
+            write_duration(os, std::chrono::duration_cast<std::chrono::nanoseconds>(at - steady).count());
+            os << ")";
+        }
+        if (!f->interruptible) os << ", uninterruptible";
     } else {
         os << " is ready";
     }
+    if (f->cancel_requested && f != running) os << ", cancelled";
 }
 
 // resident_kib() is how much of a stack has been touched (and is still
@@ -271,18 +306,22 @@ std::size_t resident_kib(const stack& s) {
 std::string scheduler::parked_report() const {
     std::ostringstream os;
     os << "weft: deadlock: all " << live_ << " fibers are parked and nothing can wake them:";
+    const std::int64_t now = coarse_now();
+    const deadline steady = clock::now();
     for (const fiber* f = live_head_; f; f = f->next_live) {
         os << "\n  ";
-        describe(os, f, running());
+        describe(os, f, running(), now, steady);
     }
     return os.str();
 }
 
 void scheduler::dump(std::ostream& os) const {
     os << "weft: " << live_ << " live fibers on this thread\n";
+    const std::int64_t now = coarse_now();
+    const deadline steady = clock::now();
     for (const fiber* f = live_head_; f; f = f->next_live) {
         os << "  ";
-        describe(os, f, running());
+        describe(os, f, running(), now, steady);
         os << "; stack " << resident_kib(f->stk) << " of " << f->stk.size / 1024 << " KiB resident\n";
     }
 }

@@ -17,6 +17,12 @@ class scheduler;
 // single load even when weft is a shared library.
 extern constinit thread_local scheduler* tls_scheduler __attribute__((tls_model("initial-exec")));
 
+// coarse_now() is CLOCK_MONOTONIC_COARSE in nanoseconds: the kernel's last
+// tick, read from the vDSO without the TSC (a few ns; one tick, 1-4 ms, of
+// resolution). The loop reads it once a turn, so that weft::dump can say how
+// long a fiber has waited without a clock read on the park path.
+std::int64_t coarse_now() noexcept;
+
 [[noreturn, gnu::cold]] void throw_cancelled();
 // throw_outside_fiber() throws std::system_error(errc::no_scheduler):
 // "<what> must be called inside a fiber". Defined in this_fiber.cpp.
@@ -197,6 +203,7 @@ private:
     std::size_t live_ = 0;
     int budget_ = 0;                 // fiber-to-fiber switches left before the loop runs
     bool tearing_down_ = false;      // cancel_all() was called
+    std::int64_t loop_time_ = 0;     // coarse_now() at the start of this turn of run_ready()
     std::uint64_t last_id_ = 0;
     timer_heap timers_;
     stack_pool stacks_;
