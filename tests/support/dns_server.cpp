@@ -100,6 +100,13 @@ void dns_server::set_suffix(const std::string& suffix, entry e) {
     suffixes_.emplace_back(std::move(key), std::move(e));
 }
 
+void dns_server::overload(std::size_t queue, unsigned answers_per_second) {
+    std::lock_guard lock(m_);
+    queue_limit_ = queue;
+    reply_gap_ = answers_per_second ? std::chrono::nanoseconds(1'000'000'000 / answers_per_second)
+                                    : std::chrono::nanoseconds(0);
+}
+
 void dns_server::handle(const unsigned char* q, std::size_t len, bool tcp, int reply_fd, const void* peer,
                         unsigned peer_len, std::vector<pending>& out) {
     ++queries_;
@@ -121,8 +128,18 @@ void dns_server::handle(const unsigned char* q, std::size_t len, bool tcp, int r
 
     entry e;
     e.how = behavior::nxdomain;
+    std::chrono::nanoseconds gap{0};
     {
         std::lock_guard lock(m_);
+        if (!tcp && queue_limit_ > 0) {
+            std::size_t waiting = 0;
+            for (const auto& item : out) waiting += item.tcp_fd < 0;
+            if (waiting >= queue_limit_) {
+                ++dropped_;
+                return;
+            }
+        }
+        if (!tcp) gap = reply_gap_;
         if (auto it = table_.find(name); it != table_.end()) {
             e = it->second;
         } else {
@@ -136,6 +153,10 @@ void dns_server::handle(const unsigned char* q, std::size_t len, bool tcp, int r
     if (e.how == behavior::silence) return;
 
     auto due = std::chrono::steady_clock::now() + e.delay;
+    if (gap.count() > 0) {  // overload(): one reply per gap, in the order the queries came
+        due = std::max(due, next_reply_);
+        next_reply_ = due + gap;
+    }
     auto push = [&](std::vector<unsigned char> bytes) {
         pending item;
         item.due = due;

@@ -60,6 +60,15 @@ public:
     // "name1.bench") that has no entry of its own with `e`.
     void set_suffix(const std::string& suffix, entry e);
 
+    // overload() makes the server one that a burst overruns, as a real one
+    // whose receive buffer is full: UDP replies leave at `answers_per_second`
+    // at most, at most `queue` wait at a time, and a UDP query that comes
+    // while `queue` wait is dropped unanswered (counted by dropped()).
+    // overload(0, 0) ends it.
+    void overload(std::size_t queue, unsigned answers_per_second);
+    // dropped() counts the queries overload() dropped.
+    std::size_t dropped() const noexcept { return dropped_.load(); }
+
     std::uint16_t port() const noexcept { return port_; }
     // address() is "127.0.0.1:<port>", for weft::dns::options::servers.
     std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
@@ -80,7 +89,11 @@ private:
     std::uint16_t port_ = 0;
     std::atomic<std::size_t> queries_{0};
     std::atomic<std::size_t> tcp_queries_{0};
+    std::atomic<std::size_t> dropped_{0};
     std::mutex m_;
+    std::size_t queue_limit_ = 0;              // overload(): 0 is none (guarded by m_)
+    std::chrono::nanoseconds reply_gap_{0};    // overload(): least time between two UDP replies (m_)
+    std::chrono::steady_clock::time_point next_reply_{};  // the server thread's: when the next may leave
     std::map<std::string, entry> table_;
     std::vector<std::pair<std::string, entry>> suffixes_;  // (".bench", entry)
     std::thread thread_;  // last: starts after everything it uses

@@ -52,6 +52,10 @@ struct options {
     std::vector<std::string> servers;
     // timeout bounds the whole lookup, every try and every server included; the
     // per-try timeout given to c-ares is cut so that all tries fit inside it.
+    // It also counts the time a lookup waits for its turn: weft keeps at most
+    // 200 queries in flight to one server list, fewer when the servers'
+    // answers slow down or a try times out (a burst of 20,000 lookups would
+    // otherwise overrun a server's socket), and the rest wait in line.
     // Passing it is weft::timeout_error (weft::errc::timed_out in the
     // error_code forms). Zero: only what needs no wait (numeric hosts,
     // /etc/hosts) is answered; no_timeout: no limit.
