@@ -114,11 +114,14 @@ struct tcp_stream::state {
             ec = errno_code(errno);
             return nullptr;
         }
-        // The socket was registered as writable; only the handshake's edge counts.
+        // The socket was registered as ready both ways; only the handshake's
+        // edge counts. Nothing can be read before the peer sends, and its
+        // first bytes bring an edge: the first read waits for it instead of
+        // trying a recv that could only say EAGAIN.
         r.clear_ready(fd, io_dir::write);
+        r.clear_ready(fd, io_dir::read);
         for (;;) {
-            bool busy = false;  // cannot be: the socket is new, and no other fiber knows it yet
-            weft::detail::wake_reason why = r.wait(fd, io_dir::write, until, busy);
+            weft::detail::wake_reason why = r.wait(fd, io_dir::write, until);  // the socket is new: nobody else waits
             if (why != weft::detail::wake_reason::ready) {
                 ec = weft::detail::wake_error(why);
                 return nullptr;
@@ -130,16 +133,11 @@ struct tcp_stream::state {
                 ec = errno_code(err);
                 return nullptr;
             }
-            sockaddr_storage peer{};
-            socklen_t peer_len = sizeof peer;
-            if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) return st;
-            if (errno != ENOTCONN) {
-                ec = errno_code(errno);
-                return nullptr;
-            }
-            // Still in progress: an old edge woke us. Any later change of state
-            // brings a new edge, so it is safe to forget this one and wait again.
-            r.clear_ready(fd, io_dir::write);
+            // Writable without an error: connected. (A connecting socket is
+            // not writable, and the stale edges of its registration were
+            // cleared above; a getpeername() to make sure would cost a
+            // syscall per connection for a case that does not come.)
+            return st;
         }
     }
 };
