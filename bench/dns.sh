@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # bench/dns.sh — 10,000 lookups at once: weft beside Go's resolver and a glibc getaddrinfo thread pool.
+# Then the burst (issue 12): 20,000 at once against dnsmasq, lookups lost and wall time.
 #
-# One DNS server (dns_bench_server) on loopback, every client in a network and
-# mount namespace of its own when root; wall and CPU time, medians over rounds.
+# One DNS server (dns_bench_server, then dnsmasq) on loopback, every client in a
+# network and mount namespace of its own when root; wall and CPU time, medians
+# over rounds.
 #
 # Installs what is missing (needs root and apt), configures weft's release
 # build, builds the programs (bench/harness.sh) and runs them; bench/run.sh
@@ -17,6 +19,10 @@
 #   DNS_THREADS=64    threads of the glibc getaddrinfo pool
 #   DNS_SERVER_CPU=0 DNS_CLIENT_CPU=1   where the DNS server and the client run
 #                     (not pinned with BENCH_CPU=none or on one CPU)
+#   DNS_BURST_N=20000 lookups per burst run, against dnsmasq (0: no burst)
+#   DNS_BURST_ROUNDS=3   rounds of the burst (each runs weft, Go and glibc once)
+#   DNS_BURST_TIMEOUT=10 each client's budget per lookup, seconds (weft's
+#                     options::timeout, Go's context; glibc has resolv.conf's 2 x 5 s)
 set -euo pipefail
 # shellcheck source=harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
@@ -24,6 +30,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 dns_missing() {
     go_missing
     command -v ip >/dev/null || echo iproute2  # loopback up in a namespace of its own
+    [ -x /usr/sbin/dnsmasq ] || echo dnsmasq-base  # the burst's server (the binary, no service)
 }
 dns_targets=(weft_dns dns_bench_server dns_getaddrinfo)
 dns_go=(dns_go:dns_go.go)
@@ -31,6 +38,9 @@ dns_go=(dns_go:dns_go.go)
 dns_rounds=${DNS_ROUNDS:-5}
 dns_n=${DNS_N:-10000}
 dns_threads=${DNS_THREADS:-64}
+dns_burst_n=${DNS_BURST_N:-20000}
+dns_burst_rounds=${DNS_BURST_ROUNDS:-3}
+dns_burst_timeout=${DNS_BURST_TIMEOUT:-10}
 dns_spin="" dns_cpin=""
 if [ "$cpu" != none ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
     dns_spin="taskset -c ${DNS_SERVER_CPU:-0}"
@@ -39,38 +49,75 @@ fi
 # Each in a session of its own, as in echo (autogroup: one session's share each).
 command -v setsid >/dev/null && { dns_spin="setsid $dns_spin"; dns_cpin="setsid $dns_cpin"; }
 
-# dns_inside LABEL RESOLV PORT SERVER_PIN CLIENT_PIN CLIENT ARGS...: with
-# RESOLV (a file), first brings loopback up and mounts RESOLV over
+# dns_inside LABEL RESOLV PORT SERVER_PIN CLIENT_PIN SERVER CLIENT ARGS...:
+# with RESOLV (a file), first brings loopback up and mounts RESOLV over
 # /etc/resolv.conf: meant for a network and mount namespace of its own. Then
-# starts dns_bench_server on PORT (0: any) with SERVER_PIN's prefix, runs the
-# client with CLIENT_PIN's, "@SERVER@" in ARGS becoming 127.0.0.1:port, stops
-# the server and prints the client's output, and the server's query count and
-# CPU time as RESULT LABEL_dns_server_queries and _cpu_ms. Standalone, so that unshare's bash can run it.
+# starts SERVER (bench: dns_bench_server; dnsmasq: Debian's, answering every
+# name under bench. with 192.0.2.1 from its own table) on PORT (0: any) with
+# SERVER_PIN's prefix, runs the client with CLIENT_PIN's, "@SERVER@" in ARGS
+# becoming 127.0.0.1:port, stops the server and prints the client's output,
+# and the server's query count and CPU time as RESULT
+# LABEL_dns_server_queries and _cpu_ms. Standalone, so that unshare's bash can run it.
 dns_inside() {
-    local label=$1 resolv=$2 port=$3 spin=$4 cpin=$5 sout spid got="" i rc=0 a args=()
-    shift 5
+    local label=$1 resolv=$2 port=$3 spin=$4 cpin=$5 server=$6 sout spid="" got="" i p try rc=0 a args=()
+    shift 6
     if [ -n "$resolv" ]; then
         ip link set lo up && mount --bind "$resolv" /etc/resolv.conf || { echo "NOTE dns: namespace setup failed"; return 1; }
     fi
     sout=$(mktemp)
-    # The server stops by itself after 120 s, should this shell die.
-    $spin "${bin:?}/dns_bench_server" "$port" 120 >"$sout" &
-    spid=$!
-    for ((i = 0; i < 100; i++)); do
-        got=$(awk '/^PORT /{print $2; exit}' "$sout")
-        [ -n "$got" ] && break
-        kill -0 "$spid" 2>/dev/null || break
-        sleep 0.05
-    done
+    if [ "$server" = dnsmasq ]; then
+        # --no-daemon: the foreground, no pid file, no change of user; its log
+        # (and the statistics SIGUSR1 asks for) to stderr. Port 0: a random
+        # one, another if it is taken.
+        for ((try = 0; try < 5; try++)); do
+            p=$port
+            [ "$p" = 0 ] && p=$((20000 + RANDOM % 40000))
+            $spin /usr/sbin/dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts --port="$p" \
+                --listen-address=127.0.0.1 --bind-interfaces --address=/bench/192.0.2.1 --log-facility=- >"$sout" 2>&1 &
+            spid=$!
+            for ((i = 0; i < 100; i++)); do
+                grep -q 'started, version' "$sout" && { got=$p; break; }
+                kill -0 "$spid" 2>/dev/null || break
+                sleep 0.05
+            done
+            [ -n "$got" ] && break
+            kill "$spid" 2>/dev/null || true
+            wait "$spid" 2>/dev/null || true
+        done
+    else
+        # The server stops by itself after 120 s, should this shell die.
+        $spin "${bin:?}/dns_bench_server" "$port" 120 >"$sout" &
+        spid=$!
+        for ((i = 0; i < 100; i++)); do
+            got=$(awk '/^PORT /{print $2; exit}' "$sout")
+            [ -n "$got" ] && break
+            kill -0 "$spid" 2>/dev/null || break
+            sleep 0.05
+        done
+    fi
     if [ -n "$got" ]; then
         for a in "$@"; do args+=("${a//@SERVER@/127.0.0.1:$got}"); done
         GOMAXPROCS=1 timeout 100 $cpin "${args[@]}" || rc=$?
         [ $rc = 0 ] || echo "NOTE dns: $label exited $rc"
     else
-        echo "NOTE dns: the server did not start"
+        echo "NOTE dns: the server ($server) did not start: $(tail -1 "$sout")"
     fi
-    kill "$spid" 2>/dev/null || true
-    wait "$spid" 2>/dev/null || true
+    if [ -n "$got" ] && [ "$server" = dnsmasq ]; then
+        # dnsmasq's CPU time (utime + stime, clock ticks) and its count of
+        # queries answered, before it goes.
+        awk -v t="$(getconf CLK_TCK)" '{printf "INFO queries - cpu_ms %.1f\n", ($14 + $15) * 1000 / t}' \
+            "/proc/$spid/stat" >>"$sout.cpu" 2>/dev/null || true
+        kill -USR1 "$spid" 2>/dev/null || true
+        for ((i = 0; i < 40; i++)); do grep -q 'queries answered locally' "$sout" && break; sleep 0.05; done
+        awk -v c="$(awk '{print $5}' "$sout.cpu" 2>/dev/null)" '/queries answered locally/ {
+            n = $NF} END {if (n != "") print "INFO queries " n " (tcp -) cpu_ms " c}' "$sout" >"$sout.stats"
+        mv "$sout.stats" "$sout"
+        rm -f "$sout.cpu"
+    fi
+    if [ -n "$spid" ]; then
+        kill "$spid" 2>/dev/null || true
+        wait "$spid" 2>/dev/null || true
+    fi
     # In a namespace of its own the UDP counters are this run's alone: a
     # dropped datagram means a retry (c-ares, glibc and Go all wait seconds).
     [ -n "$resolv" ] && awk -v l="$label" '/^Udp:/ && $2 ~ /^[0-9]/ && $4 > 0 {
@@ -79,10 +126,12 @@ dns_inside() {
     rm -f "$sout"
 }
 
-# dns_run LABEL ROUND CLIENT ARGS...: one client against a fresh server, in a
-# network namespace of its own when $dns_netns (port 53), else on loopback at
-# any port; appends its RESULT lines to $results as "KEY VALUE ROUND", and
-# its NOTE lines (and INFO with VERBOSE) to $dns_notes.
+# dns_run LABEL ROUND CLIENT ARGS...: one client against a fresh server
+# ($dns_server: bench or dnsmasq), in a network namespace of its own when
+# $dns_netns (port 53), else on loopback at any port; appends its RESULT
+# lines to $results as "KEY VALUE ROUND", each KEY after $dns_prefix, and its
+# NOTE lines (and INFO with VERBOSE) to $dns_notes.
+dns_server=bench dns_prefix=""
 dns_run() {
     local label=$1 round=$2 out notes
     shift 2
@@ -90,11 +139,11 @@ dns_run() {
     printf ' [%s]' "$label" >&2
     if [ "$dns_netns" = 1 ]; then
         out=$(timeout 150 unshare --mount --net -- bash -c "bin=\$1; shift; $(declare -f dns_inside); dns_inside \"\$@\"" \
-            _ "$bin" "$label" "$dns_resolv" 53 "$dns_spin" "$dns_cpin" "$@") || true
+            _ "$bin" "$label" "$dns_resolv" 53 "$dns_spin" "$dns_cpin" "$dns_server" "$@") || true
     else
-        out=$(dns_inside "$label" "" 0 "$dns_spin" "$dns_cpin" "$@") || true
+        out=$(dns_inside "$label" "" 0 "$dns_spin" "$dns_cpin" "$dns_server" "$@") || true
     fi
-    awk -v r="$round" -F'[ =]' '/^RESULT /{print $2, $3, r}' <<<"$out" >>"$results"
+    awk -v r="$round" -v p="$dns_prefix" -F'[ =]' '/^RESULT /{print p $2, $3, r}' <<<"$out" >>"$results"
     printf 'dns_load1 %s %s\n' "$(cut -d' ' -f1 /proc/loadavg)" "$round" >>"$results"
     notes=$(grep -E "^(NOTE${VERBOSE:+|INFO})" <<<"$out" | sed 's/^/    /' || true)
     [ -z "$notes" ] || dns_notes+="$notes"$'\n'
@@ -123,9 +172,68 @@ dns_row() {
         "$(s=$(median "$1_dns_server_cpu_ms"); [ -n "$s" ] && fmt "$s")"
 }
 
+# dns_max KEY: the largest figure of KEY over the rounds.
+dns_max() { awk -v k="$1" '$1 == k && (m == "" || $2 > m) {m = $2} END {if (m != "") print m}' "$results"; }
+
+# dns_burst_row LABEL TEXT: the burst's wall time (spread, weft's ratios),
+# the lookups lost (median, the most in a round), the client's CPU time, and
+# what dnsmasq answered and its CPU time.
+dns_burst_row() {
+    local k="burst_$1_dns_" text=$2 w
+    w=$(median "${k}wall_ms")
+    if [ -z "$w" ]; then
+        printf '  %-30s %8s\n' "$text" "skipped"
+        return
+    fi
+    printf '  %-30s %8s %-17s %5s %5s  %6s %6s  %8s  %7s %6s\n' "$text" \
+        "$(fmt "$w")" "$(range "${k}wall_ms")" "$(ratio burst_weft_dns_wall_ms "${k}wall_ms")" \
+        "$(paired burst_weft_dns_wall_ms "${k}wall_ms")" "$(median "${k}failed")" "$(dns_max "${k}failed")" \
+        "$(fmt "$(median "${k}cpu_ms")")" "$(median "burst_$1_dns_server_queries")" \
+        "$(s=$(median "burst_$1_dns_server_cpu_ms"); [ -n "$s" ] && fmt "$s")"
+}
+
+# dns_burst WHERE: issue 12's burst, DNS_BURST_N names at once against
+# dnsmasq (a real server, single-threaded, its socket Linux's default
+# 212,992 bytes), each client with a budget of DNS_BURST_TIMEOUT s.
+dns_burst() {
+    local r
+    ((dns_burst_n > 0)) || return 0
+    if [ ! -x /usr/sbin/dnsmasq ]; then
+        say "dns burst: dnsmasq is not installed (apt-get install dnsmasq-base); skipped"
+        return 0
+    fi
+    say "dns burst: $dns_burst_rounds rounds of $dns_burst_n lookups against dnsmasq, $dns_burst_timeout s each, $1"
+    dns_server=dnsmasq dns_prefix=burst_
+    for ((r = 1; r <= dns_burst_rounds; r++)); do
+        printf '  round %d/%d:' "$r" "$dns_burst_rounds" >&2
+        dns_notes=""
+        dns_run weft "$r" "$bin/weft_dns" @SERVER@ "$dns_burst_n" "$dns_burst_timeout"
+        dns_run go "$r" "$bin/dns_go" @SERVER@ "$dns_burst_n" "$dns_burst_timeout"
+        [ "$dns_netns" = 1 ] && dns_run glibc "$r" "$bin/dns_getaddrinfo" "$dns_burst_n" "$dns_threads"
+        printf '\n%s' "$dns_notes" >&2
+    done
+    dns_server=bench dns_prefix=""
+    printf '\ndns burst — %s lookups of distinct names (A) at once against dnsmasq on loopback, %s s budget\n' \
+        "$dns_burst_n" "$dns_burst_timeout"
+    printf '  wall ms, lower is better; weft/this: ratio of the medians, pair: median of the ratios in a round;\n'
+    printf '  lost: lookups that failed (median, most in a round); dnsmasq: queries it answered, its CPU ms\n'
+    printf '  %-30s %8s %-17s %5s %5s  %6s %6s  %8s  %7s %6s\n' "client" "wall ms" "[min..max]" "weft/" "" "lost" \
+        "lost" "CPU ms" "dnsmasq" "dnsmasq"
+    printf '  %-30s %8s %-17s %5s %5s  %6s %6s  %8s  %7s %6s\n' "" "median" "" "this" "pair" "median" "most" \
+        "median" "answered" "CPU ms"
+    dns_burst_row weft "weft (a fiber per lookup)"
+    dns_burst_row go "Go (goroutine each, PreferGo)"
+    dns_burst_row glibc "glibc getaddrinfo, $dns_threads threads"
+    local lost
+    lost=$(dns_max burst_weft_dns_failed)
+    [ -n "$lost" ] && printf '  target dns burst: no lookup of weft'"'"'s lost in any round: %s\n' \
+        "$(awk -v l="$lost" 'BEGIN {print (l == 0 ? "MET" : "MISSED")}')"
+}
+
 bench_dns() {
     local r where
-    ulimit -n 20000 2>/dev/null || ulimit -n 16384 2>/dev/null || true  # Go: a socket per lookup in flight
+    # Go: a socket per lookup in flight (20,000 in the burst).
+    ulimit -n 65536 2>/dev/null || ulimit -n 20000 2>/dev/null || ulimit -n 16384 2>/dev/null || true
     [ -x "$bin/dns_bench_server" ] || { say "dns: dns_bench_server not built; skipped"; return 0; }
     # glibc asks resolv.conf's servers on port 53 only: every client runs in a
     # network and mount namespace of its own (loopback only, resolv.conf naming
@@ -151,7 +259,6 @@ bench_dns() {
         [ "$dns_netns" = 1 ] && dns_run glibc "$r" "$bin/dns_getaddrinfo" "$dns_n" "$dns_threads"
         printf '\n%s' "$dns_notes" >&2
     done
-    [ "$dns_netns" = 1 ] && rm -f "$dns_resolv"
     printf '\ndns — %s lookups of distinct names (A records) against one server on loopback, all at once\n' "$dns_n"
     printf '  wall and the client'"'"'s CPU time (user + sys, every thread), ms, lower is better;\n'
     printf '  weft/this: ratio of the medians; pair: median of the ratios within a round (the steadier one);\n'
@@ -168,6 +275,9 @@ bench_dns() {
     verdict "dns: weft's CPU time below Go's" "m(weft_dns_cpu_ms) < m(go_dns_cpu_ms)"
     verdict "dns: weft's CPU time below glibc's" "m(weft_dns_cpu_ms) < m(glibc_dns_cpu_ms)"
     printf '  load average (1 min) after each run: %s\n' "$(spread dns_load1)"
+    dns_burst "$where"
+    [ "$dns_netns" = 1 ] && rm -f "$dns_resolv"
+    return 0
 }
 
 if bench_executed; then bench_main dns; fi
