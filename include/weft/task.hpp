@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <ostream>
@@ -9,10 +10,29 @@
 #include <type_traits>
 #include <utility>
 
-#include "weft/detail/task_state.hpp"
+#include "weft/detail/task_base.hpp"
 #include "weft/timeout.hpp"
 
 namespace weft {
+
+// task_state is where a task is in its life, as asyncio's Task would say it.
+enum class task_state : unsigned char {
+    pending,    // spawned, has not run yet
+    running,    // it is the fiber running now
+    suspended,  // has run, and is parked or waiting in the run queue
+    finished,   // returned a value
+    failed,     // ended with an exception
+    cancelled,  // ended by cancellation (weft::cancelled escaped it, or it never started)
+};
+
+std::ostream& operator<<(std::ostream& os, task_state s);
+
+// spawn_options names a fiber and sizes its stack (0: the default, 64 KiB,
+// rounded up to whole pages).
+struct spawn_options {
+    std::string name;
+    std::size_t stack_size = 0;
+};
 
 template <class T>
 class task;
@@ -21,6 +41,9 @@ namespace detail {
 [[noreturn]] void throw_empty_task(const char* what);
 template <class T>
 task_base* task_access(const task<T>& t) noexcept;
+// make_task() is the handle of a task just started: spawn()'s alone.
+template <class T>
+task<T> make_task(task_base* s) noexcept;
 }  // namespace detail
 
 // task<T> is the handle of a spawned fiber that returns T, like asyncio's Task.
@@ -34,7 +57,6 @@ template <class T>
 class task {
 public:
     task() noexcept = default;
-    explicit task(detail::task_base* s) noexcept : s_(s) {}
     task(task&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
     task& operator=(task&& o) noexcept {
         if (this != &o) {
@@ -103,6 +125,9 @@ public:
 
 private:
     friend detail::task_base* detail::task_access<T>(const task<T>&) noexcept;
+    friend task detail::make_task<T>(detail::task_base*) noexcept;
+
+    explicit task(detail::task_base* s) noexcept : s_(s) {}
 
     detail::task_base* base(const char* what) const {
         if (!s_) detail::throw_empty_task(what);
@@ -130,6 +155,11 @@ task_base* task_access(const task<T>& t) noexcept {
     return t.s_;
 }
 
+template <class T>
+task<T> make_task(task_base* s) noexcept {
+    return task<T>(s);
+}
+
 template <class Fn, class... Args>
 using spawn_result_t = std::decay_t<std::invoke_result_t<std::decay_t<Fn>, std::decay_t<Args>...>>;
 }
@@ -151,7 +181,7 @@ task<detail::spawn_result_t<Fn, Args...>> spawn(spawn_options opts, Fn&& fn, Arg
     auto* s = new detail::task_impl<R, std::decay_t<Fn>, std::decay_t<Args>...>(
         std::forward<Fn>(fn), std::forward<Args>(args)...);
     detail::start_task(s, std::move(opts));
-    return task<R>(s);
+    return detail::make_task<R>(s);
 }
 
 // spawn(fn, args...) is spawn({}, fn, args...): an unnamed fiber, default stack.

@@ -8,7 +8,7 @@
 #include "detail/stack_pool.hpp"
 #include "detail/timer_heap.hpp"
 #include "weft/detail/park.hpp"
-#include "weft/detail/task_state.hpp"
+#include "weft/task.hpp"
 
 namespace weft::detail {
 
@@ -48,6 +48,7 @@ struct fiber {
     bool cancel_requested = false;   // sticky: every later park() returns `cancelled`;
                                      // always set on the loop's block, so yield() needs one test
     bool interruptible = true;       // whether cancel() wakes the current park()
+    bool queued = false;             // in the run queue; kept only for WEFT_ASSERT (scheduler::mark_queued)
     std::uint32_t io_streak = 0;     // I/O calls in a row that did not park (scheduler::io_turn)
     eh_state eh;                     // its exception-handling state while it is not running
     asan_switch asan;                // sanitizer bookkeeping for switches away from it

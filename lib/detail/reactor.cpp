@@ -206,6 +206,7 @@ void reactor::remove(int fd) noexcept {
 }
 
 wake_reason reactor::wait(int fd, io_dir dir, deadline until, bool& busy) {
+    WEFT_ASSERT(watched(fd), "a reactor slot exists for every fd a fiber waits on");
     slot& s = slots_[fd];
     fiber*& waiter = dir == io_dir::read ? s.reader : s.writer;
     busy = waiter != nullptr;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "weft/detail/assert.hpp"
 #include "weft/detail/park.hpp"
 #include "weft/detail/remote_work.hpp"
 #include "weft/timeout.hpp"
@@ -56,6 +57,7 @@ public:
     }
 
     bool ready(int fd, io_dir dir) const noexcept {
+        WEFT_ASSERT(watched(fd), "a reactor slot exists for every fd the reactor is asked about");
         const slot& s = slots_[fd];
         return dir == io_dir::read ? s.readable : s.writable;
     }
@@ -64,6 +66,7 @@ public:
     // later edge repeats) it stays ready: the next call must run to see the EOF
     // or the error. (A stream's fatal error comes with EPOLLHUP.)
     void clear_ready(int fd, io_dir dir) noexcept {
+        WEFT_ASSERT(watched(fd), "a reactor slot exists for every fd the reactor is told about");
         slot& s = slots_[fd];
         if (dir == io_dir::read)
             s.readable = s.read_hup;
@@ -75,6 +78,14 @@ public:
     // with_timeout deadline or cancellation (park()'s reasons). A second fiber
     // waiting on the same fd and direction gets EBUSY in `busy` and no wait.
     wake_reason wait(int fd, io_dir dir, deadline until, bool& busy);
+    // wait(fd, dir, until) is wait() where no other fiber can be waiting: fd
+    // is new and its caller alone knows it (a socket that is connecting).
+    wake_reason wait(int fd, io_dir dir, deadline until) {
+        bool busy = false;
+        wake_reason r = wait(fd, dir, until, busy);
+        WEFT_ASSERT(!busy, "no other fiber waits on an fd that only its caller knows");
+        return r;
+    }
 
     // waiting() is the number of fibers parked on a file descriptor (a fiber
     // waiting for a callback-driven fd, like a DNS lookup, has its own timer).

@@ -159,6 +159,7 @@ void scheduler::spawn(task_base* t, spawn_options&& opts) {
 wake_reason scheduler::park(wait_desc what, deadline until, bool interruptible) {
     fiber* self = running_;
     if (self == &loop_) throw std::system_error(make_error_code(errc::no_scheduler), "weft: the loop cannot park");
+    WEFT_ASSERT(!self->parked && !self->queued, "a running fiber is neither parked nor in the run queue");
     if (interruptible && self->cancel_requested) return wake_reason::cancelled;
     // An uninterruptible park (waiting for a dropped task to unwind, re-locking
     // a mutex) must not end early for the enclosing with_timeout either.
@@ -181,12 +182,14 @@ wake_reason scheduler::park(wait_desc what, deadline until, bool interruptible) 
 
 void scheduler::on_timer(timer& t) {
     auto* f = static_cast<fiber*>(t.owner);
+    WEFT_ASSERT(f->parked, "a fiber is parked while its wake timer is armed (the first wake disarms it)");
     tls_scheduler->unpark(f, f->parked_until <= f->scope ? wake_reason::timed_out : wake_reason::scope_expired);
 }
 
 bool scheduler::unpark(fiber* f, wake_reason why) noexcept {
     check_owner(f, "woken");
-    if (!f->parked) return false;
+    if (!f->parked) return false;  // already woken (by its timer, a cancel, another waker)
+    WEFT_ASSERT(!f->queued && f != running_, "a parked fiber is neither running nor in the run queue");
     f->parked = false;
     f->reason = why;
     if (f->wake.armed()) timers_.erase(f->wake);
@@ -221,6 +224,14 @@ void scheduler::run_ready() {
     budget_ = poll_budget;
     loop_time_ = coarse_now();
     if (ready_head_) switch_to(pop_ready());
+}
+
+void assert_failed(const char* condition, const char* invariant, const char* file, int line) noexcept {
+    std::fprintf(stderr,
+                 "weft: invariant broken at %s:%d: %s (%s). This is a bug in weft, or memory corrupted around "
+                 "it; aborting\n",
+                 file, line, invariant, condition);
+    std::abort();
 }
 
 void scheduler::foreign_fiber(const fiber* f, const char* how) const noexcept {

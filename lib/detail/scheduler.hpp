@@ -7,6 +7,7 @@
 #include <string>
 
 #include "detail/fiber.hpp"
+#include "weft/detail/assert.hpp"
 #include "detail/stack_pool.hpp"
 #include "detail/timer_heap.hpp"
 
@@ -65,6 +66,8 @@ public:
         fiber* next = ready_head_;
         if (self->cancel_requested || !next || budget_ == 0) return yield_slow();
         --budget_;
+        mark_queued(self, true);
+        mark_queued(next, false);
         self->next_ready = nullptr;  // self goes behind the others, next leaves the front
         if (fiber* second = next->next_ready) {
             ready_head_ = second;
@@ -141,7 +144,15 @@ private:
     }
     void learn_loop_stack(const void* bottom, std::size_t size) noexcept;
 
+    // mark_queued() keeps fiber::queued where WEFT_ASSERTs read it, and
+    // costs nothing where they are off.
+    static void mark_queued([[maybe_unused]] fiber* f, [[maybe_unused]] bool queued) noexcept {
+        if constexpr (WEFT_ASSERTIONS_ON) f->queued = queued;
+    }
+
     void push_ready(fiber* f) noexcept {
+        WEFT_ASSERT(!f->queued, "a fiber is in the run queue at most once");
+        mark_queued(f, true);
         f->next_ready = nullptr;
         (ready_tail_ ? ready_tail_->next_ready : ready_head_) = f;
         ready_tail_ = f;
@@ -151,6 +162,7 @@ private:
         fiber* f = ready_head_;
         ready_head_ = f->next_ready;
         if (!ready_head_) ready_tail_ = nullptr;
+        mark_queued(f, false);
         return f;
     }
 

@@ -2,6 +2,7 @@
 // An intrusive FIFO of parked fibers, used by channel<T> and the sync types.
 #pragma once
 
+#include "weft/detail/assert.hpp"
 #include "weft/detail/park.hpp"
 
 namespace weft::detail {
@@ -44,6 +45,7 @@ public:
     bool empty() const noexcept { return head_ == nullptr; }
 
     void push_back(waiter& w) noexcept {
+        WEFT_ASSERT(w.list == nullptr, "a waiter is linked in one wait_list at a time");
         w.list = this;
         w.prev = tail_;
         w.next = nullptr;
@@ -52,6 +54,7 @@ public:
     }
 
     void remove(waiter& w) noexcept {
+        WEFT_ASSERT(w.list == this, "a waiter is unlinked from the wait_list it is linked in");
         (w.prev ? w.prev->next : head_) = w.next;
         (w.next ? w.next->prev : tail_) = w.prev;
         w.prev = w.next = nullptr;

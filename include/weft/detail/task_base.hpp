@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The shared state behind task<T>: one heap block per spawn, owned jointly by
 // the fiber (until it finishes) and the task<T> handle (until it is dropped).
+// Internal: the public types (task_state, spawn_options) are in weft/task.hpp.
 #pragma once
 
 #include <cstddef>
@@ -20,24 +21,11 @@
 
 namespace weft {
 
-// task_state is where a task is in its life, as asyncio's Task would say it.
-enum class task_state : unsigned char {
-    pending,    // spawned, has not run yet
-    running,    // it is the fiber running now
-    suspended,  // has run, and is parked or waiting in the run queue
-    finished,   // returned a value
-    failed,     // ended with an exception
-    cancelled,  // ended by cancellation (weft::cancelled escaped it, or it never started)
-};
-
-std::ostream& operator<<(std::ostream& os, task_state s);
-
-// spawn_options names a fiber and sizes its stack (0: the default, 64 KiB,
-// rounded up to whole pages).
-struct spawn_options {
-    std::string name;
-    std::size_t stack_size = 0;
-};
+// Public types, defined in weft/task.hpp; the task's shared state needs only
+// their names. (task_state's underlying type makes it complete here: its
+// zero is `pending`.)
+enum class task_state : unsigned char;
+struct spawn_options;
 
 }  // namespace weft
 
@@ -59,7 +47,7 @@ public:
     std::uint64_t id = 0;
     std::string name;
     fiber* fib = nullptr;            // the running fiber; null before spawn and after it ends
-    task_state final_state = task_state::pending;  // meaningful once done()
+    task_state final_state{};        // pending; meaningful once done
     bool done = false;
     bool detached = false;
     bool retrieved = false;          // join() has observed the outcome
