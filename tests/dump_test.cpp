@@ -175,6 +175,49 @@ TEST_CASE("run_options::dump_signal: on the signal the run writes its dump to st
     CHECK_THAT(r.output, Catch::Contains("child done"));
 }
 
+// The same with two threads: each loop prints its own fibers.
+TEST_CASE("dump signal threads child", "[.dump_signal_threads_child]") {
+    weft::run(weft::run_options{.threads = 2, .dump_signal = SIGUSR1}, [] {
+        auto far = weft::spawn_on(1, weft::spawn_options{.name = "far sleeper"},
+                                  [] { weft::this_fiber::sleep_for(1h); });
+        weft::this_fiber::sleep_for(20ms);
+        std::printf("parked\n");
+        std::fflush(stdout);
+        for (int i = 0; i < 6000; ++i) {  // until stdin ends, 60 s at most
+            pollfd p{STDIN_FILENO, POLLIN, 0};
+            if (::poll(&p, 1, 0) > 0) break;
+            weft::this_fiber::sleep_for(10ms);
+        }
+        far.cancel();
+    });
+    std::printf("child done\n");
+}
+
+TEST_CASE("run_options::dump_signal with several threads: each loop writes its own fibers") {
+    weft::test::live_child child({"[.dump_signal_threads_child]"});
+    REQUIRE(child.wait_for("parked\n", 30s) != std::string::npos);
+    const std::size_t from = child.output().size();
+    child.signal(SIGUSR1);
+    const std::string pid = std::to_string(child.pid());
+    std::size_t t0 = child.wait_for("pid " + pid + ", thread 0 of 2\n", 30s, from);
+    std::size_t t1 = child.wait_for("pid " + pid + ", thread 1 of 2\n", 30s, from);
+    REQUIRE(t0 != std::string::npos);
+    REQUIRE(t1 != std::string::npos);
+    // Each dump is one write: thread 1's lines follow its header.
+    std::size_t far = child.wait_for("'far sleeper' waits on sleep for ", 30s, t1);
+    REQUIRE(far != std::string::npos);
+    CHECK(child.output().substr(t1, far - t1).find("weft: SIG") == std::string::npos);
+    std::string text = child.output().substr(from);
+    INFO(text);
+    CHECK_THAT(text, Catch::Contains("fiber #1 'main' waits on sleep"));
+    CHECK_THAT(text, Catch::Contains("fiber #1 'thread 1' waits on stop of its run()"));
+
+    weft::test::child_result r = child.finish(30s);
+    INFO(r.output);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.output, Catch::Contains("child done"));
+}
+
 TEST_CASE("run_options::dump_signal refuses a signal that cannot be caught") {
     CHECK_THROWS_WITH(weft::run(weft::run_options{.dump_signal = SIGKILL}, [] {}),
                       Catch::Contains("run_options::dump_signal 9"));
@@ -190,4 +233,81 @@ TEST_CASE("run_options::dump_signal refuses a signal that cannot be caught") {
     });
     ::sigaction(SIGUSR2, &before, &after);
     CHECK(after.sa_handler == SIG_IGN);
+}
+
+// Each case below forks: the run that must abort runs in a child process.
+TEST_CASE("a fiber that swallows the teardown's cancellation in a tight loop is named, with the dump, and the "
+          "run aborts") {
+    // 1,000 refused calls come within milliseconds.
+    auto tight = weft::test::run_child([] {
+        return weft::run([] {
+            weft::spawn(weft::spawn_options{.name = "retry loop"}, [] {
+                for (;;) try {
+                        weft::this_fiber::sleep_for(100ms);
+                    } catch (...) {
+                    }
+            }).detach();
+            weft::this_fiber::sleep_for(10ms);
+            return 0;  // run() ends: the teardown cancels 'retry loop'
+        });
+    });
+    INFO(tight.output);
+    CHECK(tight.signal == SIGABRT);
+    CHECK_THAT(tight.output, Catch::Contains("weft: fiber #2 'retry loop' keeps blocking after run() asked it to end"));
+    CHECK_THAT(tight.output, Catch::Contains("its last 1000 blocking calls"));
+    CHECK_THAT(tight.output, Catch::Contains("catch (...)"));
+    CHECK_THAT(tight.output, Catch::Contains("weft: 1 live fibers"));
+    CHECK_THAT(tight.output, Catch::Contains("fiber #2 'retry loop' is running"));
+}
+
+TEST_CASE("a fiber that swallows the teardown's cancellation in a slow loop is named after a second") {
+    // A refused yield() every 150 ms: ten of them take over a second.
+    auto slow = weft::test::run_child([] {
+        return weft::run([] {
+            weft::spawn(weft::spawn_options{.name = "slow retry"}, [] {
+                for (;;) {
+                    try {
+                        weft::this_fiber::yield();
+                    } catch (...) {
+                    }
+                    auto until = std::chrono::steady_clock::now() + 150ms;
+                    while (std::chrono::steady_clock::now() < until) {
+                    }
+                }
+            }).detach();
+            weft::this_fiber::sleep_for(10ms);
+            return 0;
+        });
+    });
+    INFO(slow.output);
+    CHECK(slow.signal == SIGABRT);
+    std::smatch m;
+    REQUIRE(std::regex_search(slow.output, m,
+                              std::regex("fiber #2 'slow retry' keeps blocking after run\\(\\) asked it to end: it was "
+                                         "cancelled, and its last ([0-9]+) blocking calls \\(over ([0-9]+)\\.[0-9] s\\)")));
+    CHECK(std::stoi(m[1]) >= 10);
+    CHECK(std::stoi(m[1]) < 1000);
+    CHECK(std::stoi(m[2]) >= 1);
+}
+
+TEST_CASE("a fiber that swallows a few cancellations in the teardown and then ends lets run() return") {
+    auto finite = weft::test::run_child([] {
+        return weft::run([] {
+            weft::spawn(weft::spawn_options{.name = "cleanup"}, [] {
+                try {
+                    weft::this_fiber::sleep_for(1h);
+                } catch (...) {
+                }
+                for (int i = 0; i < 5; ++i) try {
+                        weft::this_fiber::sleep_for(1ms);
+                    } catch (...) {
+                    }
+            }).detach();
+            weft::this_fiber::sleep_for(10ms);
+            return 7;
+        });
+    });
+    INFO(finite.output);
+    CHECK(finite.exit_code == 7);
+    CHECK_THAT(finite.output, !Catch::Contains("keeps blocking"));
 }

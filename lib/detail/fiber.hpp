@@ -50,6 +50,8 @@ struct fiber {
     bool interruptible = true;       // whether cancel() wakes the current park()
     bool queued = false;             // in the run queue; kept only for WEFT_ASSERT (scheduler::mark_queued)
     std::uint32_t io_streak = 0;     // I/O calls in a row that did not park (scheduler::io_turn)
+    std::uint32_t refused_parks = 0;  // blocking calls refused since run()'s teardown cancelled it
+    std::int64_t first_refused = 0;  // coarse_now() of the first of them
     eh_state eh;                     // its exception-handling state while it is not running
     asan_switch asan;                // sanitizer bookkeeping for switches away from it
     const void* asan_bottom = nullptr;  // this fiber's stack, for switches into it

@@ -45,6 +45,10 @@ void scheduler::learn_loop_stack(const void* bottom, std::size_t size) noexcept 
 
 void throw_cancelled() { throw cancelled(); }
 
+namespace {
+void write_duration(std::ostream& os, std::int64_t ns);
+}  // namespace
+
 std::int64_t coarse_now() noexcept {
     timespec ts{};
     ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
@@ -114,7 +118,10 @@ void scheduler::finish(fiber* self) noexcept {
 void scheduler::yield_slow() {
     fiber* self = running_;
     if (self == &loop_) throw_outside_fiber("weft::this_fiber::yield");
-    if (self->cancel_requested) throw_cancelled();
+    if (self->cancel_requested) {
+        if (tearing_down_) refused_in_teardown(self);
+        throw_cancelled();
+    }
     // Alone in the run queue, or out of budget: through the loop, so that due
     // timers fire and ready fds wake their fibers before this one runs again
     // (a lone yielder would otherwise hold them off for poll_budget yields).
@@ -160,7 +167,10 @@ wake_reason scheduler::park(wait_desc what, deadline until, bool interruptible) 
     fiber* self = running_;
     if (self == &loop_) throw std::system_error(make_error_code(errc::no_scheduler), "weft: the loop cannot park");
     WEFT_ASSERT(!self->parked && !self->queued, "a running fiber is neither parked nor in the run queue");
-    if (interruptible && self->cancel_requested) return wake_reason::cancelled;
+    if (interruptible && self->cancel_requested) {
+        if (tearing_down_) refused_in_teardown(self);
+        return wake_reason::cancelled;
+    }
     // An uninterruptible park (waiting for a dropped task to unwind, re-locking
     // a mutex) must not end early for the enclosing with_timeout either.
     deadline at = interruptible ? std::min(until, self->scope) : until;
@@ -178,6 +188,39 @@ wake_reason scheduler::park(wait_desc what, deadline until, bool interruptible) 
     self->parked_at = loop_time_;  // no clock read here: the turn's time is close enough for a dump
     switch_to(next_to_run());
     return self->reason;
+}
+
+// A fiber that run()'s teardown has cancelled should end at its next
+// blocking call. One that keeps making them, each refused at once with
+// weft::cancelled, swallows the cancellation (a catch (...) around a
+// blocking call, in a loop) and spins without ever switching away: run()
+// would hang on it forever, silently, with a core at 100%. After a grace of
+// refused_parks_grace calls, or refused_min calls over refused_time_grace,
+// say so, with the dump, and abort. (A plain cancel() outside the teardown
+// is left alone: the fiber may switch and the run goes on; errors.cpp
+// warns when it has been told 10,000 times.)
+constexpr std::uint32_t refused_parks_grace = 1000;
+constexpr std::uint32_t refused_min = 10;
+constexpr std::int64_t refused_time_grace = 1'000'000'000;  // 1 s
+
+void scheduler::refused_in_teardown(fiber* self) noexcept {
+    const std::int64_t now = coarse_now();
+    if (self->refused_parks++ == 0) self->first_refused = now;
+    if (self->refused_parks < refused_min) return;
+    if (self->refused_parks < refused_parks_grace && now - self->first_refused < refused_time_grace) return;
+    std::ostringstream os;
+    os << "weft: fiber #" << self->task->id;
+    if (!self->task->name.empty()) os << " '" << self->task->name << "'";
+    os << " keeps blocking after run() asked it to end: it was cancelled, and its last " << self->refused_parks
+       << " blocking calls (over ";
+    write_duration(os, now - self->first_refused);
+    os << ") each threw weft::cancelled at once. It catches weft::cancelled and carries on: a catch (...) "
+          "around a blocking call, in a loop? Rethrow it (catch (const weft::cancelled&) { throw; } before the "
+          "catch (...)), or end the loop when this_fiber::cancellation_requested() is true. run() cannot end "
+          "while it lives; aborting. Its run's fibers:\n";
+    dump(os);
+    std::fprintf(stderr, "%s", os.str().c_str());
+    std::abort();
 }
 
 void scheduler::on_timer(timer& t) {

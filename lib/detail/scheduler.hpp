@@ -129,6 +129,7 @@ private:
     void yield_slow();
     void io_yield() noexcept;
     [[noreturn]] void finish(fiber* self) noexcept;
+    void refused_in_teardown(fiber* self) noexcept;
     void run_body(fiber* self) noexcept;
     static void on_timer(timer& t);
     void landed_from_ended(fiber* from) noexcept;
