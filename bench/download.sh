@@ -177,9 +177,10 @@ dl_start() {
 }
 
 # dl_ticks: utime+stime in clock ticks of the server's processes (nginx's
-# worker under its master, under timeout), every thread counted.
+# worker under its master, under timeout), every thread counted. A process
+# that ends between the glob and cat is no error.
 dl_ticks() {
-    cat /proc/[0-9]*/stat 2>/dev/null | sed 's/^\([0-9]*\) (.*) /\1 /' | awk -v root="$dl_pid" '
+    { cat /proc/[0-9]*/stat 2>/dev/null || true; } | sed 's/^\([0-9]*\) (.*) /\1 /' | awk -v root="$dl_pid" '
         {parent[$1] = $3; ticks[$1] = $13 + $14}
         END {
             in_tree[root] = 1
