@@ -84,10 +84,14 @@ struct call {
     const options& opts;
     deadline whole;    // opts.timeout's deadline
 
-    std::string who(const request& req) const {
-        std::string s = name;
-        if (std::string_view(name) != "weft::http::get") s.append(" ").append(req.method);
-        return s.append(" ").append(url_text(req.target));
+    std::string who(const request& req) const { return describe(name, req.method, req.target); }
+
+    // describe() is "<name> [<method>] <url>": the method unless it is get(),
+    // the URL without a password.
+    static std::string describe(std::string_view name, std::string_view method, std::string_view target) {
+        std::string s(name);
+        if (name != "weft::http::get") s.append(" ").append(method);
+        return s.append(" ").append(url_text(target));
     }
     // url_text() is a target as an error message shows it: no password.
     static std::string url_text(std::string_view target) {
@@ -186,16 +190,23 @@ std::optional<std::chrono::nanoseconds> retry_after(const headers& h) {
     return at > now ? std::chrono::duration_cast<std::chrono::nanoseconds>(at - now) : std::chrono::nanoseconds(0);
 }
 
+// jitter() is a number from 0 to top, from a generator seeded once per
+// thread. (Out of line and cold: std::random_device is a 5 KB object that
+// would otherwise sit in every request's stack frame.)
+[[gnu::noinline, gnu::cold]] long long jitter(long long top) {
+    thread_local std::minstd_rand rng{std::random_device{}()};
+    return std::uniform_int_distribution<long long>(0, top)(rng);
+}
+
 // backoff() is the wait before try number `attempt` (1, 2, ...): full
 // jitter over retry_backoff doubled per try, at most 30 s.
 std::chrono::nanoseconds backoff(std::chrono::nanoseconds base, int attempt) {
-    thread_local std::minstd_rand rng{std::random_device{}()};
     const long long cap = std::chrono::nanoseconds(std::chrono::seconds(30)).count();
     long long top = base.count();
     for (int i = 1; i < attempt && top < cap; ++i) top *= 2;
     top = std::min(top, cap);
     if (top <= 0) return std::chrono::nanoseconds(0);
-    return std::chrono::nanoseconds(std::uniform_int_distribution<long long>(0, top)(rng));
+    return std::chrono::nanoseconds(jitter(top));
 }
 
 }  // namespace
@@ -220,7 +231,8 @@ struct response_stream::state {
     std::shared_ptr<client::state> owner;
     std::string key;                           // the connection's place in the pool
     std::optional<detail::connection> conn;    // until the body ends
-    std::string who;                           // "weft::http::get http://..."
+    const char* name = "";                     // the call, for error messages:
+    std::string method, target;                // "weft::http::get http://..."
     int status = 0;
     std::string reason;
     http::headers fields;
@@ -250,10 +262,12 @@ struct response_stream::state {
         owner.reset();
     }
 
+    std::string who() const { return call::describe(name, method, target); }
+
     [[noreturn]] void fail(std::error_code ec, const std::string& detail = {}) {
         conn.reset();
         give_back();
-        std::string what = who + " (reading the response body)";
+        std::string what = who() + " (reading the response body)";
         if (!detail.empty()) what += ": " + detail;
         throw std::system_error(ec, what);
     }
@@ -270,11 +284,11 @@ struct response_stream::state {
             give_back();
             std::string why = read_timed ? "; read_timeout " + weft::detail::format_duration(read_timeout)
                                          : "; an enclosing with_timeout";
-            throw timeout_error(who, std::string("reading the response body") + why);
+            throw timeout_error(who(), std::string("reading the response body") + why);
         } catch (const cancelled&) {
             conn.reset();
             give_back();
-            throw cancelled(who + " (reading the response body)");
+            throw cancelled(who() + " (reading the response body)");
         } catch (const std::system_error& e) {
             fail(e.code(), without_message(e));
         }
@@ -346,7 +360,6 @@ struct exchange {
     const std::shared_ptr<client::state>& owner;
     const request& req;
     const url& to;
-    std::string who;
     phase at = phase::waiting;
     deadline connect_until = never;
     bool read_timed = false;
@@ -354,6 +367,9 @@ struct exchange {
     // open() makes a new connection to `to` (through `px` when given):
     // TCP, a CONNECT tunnel for https through a proxy, then TLS for https,
     // all within connect_timeout.
+    // who() is the call as an error message names it (only errors need it).
+    std::string who() const { return cl.who(req); }
+
     detail::connection open(const tls::context* ctx, const std::optional<detail::proxy>& px) {
         at = phase::connecting;
         const auto& opts = cl.opts;
@@ -456,11 +472,13 @@ struct exchange {
                 if (ec) {
                     st->conn.reset();
                     st->give_back();
-                    throw std::system_error(ec, who);
+                    throw std::system_error(ec, who());
                 }
                 at = phase::body;
                 st->reuse = opts.keep_alive;
-                st->who = who;
+                st->name = cl.name;
+                st->method = req.method;
+                st->target = req.target;
                 st->status = res.status;
                 st->reason = std::move(res.reason);
                 st->fields = std::move(res.headers);
@@ -477,7 +495,7 @@ struct exchange {
                         } catch (const std::system_error& e) {
                             st->conn.reset();
                             st->give_back();
-                            throw std::system_error(e.code(), who + ": " + without_message(e));
+                            throw std::system_error(e.code(), who() + ": " + without_message(e));
                         }
                         if (st->decoder) st->raw.resize(64 * 1024);
                     }
@@ -489,10 +507,11 @@ struct exchange {
                 return st;
             }
         } catch (const std::system_error& e) {
-            if (e.code().category() == http::error_category() && std::string_view(e.what()).starts_with(who)) throw;
-            rethrow_in(cl, who, at, connect_until, read_timed);
+            const std::string name = who();
+            if (e.code().category() == http::error_category() && std::string_view(e.what()).starts_with(name)) throw;
+            rethrow_in(cl, name, at, connect_until, read_timed);
         } catch (const cancelled&) {
-            rethrow_in(cl, who, at, connect_until, read_timed);
+            rethrow_in(cl, who(), at, connect_until, read_timed);
         }
     }
 };
@@ -583,10 +602,12 @@ struct session {
         }
     }
 
-    static void drain(response_stream::state& st) {
+    // drain() reads a body that nobody wants away, up to 64 KiB, so that its
+    // connection can serve the next request.
+    [[gnu::noinline]] static void drain(response_stream::state& st) {
         if (st.finished) return;
         if (st.length && *st.length > 64 * 1024) return;
-        char buf[4096];
+        std::vector<char> buf(4096);
         try {
             for (int i = 0; i < 16 && st.some(buf) > 0; ++i) {
             }
@@ -602,17 +623,20 @@ struct session {
         const bool may_retry = opts.retries > 0 && is_idempotent(req.method) && !req.body_source;
         for (int attempt = 0;; ++attempt) {
             const bool last = !may_retry || attempt >= opts.retries;
-            std::chrono::nanoseconds wait = backoff(opts.retry_backoff, attempt + 1);
+            std::chrono::nanoseconds wait{};
             try {
-                exchange ex{cl, *owner, owner, req, to, cl.who(req)};
+                exchange ex{cl, *owner, owner, req, to};
                 auto st = ex.run();
                 const bool busy = st->status == 502 || st->status == 503 || st->status == 504;
                 if (last || !busy) return st;
-                if (auto asked = retry_after(st->fields)) wait = *asked;
+                auto asked = retry_after(st->fields);
+                wait = asked ? *asked : backoff(opts.retry_backoff, attempt + 1);
                 if (!fits(wait)) return st;  // the last answer it is
                 drain(*st);
             } catch (const std::system_error& e) {
-                if (last || !retryable(e.code()) || dynamic_cast<const timeout_error*>(&e) || !fits(wait)) throw;
+                if (last || !retryable(e.code()) || dynamic_cast<const timeout_error*>(&e)) throw;
+                wait = backoff(opts.retry_backoff, attempt + 1);
+                if (!fits(wait)) throw;
             }
             this_fiber::sleep_for(wait);
         }
@@ -737,7 +761,7 @@ std::uint64_t response_stream::bytes_read() const noexcept { return s_->read; }
 std::size_t response_stream::read_some(std::span<char> buf) {
     if (!s_) throw std::logic_error("weft::http::response_stream::read_some on a moved-from stream");
     if (!s_->owner && !s_->finished)
-        throw std::system_error(make_error_code(std::errc::bad_file_descriptor), s_->who + ": the stream was closed");
+        throw std::system_error(make_error_code(std::errc::bad_file_descriptor), s_->who() + ": the stream was closed");
     return s_->some(buf);
 }
 

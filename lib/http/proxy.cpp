@@ -278,7 +278,8 @@ proxy parse_proxy(std::string_view text) {
         if (scheme != "http") bad_proxy(text, "the scheme \"" + printable(scheme, 20) + "\" is not http://");
         full = text;
     } else {
-        full = "http://" + std::string(text);  // "host:port" (curl reads it so)
+        full = "http://";  // "host:port" (curl reads it so); appended, not "..." + string: GCC 12 -Wrestrict
+        full += text;
     }
     proxy p;
     try {
