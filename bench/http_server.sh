@@ -125,13 +125,17 @@ http_ticks() {
         }'
 }
 
-# http_free_port: a TCP port nothing listens on now (for nginx, which cannot
-# pick one itself and say which). /proc/net/tcp writes ports in hex.
+# http_free_port: a TCP port no socket uses now, below the ephemeral range
+# (where wrk's own connections take theirs), for nginx, which cannot pick one
+# itself and say which. /proc/net/tcp writes ports in hex.
 http_free_port() {
-    local p used
-    used=$(awk 'NR > 1 && $4 == "0A" {split($2, a, ":"); print a[2]}' /proc/net/tcp /proc/net/tcp6 2>/dev/null)
+    local p used lo=32768 span
+    read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+    span=$((lo - 10000))
+    ((span < 1000)) && span=1000
+    used=$(awk 'NR > 1 {split($2, a, ":"); print a[2]}' /proc/net/tcp /proc/net/tcp6 2>/dev/null)
     for ((;;)); do
-        p=$((20000 + RANDOM % 30000))
+        p=$((10000 + RANDOM % span))
         grep -qx "$(printf '%04X' "$p")" <<<"$used" || { echo "$p"; return; }
     done
 }
@@ -171,7 +175,7 @@ http {
 CONF
 }
 
-# http_start LABEL MAX_SECONDS: starts server LABEL (weft, nginx, go) on the
+# http_start LABEL MAX_SECONDS [TRY]: starts server LABEL (weft, nginx, go) on the
 # server CPUs; sets http_pid and http_port (empty when it did not start). The
 # server stops by itself after MAX_SECONDS, should this script die.
 http_start() {
@@ -198,8 +202,8 @@ http_start() {
     esac
     for ((i = 0; i < 200; i++)); do
         if [ "$label" = nginx ]; then
-            # Listening once a connect succeeds.
-            (exec 3<>"/dev/tcp/127.0.0.1/$http_port") 2>/dev/null && return 0
+            # Listening once it wrote its pid file (after its bind) and a connect succeeds.
+            [ -s "$http_dir/nginx.pid" ] && (exec 3<>"/dev/tcp/127.0.0.1/$http_port") 2>/dev/null && return 0
         else
             http_port=$(awk '/^PORT /{print $2; exit}' "$http_out")
             [ -n "$http_port" ] && return 0
@@ -207,6 +211,12 @@ http_start() {
         kill -0 "$http_pid" 2>/dev/null || break
         sleep 0.05
     done
+    # A port taken between the look and nginx's bind: another one, twice at most.
+    if [ "$label" = nginx ] && [ "${3:-1}" -lt 3 ] && grep -q 'Address already in use' "$http_out"; then
+        http_stop
+        http_start "$label" "$max" $((${3:-1} + 1))
+        return
+    fi
     http_port=""
 }
 
