@@ -24,9 +24,14 @@
 #include <ares.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/uio.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -147,7 +152,48 @@ struct dns_pacing {
     std::size_t nservers;   // how many servers it names (cuts each try's timeout)
     dns_pacer pacer;
     std::deque<dns_query*> queue;
+    // refused_at is when a server of the list last refused a datagram (an
+    // ICMP port unreachable, seen by socket_calls below). c-ares 1.18 loses
+    // that refusal when another query's send takes the socket's error, and
+    // lets the first query time out; a try that times out after a refusal
+    // is taken as the refusal it was.
+    clock::time_point refused_at{};
 };
+
+// socket_calls are c-ares' socket calls, the system's own, watching for
+// ECONNREFUSED (see dns_pacing::refused_at); ctx is the dns_pacing.
+namespace socket_calls {
+void refused(void* ctx) noexcept { static_cast<dns_pacing*>(ctx)->refused_at = clock::now(); }
+// open() makes the socket as c-ares would (c-ares 1.18 leaves configuring a
+// socket it did not make to whoever made it): non-blocking, close-on-exec,
+// and a UDP socket with room for a window's answers (see channel_at()).
+ares_socket_t open(int family, int type, int protocol, void*) {
+    int fd = ::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+    if (fd >= 0 && type == SOCK_DGRAM) {
+        int size = 1 << 20;
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    }
+    if (fd >= 0 && type == SOCK_STREAM) {
+        int on = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    }
+    return fd;
+}
+int close(ares_socket_t fd, void*) { return ::close(fd); }
+int connect(ares_socket_t fd, const sockaddr* to, ares_socklen_t len, void*) { return ::connect(fd, to, len); }
+ares_ssize_t recvfrom(ares_socket_t fd, void* buf, std::size_t n, int flags, sockaddr* from, ares_socklen_t* len,
+                      void* ctx) {
+    ssize_t r = ::recvfrom(fd, buf, n, flags, from, len);
+    if (r < 0 && errno == ECONNREFUSED) refused(ctx);
+    return r;
+}
+ares_ssize_t sendv(ares_socket_t fd, const iovec* v, int count, void* ctx) {
+    ssize_t r = ::writev(fd, v, count);
+    if (r < 0 && errno == ECONNREFUSED) refused(ctx);
+    return r;
+}
+const ares_socket_functions all = {open, close, connect, recvfrom, sendv};
+}  // namespace socket_calls
 
 // channel is one ares_channel and what drives it.
 struct dns_glue::channel {
@@ -290,6 +336,10 @@ struct dns_glue::channel {
                  status == ARES_ECONNREFUSED)
             how = dns_pacer::outcome::other;
         const auto now = clock::now();
+        if (status == ARES_ETIMEOUT && q->pace->refused_at >= q->sent_at) {
+            status = ARES_ECONNREFUSED;  // refused, and the refusal lost in c-ares (see dns_pacing)
+            how = dns_pacer::outcome::other;
+        }
         q->pace->pacer.done(q->seq, weight(*q), how, now - q->sent_at, now);
         if (status == ARES_ETIMEOUT && !q->abandoned && q->tries_left > 0) {
             // Ask again, with twice the time (c-ares' own backoff), ahead of
@@ -440,6 +490,7 @@ dns_glue::channel* dns_glue::channel_at(dns_pacing& p, int try_ms, std::error_co
         ec = dns_error(dns::errc::failed);
         return nullptr;
     }
+    ares_set_socket_functions(c->ch, &socket_calls::all, &p);
     if (!p.servers.empty() && ares_set_servers_ports_csv(c->ch, p.servers.c_str()) != ARES_SUCCESS) {
         ares_destroy(c->ch);
         ec = dns_error(dns::errc::bad_servers);
