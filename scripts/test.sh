@@ -86,7 +86,9 @@ for t in json.load(sys.stdin):
 
 test_args=("$@")
 
-suite build-test --buildtype=debugoptimized -Dtests=true -Ddemos=true -Dbench=false
+# Warnings are errors in the two main builds (-Wall -Wextra, meson's
+# warning_level=2): a warning is fixed when it appears, not collected.
+suite build-test --buildtype=debugoptimized -Dwerror=true -Dtests=true -Ddemos=true -Dbench=false
 
 # Sanitizer errors must fail the test that hits them: UBSan stops at the first
 # report (by default it prints and carries on), ASan already does.
@@ -116,7 +118,7 @@ rm -rf "$lsan_probe"
 # CPU, measured), which alone would blow the time budget on two cores. The
 # million-fiber tests (slow_tests) stay in the normal build: under ASan every
 # stack is 4x larger and every switch slower, for no extra coverage.
-suite build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
+suite build-asan --buildtype=debug -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
     -Dtests=true -Ddemos=false -Dbench=false -Dslow_tests=false
 
 # ThreadSanitizer runs the tests that use threads (the meson suite
