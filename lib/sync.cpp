@@ -9,9 +9,12 @@
 //    owns what it waited for and a timed-out or cancelled one owns nothing;
 //  - a waiter leaves its wait_list (its destructor) before the fiber parks on
 //    anything else, so a wake meant for one wait never lands in another.
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <system_error>
 
+#include "detail/fiber.hpp"
 #include "detail/scheduler.hpp"
 #include "weft/condition_variable.hpp"
 #include "weft/errors.hpp"
@@ -181,5 +184,22 @@ void semaphore::release(std::ptrdiff_t n) {
     }
     count_ += n;
 }
+
+namespace detail {
+
+void used_from_two_threads(const waiter& w) noexcept {
+    const fiber* f = w.fib;
+    std::fprintf(stderr,
+                 "weft: fiber #%llu%s%s%s waits on a channel, mutex, condition_variable, semaphore, wait_group, "
+                 "event, latch or task_group that fibers of another thread's run() use. These types are for one "
+                 "thread: between threads use weft::shared_channel, spawn_on() and shared_task, or to_thread(). "
+                 "Aborting\n",
+                 static_cast<unsigned long long>(f && f->task ? f->task->id : 0),
+                 f && f->task && !f->task->name.empty() ? " '" : "",
+                 f && f->task ? f->task->name.c_str() : "", f && f->task && !f->task->name.empty() ? "'" : "");
+    std::abort();
+}
+
+}  // namespace detail
 
 }  // namespace weft

@@ -15,6 +15,9 @@
 #include <thread>
 #include <vector>
 
+#include <csignal>
+
+#include <weft/channel.hpp>
 #include <weft/shared_channel.hpp>
 #include <weft/shared_task.hpp>
 
@@ -302,3 +305,36 @@ TEST_CASE("a single-thread object used from two threads is a clear error, not co
     CHECK(r.output.find("shared_channel") != std::string::npos);
 #endif
 }
+
+#ifndef NDEBUG
+TEST_CASE("a weft::channel used by fibers of two threads is reported, not corrupted (debug builds)", "[threads]") {
+    // Tried as a new user would: one channel, two threads each in run(), a
+    // receiver parked on each side. Without the check: lost values, or a
+    // false deadlock report.
+    auto r = weft::test::run_child(
+        [] {
+            weft::channel<int> ch;
+            std::thread other([&] {
+                weft::run([&] {
+                    auto t = weft::spawn(weft::spawn_options{.name = "other thread's receiver"},
+                                         [&] { return ch.recv().value_or(-1); });
+                    weft::this_fiber::sleep_for(5s);  // (a run with a timer is not deadlocked)
+                    (void)t.join();
+                });
+            });
+            std::this_thread::sleep_for(200ms);  // its receiver is parked by now
+            weft::run([&] {
+                auto t = weft::spawn(weft::spawn_options{.name = "main thread's receiver"},
+                                     [&] { return ch.recv().value_or(-1); });
+                (void)t.join();
+            });
+            other.join();
+            return 0;
+        },
+        30s);
+    INFO(r.output);
+    CHECK(r.signal == SIGABRT);
+    CHECK_THAT(r.output, Catch::Contains("'main thread's receiver' waits on a channel") &&
+                             Catch::Contains("another thread's run()") && Catch::Contains("weft::shared_channel"));
+}
+#endif

@@ -16,6 +16,18 @@ struct waiter;
 // wake into freed memory.
 [[noreturn, gnu::cold]] void destroyed_with_waiters(const waiter* first) noexcept;
 
+// used_from_two_threads() reports a single-thread object (a channel, mutex,
+// ...) that a fiber of another thread's run() waits on — the fiber by id and
+// name — and aborts: its wait lists are not made for two threads at once,
+// and what follows is lost values or a false deadlock report.
+[[noreturn, gnu::cold]] void used_from_two_threads(const waiter& w) noexcept;
+
+// this_thread_token() tells threads apart: its address is this thread's own.
+inline const void* this_thread_token() noexcept {
+    static thread_local const char token = 0;
+    return &token;
+}
+
 // waiter is one parked fiber's entry; it lives on that fiber's stack for the
 // length of the wait and unlinks itself when destroyed (timeout, cancel, throw).
 struct waiter {
@@ -46,6 +58,14 @@ public:
 
     void push_back(waiter& w) noexcept {
         WEFT_ASSERT(w.list == nullptr, "a waiter is linked in one wait_list at a time");
+#ifndef NDEBUG
+        // Debug builds check that one thread's fibers use it (a shared_channel
+        // is the type for two threads): the thread of the first wait owns it.
+        if (!thread_)
+            thread_ = this_thread_token();
+        else if (thread_ != this_thread_token()) [[unlikely]]
+            used_from_two_threads(w);
+#endif
         w.list = this;
         w.prev = tail_;
         w.next = nullptr;
@@ -84,6 +104,7 @@ public:
 private:
     waiter* head_ = nullptr;
     waiter* tail_ = nullptr;
+    const void* thread_ = nullptr;  // (in every build, so the layout does not depend on NDEBUG)
 };
 
 inline waiter::~waiter() {
