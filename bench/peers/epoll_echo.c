@@ -3,8 +3,13 @@
  * one thread, non-blocking sockets registered once with epoll, edge-triggered,
  * for both directions; 127.0.0.1 only; exits by itself after MAX_SECONDS.
  *
- * usage: epoll_echo PORT [MAX_SECONDS=60 [short|strict] [own|shared]]
+ * usage: epoll_echo PORT [MAX_SECONDS=60 [short|strict] [own|shared] [procs=N]]
  *   PORT 0 picks a free port; the server prints "PORT n" once it listens.
+ *   procs=N (default 1): N processes, as nginx's workers, each this server
+ *     with a listener of its own on the one port (SO_REUSEPORT: the kernel
+ *     spreads the connections among them). This process binds all N, then
+ *     forks N - 1 children that each keep one; it serves the first itself.
+ *     A child ends with its parent (PR_SET_PDEATHSIG) or after MAX_SECONDS.
  *   short (default): a read that returns less than the buffer drained the
  *     socket (a stream socket gives all it holds, and data that comes later
  *     raises a new edge), so a 512-byte message costs one read and one write:
@@ -30,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,29 +117,61 @@ int main(int argc, char** argv) {
     }
     int port = atoi(argv[1]);
     int max_s = argc > 2 ? atoi(argv[2]) : 60;
+    int procs = 1;
     for (int i = 3; i < argc; ++i) {
-        if (strcmp(argv[i], "strict") == 0) short_is_drained = 0;
+        if (strncmp(argv[i], "procs=", 6) == 0) {
+            procs = atoi(argv[i] + 6);
+            if (procs < 1 || procs > 1024) {
+                fprintf(stderr, "epoll_echo: procs=%s: 1 to 1024\n", argv[i] + 6);
+                return 2;
+            }
+        } else if (strcmp(argv[i], "strict") == 0) short_is_drained = 0;
         else if (strcmp(argv[i], "shared") == 0) shared_buf = 1;
         else if (strcmp(argv[i], "short") != 0 && strcmp(argv[i], "own") != 0) {
-            fprintf(stderr, "epoll_echo: unknown mode %s (short, strict, own, shared)\n", argv[i]);
+            fprintf(stderr, "epoll_echo: unknown mode %s (short, strict, own, shared, procs=N)\n", argv[i]);
             return 2;
         }
     }
 
     signal(SIGPIPE, SIG_IGN);  /* a peer that went away is an EPIPE, not a death */
     int one = 1;
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    /* Every listener is bound before any child exists, so that the port
+     * printed takes connections on all of them by the time it is read. */
+    int* lfds = calloc((size_t)procs, sizeof *lfds);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    socklen_t alen = sizeof a;
-    if (bind(lfd, (struct sockaddr*)&a, sizeof a) != 0 || listen(lfd, 4096) != 0 ||
-        getsockname(lfd, (struct sockaddr*)&a, &alen) != 0) {
-        perror("epoll_echo: bind/listen");
-        return 1;
+    for (int k = 0; k < procs; ++k) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (procs > 1) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+        socklen_t alen = sizeof a;
+        if (bind(fd, (struct sockaddr*)&a, sizeof a) != 0 || listen(fd, 4096) != 0 ||
+            getsockname(fd, (struct sockaddr*)&a, &alen) != 0) {
+            perror("epoll_echo: bind/listen");
+            return 1;
+        }
+        lfds[k] = fd;  /* a picked port is in a now: the others bind it */
     }
     printf("PORT %d\n", ntohs(a.sin_port));
     fflush(stdout);
+    int lfd = lfds[0];
+    pid_t parent = getpid();
+    for (int k = 1; k < procs; ++k) {
+        pid_t child = fork();
+        if (child < 0) {
+            perror("epoll_echo: fork");
+            return 1;
+        }
+        if (child == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != parent) return 0;  /* the parent ended before the line above */
+            lfd = lfds[k];
+            break;
+        }
+    }
+    for (int k = 0; k < procs; ++k)
+        if (lfds[k] != lfd) close(lfds[k]);
+    free(lfds);
 
     int ep = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event lev = {.events = EPOLLIN | EPOLLET, .data.ptr = NULL};
