@@ -5,6 +5,12 @@
 # Every server runs on one CPU and the one load generator (echo_load) on
 # another, each in a session of its own; messages echoed per second and the
 # server's CPU per message, medians over rounds, spreads and weft's ratios.
+# THREADS=N runs each server at N (issue 14): weft with
+# run(run_options{.threads = N}) and a SO_REUSEPORT listener per thread, the C
+# server as N forked processes with a SO_REUSEPORT listener each, Go with
+# GOMAXPROCS=N; the servers on CPUs 0..N-1, echo_load on the others with a
+# thread per CPU. bench/device_echo_scaling.sh runs it at N = 1, 2, 4, 8 from
+# prebuilt programs.
 #
 # Installs what is missing (needs root and apt), configures weft's release
 # build, builds the programs (bench/harness.sh) and runs them; bench/run.sh
@@ -18,8 +24,11 @@
 #   ECHO_CONNS=1000   ping-pong connections (one message in flight each)
 #   ECHO_STREAM_CONNS=8 ECHO_DEPTH=64   streaming connections, messages in flight each
 #   ECHO_MSG=512      message bytes
-#   ECHO_SERVER_CPU=0 ECHO_LOAD_CPU=1   where the server and the load generator run
-#                     (not pinned with BENCH_CPU=none or on one CPU)
+#   THREADS=1         server threads (weft), processes (C), GOMAXPROCS (Go)
+#   ECHO_SERVER_CPU=0 ECHO_LOAD_CPU=1   taskset CPU lists of the server and of the load
+#                     generator (default: the server on 0..N-1, the load on N and up;
+#                     not pinned with BENCH_CPU=none or without a CPU left for the load)
+#   ECHO_LOAD_THREADS echo_load's threads (default: 1 at THREADS=1, else one per load CPU)
 #   ECHO_SETSID=0     run the servers and the load generator in this script's session
 #                     (default: each in its own, see bench_echo)
 set -euo pipefail
@@ -39,11 +48,41 @@ echo_conns=${ECHO_CONNS:-1000}
 echo_stream_conns=${ECHO_STREAM_CONNS:-8}
 echo_depth=${ECHO_DEPTH:-64}
 echo_msg=${ECHO_MSG:-512}
-spin=() lpin=()
-if [ "$cpu" != none ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-    spin=(taskset -c "${ECHO_SERVER_CPU:-0}")
-    lpin=(taskset -c "${ECHO_LOAD_CPU:-1}")
-fi
+echo_threads=${THREADS:-1}
+# The programs: bench/device_echo_scaling.sh sets this to its folder's.
+echo_bin=${echo_bin:-$bin}
+
+# echo_cpu_list FIRST LAST: "FIRST-LAST" (or "FIRST"); empty when LAST < FIRST.
+echo_cpu_list() {
+    if (($2 < $1)); then return 0; fi
+    if (($1 == $2)); then echo "$1"; else echo "$1-$2"; fi
+}
+
+# echo_pin: sets spin and lpin (taskset prefixes) and echo_load_threads from
+# THREADS and the variables above.
+echo_pin() {
+    local scpus lcpus n
+    n=$(nproc)
+    scpus=${ECHO_SERVER_CPU:-$(echo_cpu_list 0 $((echo_threads - 1)))}
+    lcpus=${ECHO_LOAD_CPU:-$(echo_cpu_list "$echo_threads" $((n - 1)))}
+    spin=() lpin=()
+    if [ "$cpu" != none ] && [ -n "$lcpus" ] && command -v taskset >/dev/null; then
+        spin=(taskset -c "$scpus")
+        lpin=(taskset -c "$lcpus")
+    elif [ -z "$lcpus" ] && [ "$cpu" != none ] && ((echo_threads > 1)); then
+        say "echo: no CPU left for the load generator beside $echo_threads server threads on $n CPUs: nothing is pinned"
+    fi
+    if [ -n "${ECHO_LOAD_THREADS:-}" ]; then
+        echo_load_threads=$ECHO_LOAD_THREADS
+    elif ((echo_threads == 1)) || [ -z "$lcpus" ]; then
+        echo_load_threads=1
+    else
+        echo_load_threads=$(awk -v l="$lcpus" 'BEGIN {n = split(l, p, ","); c = 0
+            for (i = 1; i <= n; i++) {if (split(p[i], r, "-") == 2) c += r[2] - r[1] + 1; else if (p[i] != "") c++}
+            print c}')
+    fi
+}
+echo_pin
 # With autogroup scheduling (/proc/sys/kernel/sched_autogroup_enabled), CPU
 # time is shared fairly between sessions first, then between the threads of a
 # session. Each server and the load generator get a session of their own: then
@@ -58,18 +97,25 @@ prio=()
 echo_servers=("weft weft_echo_server" "epoll epoll_echo" "go go_echo_server")
 
 # echo_run LABEL PROG MODE ROUND: starts the server PROG (usage: PROG PORT
-# MAX_SECONDS; with port 0 it prints "PORT n") on the server CPU, runs
-# echo_load against it on the other CPU, stops the server, and appends the
-# load generator's RESULT lines to $results as "echo_MODE_LABEL_KEY VALUE ROUND".
+# MAX_SECONDS; with port 0 it prints "PORT n"; THREADS as each takes it) on
+# the server CPUs, runs echo_load against it on the others, stops the server,
+# and appends the load generator's RESULT lines to $results as
+# "echo_MODE_LABEL_KEY VALUE ROUND". MODE stream is the streaming load, any
+# other the ping-pong one.
 echo_run() {
-    local label=$1 prog=$2 mode=$3 round=$4 sout spid port="" i rc=0 out
+    local label=$1 prog=$2 mode=$3 round=$4 sout spid port="" i rc=0 out max extra=()
     local load_args=(-c "$echo_conns" -d 1)
     [ "$mode" = stream ] && load_args=(-c "$echo_stream_conns" -d "$echo_depth")
-    [ -x "$bin/$prog" ] || return 0
+    [ -x "$echo_bin/$prog" ] || return 0
     printf ' [%s]' "$label" >&2
     sout=$(mktemp)
+    max=$(seconds_sum "$echo_warmup" "$echo_seconds" 30)
+    case $label in
+        weft) ((echo_threads == 1)) || extra=(16384 "$echo_threads") ;;
+        epoll) ((echo_threads == 1)) || extra=(short own "procs=$echo_threads") ;;
+    esac
     # The server stops by itself after its MAX_SECONDS, should this script die.
-    GOMAXPROCS=1 "${prio[@]}" "${spin[@]}" "$bin/$prog" 0 "$(seconds_sum "$echo_warmup" "$echo_seconds" 30)" >"$sout" &
+    GOMAXPROCS=$echo_threads "${prio[@]}" "${spin[@]}" "$echo_bin/$prog" 0 "$max" "${extra[@]}" >"$sout" &
     spid=$!
     for ((i = 0; i < 100; i++)); do
         port=$(awk '/^PORT /{print $2; exit}' "$sout")
@@ -78,8 +124,8 @@ echo_run() {
         sleep 0.1
     done
     if [ -n "$port" ]; then
-        out=$(timeout "$(seconds_sum "$echo_warmup" "$echo_seconds" 60)" "${prio[@]}" "${lpin[@]}" "$bin/echo_load" "$port" \
-            "${load_args[@]}" -m "$echo_msg" -t "$echo_seconds" -w "$echo_warmup" -p "$spid") || rc=$?
+        out=$(timeout "$(seconds_sum "$echo_warmup" "$echo_seconds" 60)" "${prio[@]}" "${lpin[@]}" "$echo_bin/echo_load" "$port" \
+            "${load_args[@]}" -m "$echo_msg" -t "$echo_seconds" -w "$echo_warmup" -T "$echo_load_threads" -p "$spid") || rc=$?
         [ $rc = 0 ] || printf ' (exit %d)' "$rc" >&2
     else
         printf ' (no port)' >&2
@@ -144,9 +190,15 @@ echo_table() {
         "weft/" "" "CPU ns" "[min..max]" "weft/" "" "user" "srv" "load"
     printf '  %-28s %9s %-19s %5s %5s  %7s %-15s %5s %5s  %4s  %4s %4s\n' "" "median" "" "this" "pair" \
         "per msg" "" "this" "pair" "" "util" "util"
-    echo_row "$mode" weft "weft (fiber per connection)"
-    echo_row "$mode" epoll "C epoll, edge-triggered"
-    echo_row "$mode" go "Go (GOMAXPROCS=1)"
+    local t=$echo_threads
+    if ((t == 1)); then
+        echo_row "$mode" weft "weft (fiber per connection)"
+        echo_row "$mode" epoll "C epoll, edge-triggered"
+    else
+        echo_row "$mode" weft "weft ($t threads, reuse_port)"
+        echo_row "$mode" epoll "C epoll ($t procs, reuseport)"
+    fi
+    echo_row "$mode" go "Go (GOMAXPROCS=$t)"
     verdict "$2: weft >= 0.95x C epoll (msgs/s)" "m(echo_${mode}_weft_msgs_per_s) >= 0.95 * m(echo_${mode}_epoll_msgs_per_s)"
     verdict "$2: weft ahead of Go (msgs/s)" "m(echo_${mode}_weft_msgs_per_s) > m(echo_${mode}_go_msgs_per_s)"
     verdict "$2: weft's CPU per message <= C epoll's / 0.95" \
@@ -163,9 +215,9 @@ bench_echo() {
         say "echo: ulimit -n is $(ulimit -n), too few for $echo_conns connections; skipped"
         return 0
     fi
-    [ -x "$bin/echo_load" ] || { say "echo: echo_load not built (no C compiler?); skipped"; return 0; }
-    [ -x "$bin/weft_echo_server" ] || say "echo: weft_echo_server not built: weft is left out"
-    say "echo: $echo_rounds rounds of ${echo_warmup}+${echo_seconds} s runs, server ${spin[*]:-unpinned}, load ${lpin[*]:-unpinned}, ulimit -n $(ulimit -n)${prio[*]:+, each in its own session}"
+    [ -x "$echo_bin/echo_load" ] || { say "echo: echo_load not built (no C compiler?); skipped"; return 0; }
+    [ -x "$echo_bin/weft_echo_server" ] || say "echo: weft_echo_server not built: weft is left out"
+    say "echo: $echo_rounds rounds of ${echo_warmup}+${echo_seconds} s runs, THREADS=$echo_threads, server ${spin[*]:-unpinned}, load ${lpin[*]:-unpinned} with $echo_load_threads thread(s), ulimit -n $(ulimit -n)${prio[*]:+, each in its own session}"
     for ((r = 1; r <= echo_rounds; r++)); do
         printf '  round %d/%d:' "$r" "$echo_rounds" >&2
         for mode in pp stream; do
@@ -178,6 +230,8 @@ bench_echo() {
         printf '\n' >&2
     done
     printf '\necho — loopback echo, %s-byte messages, messages echoed per second (higher is better)\n' "$echo_msg"
+    ((echo_threads == 1)) || printf '  THREADS=%s: servers %s, echo_load -T %s %s\n' "$echo_threads" \
+        "${spin[*]:-unpinned}" "$echo_load_threads" "${lpin[*]:-unpinned}"
     printf '  weft/this: ratio of the medians; pair: median of the ratios within a round (the steadier one);\n'
     printf '  CPU ns per msg: the server'"'"'s utime+stime over the counted window, per message (lower is better);\n'
     printf '  user: its user-space share; util: CPU seconds per second of the server and of the load\n'
