@@ -220,6 +220,7 @@ void run_scope::drive(task_base* main) {
                 if (io.active()) io.poll(deadline{});  // fds may be ready too: look, without sleeping
             } else {
                 io.poll(next);
+                s.note_time();
             }
             if (io.has_posted()) io.run_posted();
             if (s.next_timer() != never) s.fire_due_timers(clock::now());

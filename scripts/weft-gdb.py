@@ -9,7 +9,8 @@
 #
 # Each line says the fiber's id and name, its state (running, ready, parked),
 # what a parked fiber waits on (as weft::dump says it) and for how long at
-# least: up to the last turn of its loop, whose time is all a core file keeps.
+# least: up to the latest time its loop recorded (the last park), which is
+# all a core file keeps of the clock.
 #
 # How a backtrace is had. A suspended fiber's registers are not in any
 # thread: Boost.Context's jump_fcontext pushed them on the fiber's own stack,
@@ -98,8 +99,9 @@ def _duration(ns):
     return "%d h %d min" % (ms // 3600000, ms % 3600000 // 60000)
 
 
-def _describe(f, sched):
-    """One fiber's line, in weft::dump's words."""
+def _describe(f, sched, now):
+    """One fiber's line, in weft::dump's words; `now` is the latest coarse
+    time the process recorded (a core keeps no clock)."""
     task = f["task"]
     line = "fiber #%d" % int(_task_field(task, "id"))
     name = _string(_task_field(task, "name"))
@@ -115,7 +117,7 @@ def _describe(f, sched):
             line += " 0x%x" % int(w["object"])
         if int(w["fd"]) >= 0:
             line += " fd %d" % int(w["fd"])
-        line += " for at least " + _duration(int(sched["loop_time_"]) - int(f["parked_at"]))
+        line += " for at least " + _duration(now - int(f["parked_at"]))
         if not bool(f["interruptible"]):
             line += ", uninterruptible"
     elif not bool(f["started"]):
@@ -213,9 +215,17 @@ suspended fiber's backtrace; 0 lists the fibers alone."""
             for thread, sched in scheds:
                 gdb.write("weft: thread %d (LWP %d): %d live fibers\n" %
                           (thread.num, thread.ptid[1], int(sched["live_"])))
+                # The loop's time is read by the first park() of a turn and
+                # after each sleep: the latest of it and every fiber's park
+                # is the latest time the process knew.
+                now = int(sched["loop_time_"])
                 f = sched["live_head_"]
                 while int(f):
-                    gdb.write("  %s\n" % _describe(f, sched))
+                    now = max(now, int(f["parked_at"]))
+                    f = f["next_live"]
+                f = sched["live_head_"]
+                while int(f):
+                    gdb.write("  %s\n" % _describe(f, sched, now))
                     if depth > 0 and f != sched["running_"] and bool(f["started"]):
                         thread.switch()
                         for line in _backtrace(int(f["ctx"]), depth):

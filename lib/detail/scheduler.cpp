@@ -166,7 +166,7 @@ void scheduler::spawn(task_base* t, spawn_options&& opts) {
 wake_reason scheduler::park(wait_desc what, deadline until, bool interruptible) {
     fiber* self = running_;
     if (self == &loop_) throw std::system_error(make_error_code(errc::no_scheduler), "weft: the loop cannot park");
-    WEFT_ASSERT(!self->parked && !self->queued, "a running fiber is neither parked nor in the run queue");
+    WEFT_ASSERT(!self->parked && !queued(self), "a running fiber is neither parked nor in the run queue");
     if (interruptible && self->cancel_requested) {
         if (tearing_down_) refused_in_teardown(self);
         return wake_reason::cancelled;
@@ -185,7 +185,11 @@ wake_reason scheduler::park(wait_desc what, deadline until, bool interruptible) 
     self->interruptible = interruptible;
     self->waiting = what;
     self->parked_until = until;
-    self->parked_at = loop_time_;  // no clock read here: the turn's time is close enough for a dump
+    if (!time_read_) {  // the turn's time is close enough for a dump
+        loop_time_ = coarse_now();
+        time_read_ = true;
+    }
+    self->parked_at = loop_time_;
     switch_to(next_to_run());
     return self->reason;
 }
@@ -230,7 +234,7 @@ void scheduler::on_timer(timer& t) {
 bool scheduler::unpark(fiber* f, wake_reason why) noexcept {
     check_owner(f, "woken");
     if (!f->parked) return false;  // already woken (by its timer, a cancel, another waker)
-    WEFT_ASSERT(!f->queued && f != running_, "a parked fiber is neither running nor in the run queue");
+    WEFT_ASSERT(!queued(f) && f != running_, "a parked fiber is neither running nor in the run queue");
     f->parked = false;
     f->reason = why;
     if (f->wake.armed()) timers_.erase(f->wake);
@@ -263,7 +267,7 @@ int scheduler::fire_due_timers(deadline now) {
 
 void scheduler::run_ready() {
     budget_ = poll_budget;
-    loop_time_ = coarse_now();
+    time_read_ = false;  // the turn's first park() reads the clock
     if (ready_head_) switch_to(pop_ready());
 }
 

@@ -19,9 +19,10 @@ class scheduler;
 extern constinit thread_local scheduler* tls_scheduler __attribute__((tls_model("initial-exec")));
 
 // coarse_now() is CLOCK_MONOTONIC_COARSE in nanoseconds: the kernel's last
-// tick, read from the vDSO without the TSC (a few ns; one tick, 1-4 ms, of
-// resolution). The loop reads it once a turn, so that weft::dump can say how
-// long a fiber has waited without a clock read on the park path.
+// tick, read from the vDSO without the TSC (one tick, 1-4 ms, of
+// resolution). The first park() of each turn of the loop reads it, the
+// others copy it, so that weft::dump can say how long a fiber has waited
+// at the price of one read per turn, and none in a turn without a park.
 std::int64_t coarse_now() noexcept;
 
 [[noreturn, gnu::cold]] void throw_cancelled();
@@ -112,6 +113,10 @@ public:
     int fire_due_timers(deadline now);
     // run_ready() runs ready fibers until control comes back to the loop.
     void run_ready();
+    // note_time() records the time after the loop slept (a syscall's worth
+    // of time has passed; one vDSO read more is nothing beside it), so that
+    // a debugger reading a stopped process sees a recent loop_time_.
+    void note_time() noexcept { loop_time_ = coarse_now(); }
     // parked_report() lists every live fiber and what it waits on.
     std::string parked_report() const;
     // dump() writes every live fiber, its state, wait and resident stack (weft::dump).
@@ -145,14 +150,27 @@ private:
     }
     void learn_loop_stack(const void* bottom, std::size_t size) noexcept;
 
-    // mark_queued() keeps fiber::queued where WEFT_ASSERTs read it, and
-    // costs nothing where they are off.
+    // Whether a fiber is in the run queue is tracked (fiber::queued) only
+    // under -Dassertions=true (WEFT_ASSERTIONS): its two stores per switch
+    // cost a channel hand-off some 3% (bench: 33.5 -> 34.8 ns), too much for
+    // every build without NDEBUG, benchmarks included. Elsewhere queued()
+    // is false and its asserts fold away; push_ready's check against the
+    // tail, free, still catches a fiber pushed twice in a row.
+#if defined(WEFT_ASSERTIONS)
+    static constexpr bool track_queued = true;
+#else
+    static constexpr bool track_queued = false;
+#endif
+    static bool queued([[maybe_unused]] const fiber* f) noexcept {
+        if constexpr (track_queued) return f->queued;
+        return false;
+    }
     static void mark_queued([[maybe_unused]] fiber* f, [[maybe_unused]] bool queued) noexcept {
-        if constexpr (WEFT_ASSERTIONS_ON) f->queued = queued;
+        if constexpr (track_queued) f->queued = queued;
     }
 
     void push_ready(fiber* f) noexcept {
-        WEFT_ASSERT(!f->queued, "a fiber is in the run queue at most once");
+        WEFT_ASSERT(!queued(f) && f != ready_tail_, "a fiber is in the run queue at most once");
         mark_queued(f, true);
         f->next_ready = nullptr;
         (ready_tail_ ? ready_tail_->next_ready : ready_head_) = f;
@@ -207,16 +225,19 @@ private:
         __builtin_memcpy(g, &to->eh, sizeof(eh_state));
     }
 
+    // What every switch and park touches comes first, in one cache line,
+    // whatever the size of the loop's fiber block after it.
     void* eh_;                       // this thread's __cxa_eh_globals (laid out as eh_state)
-    fiber loop_;                     // the thread's own stack: runs the loop
     fiber* running_ = &loop_;
     fiber* ready_head_ = nullptr;    // FIFO run queue, linked by next_ready
     fiber* ready_tail_ = nullptr;
+    int budget_ = 0;                 // fiber-to-fiber switches left before the loop runs
+    bool time_read_ = false;         // this turn has read loop_time_ (run_ready() clears it)
+    bool tearing_down_ = false;      // cancel_all() was called
+    std::int64_t loop_time_ = 0;     // the latest coarse_now() read: by a turn's first park(), after a sleep
+    fiber loop_;                     // the thread's own stack: runs the loop
     fiber* live_head_ = nullptr;     // every fiber not yet ended
     std::size_t live_ = 0;
-    int budget_ = 0;                 // fiber-to-fiber switches left before the loop runs
-    bool tearing_down_ = false;      // cancel_all() was called
-    std::int64_t loop_time_ = 0;     // coarse_now() at the start of this turn of run_ready()
     std::uint64_t last_id_ = 0;
     timer_heap timers_;
     stack_pool stacks_;
