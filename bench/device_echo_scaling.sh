@@ -127,7 +127,7 @@ printf '  (every thread and process) over the counted run (lower is better); uti
 printf '  weft'"'"'s server (near N: it was the limit) and of echo_load in weft'"'"'s run (near %s: the load was)\n' \
     "$load_threads"
 fmt_row='  %3s %9s %9s %9s  %5s %5s   %5s %5s %5s   %6s %6s %6s  %5s %5s\n'
-printf "$fmt_row" N weft C Go "weft/" "weft/" "" scaling "" "" "CPU ns" "per" msg "util" ""
+printf "$fmt_row" N weft C Go "weft/" "weft/" "" scaling "" "CPU ns" "per" msg "util" ""
 printf "$fmt_row" "" "msgs/s" "msgs/s" "msgs/s" C Go weft C Go weft C Go srv load
 for n in "${ns[@]}"; do
     k=echo_n${n}
