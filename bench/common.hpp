@@ -20,13 +20,9 @@ inline double now_ns() {
 }
 
 // arg_long(argc, argv, i, def) is argv[i] as a number, or def when absent.
-inline long arg_long(int argc, char** argv, int i, long def) {
-    return argc > i ? std::atol(argv[i]) : def;
-}
+inline long arg_long(int argc, char** argv, int i, long def) { return argc > i ? std::atol(argv[i]) : def; }
 
-inline const char* arg_str(int argc, char** argv, int i, const char* def) {
-    return argc > i ? argv[i] : def;
-}
+inline const char* arg_str(int argc, char** argv, int i, const char* def) { return argc > i ? argv[i] : def; }
 
 // statm() reads field `i` of /proc/self/statm (0: size, 1: resident) in bytes.
 inline long statm(int i) {

@@ -74,9 +74,10 @@ int main(int argc, char** argv) {
 
     if (failed) std::printf("NOTE weft_dns: %ld of %ld lookups failed (first: %s)\n", failed, n, first_error.c_str());
     if (wrong) std::printf("NOTE weft_dns: %ld of %ld lookups gave another address\n", wrong, n);
-    std::printf("INFO weft_dns: spawned at %.1f ms, last answer at %.1f ms, slowest lookup %.1f ms; "
-                "context switches %ld voluntary, %ld involuntary\n",
-                spawned / 1e6, last_done / 1e6, slowest / 1e6, r1.ru_nvcsw - r0.ru_nvcsw, r1.ru_nivcsw - r0.ru_nivcsw);
+    std::printf(
+        "INFO weft_dns: spawned at %.1f ms, last answer at %.1f ms, slowest lookup %.1f ms; "
+        "context switches %ld voluntary, %ld involuntary\n",
+        spawned / 1e6, last_done / 1e6, slowest / 1e6, r1.ru_nvcsw - r0.ru_nvcsw, r1.ru_nivcsw - r0.ru_nivcsw);
     std::printf("RESULT weft_dns_wall_ms=%.2f\n", wall);
     std::printf("RESULT weft_dns_cpu_ms=%.2f\n", user + sys);
     std::printf("RESULT weft_dns_user_ms=%.2f\n", user);

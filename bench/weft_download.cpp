@@ -91,7 +91,8 @@ int serve(long port, std::uint64_t size, long max_seconds) {
         if (req.path() != "/" && req.path() != "/chunked") return weft::http::response(404, "no such file\n");
         auto left = std::make_shared<std::uint64_t>(size);
         res.body_source = [block, left](std::span<char> room) {
-            const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>({*left, room.size(), block->size()}));
+            const std::size_t n =
+                static_cast<std::size_t>(std::min<std::uint64_t>({*left, room.size(), block->size()}));
             std::memcpy(room.data(), block->data(), n);
             *left -= n;
             return n;

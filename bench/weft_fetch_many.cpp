@@ -90,17 +90,20 @@ int main(int argc, char** argv) {
     const double user = ms(r1.ru_utime) - ms(r0.ru_utime);
     const double sys = ms(r1.ru_stime) - ms(r0.ru_stime);
 
-    if (failed) std::printf("NOTE weft_fetch_many: %ld of %ld GETs failed (first: %s)\n", failed, n, first_error.c_str());
+    if (failed)
+        std::printf("NOTE weft_fetch_many: %ld of %ld GETs failed (first: %s)\n", failed, n, first_error.c_str());
     std::sort(took.begin(), took.end());
     std::sort(done.begin(), done.end());
     auto at = [](const std::vector<double>& v, double q) {
-        return v.empty() ? 0.0 : v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))] / 1e6;
+        return v.empty() ? 0.0
+                         : v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))] / 1e6;
     };
-    std::printf("INFO weft_fetch_many: spawned at %.1f ms; GETs took %.1f / %.1f / %.1f / %.1f ms (min, median, p99, "
-                "max), ended %.1f .. %.1f ms after the start; context switches %ld voluntary, %ld involuntary; "
-                "max RSS %ld kB\n",
-                spawned / 1e6, at(took, 0), at(took, 0.5), at(took, 0.99), at(took, 1), at(done, 0), at(done, 1),
-                r1.ru_nvcsw - r0.ru_nvcsw, r1.ru_nivcsw - r0.ru_nivcsw, r1.ru_maxrss);
+    std::printf(
+        "INFO weft_fetch_many: spawned at %.1f ms; GETs took %.1f / %.1f / %.1f / %.1f ms (min, median, p99, "
+        "max), ended %.1f .. %.1f ms after the start; context switches %ld voluntary, %ld involuntary; "
+        "max RSS %ld kB\n",
+        spawned / 1e6, at(took, 0), at(took, 0.5), at(took, 0.99), at(took, 1), at(done, 0), at(done, 1),
+        r1.ru_nvcsw - r0.ru_nvcsw, r1.ru_nivcsw - r0.ru_nivcsw, r1.ru_maxrss);
     std::printf("RESULT wall_ms=%.2f\n", wall);
     std::printf("RESULT cpu_ms=%.2f\n", user + sys);
     std::printf("RESULT user_ms=%.2f\n", user);

@@ -57,8 +57,7 @@ int main(int argc, char** argv) {
         const long rss0 = bench::rss_bytes(), vsz0 = bench::vsz_bytes(), maps0 = bench::map_count();
         double t0 = bench::now_ns();
         try {
-            for (long i = 0; i < n; ++i)
-                v.push_back(sleep ? weft::spawn(sleep_long) : weft::spawn(wait_at_gate));
+            for (long i = 0; i < n; ++i) v.push_back(sleep ? weft::spawn(sleep_long) : weft::spawn(wait_at_gate));
         } catch (const std::system_error& e) {
             std::printf("NOTE spawn failed after %zu fibers: %s\n", v.size(), e.what());
         }
@@ -87,8 +86,7 @@ int main(int argc, char** argv) {
         gate.cancel();
         for (auto& t : v) t.join();
         gate.join();
-        std::printf("INFO weft(%s) woken=%ld teardown=%.0f ns/fiber\n", how, woken,
-                    (bench::now_ns() - t2) * per);
+        std::printf("INFO weft(%s) woken=%ld teardown=%.0f ns/fiber\n", how, woken, (bench::now_ns() - t2) * per);
         return woken == created ? 0 : 1;
     });
 }

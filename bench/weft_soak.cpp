@@ -64,8 +64,8 @@ std::size_t param(const weft::http::request& req, std::string_view name) {
 }
 
 struct sample {
-    double t;     // s since the start
-    double rss;   // KiB
+    double t;    // s since the start
+    double rss;  // KiB
     double fds;
 };
 
@@ -117,7 +117,8 @@ int main(int argc, char** argv) {
                     static_cast<unsigned long>(lim.rlim_cur), fits, conns);
         conns = fits;
     }
-    const double warmup = std::min(std::max(10.0, 0.2 * static_cast<double>(seconds)), 0.5 * static_cast<double>(seconds));
+    const double warmup =
+        std::min(std::max(10.0, 0.2 * static_cast<double>(seconds)), 0.5 * static_cast<double>(seconds));
 
     long ok = 0, aborted = 0, bytes = 0;
     std::map<std::string, long> failures;
@@ -250,35 +251,39 @@ int main(int argc, char** argv) {
     const fit rss = least_squares(samples, warmup, until, &sample::rss);
     const fit fds = least_squares(samples, warmup, until, &sample::fds);
     const long requests = ok + aborted + failed;
-    std::printf("\nrequests: %ld in %.1f s, %.0f/s (%ld answered and checked, %.1f MiB of bodies; %ld aborted on "
-                "purpose; %ld failed)\n",
-                requests, wall, static_cast<double>(requests) / wall, ok, static_cast<double>(bytes) / 1048576.0,
-                aborted, failed);
+    std::printf(
+        "\nrequests: %ld in %.1f s, %.0f/s (%ld answered and checked, %.1f MiB of bodies; %ld aborted on "
+        "purpose; %ld failed)\n",
+        requests, wall, static_cast<double>(requests) / wall, ok, static_cast<double>(bytes) / 1048576.0, aborted,
+        failed);
     std::printf("connections accepted by the server: %lu (%.0f/s), %.1f requests each\n",
                 static_cast<unsigned long>(accepted), static_cast<double>(accepted) / wall,
                 accepted ? static_cast<double>(requests) / static_cast<double>(accepted) : 0.0);
     for (auto& [what, count] : failures) std::printf("  failed: %ld x %s\n", count, what.c_str());
-    std::printf("samples from the %.0f s warm-up to %.0f s (a %.0f s window), least squares; "
-                "flat: slope x window <= 2%% of the mean\n",
-                warmup, until, rss.window);
+    std::printf(
+        "samples from the %.0f s warm-up to %.0f s (a %.0f s window), least squares; "
+        "flat: slope x window <= 2%% of the mean\n",
+        warmup, until, rss.window);
     std::printf("  RSS: %+.1f KiB/s (%+.2f bytes per request), mean %.1f MiB, %+.2f MiB over the window: %s\n",
-                rss.slope, requests ? rss.slope * 1024 * wall / static_cast<double>(requests) : 0.0,
-                rss.mean / 1024, rss.slope * rss.window / 1024, rss.flat() ? "flat" : "GROWS");
-    std::printf("  fds: %+.2f /s, mean %.0f, %+.1f over the window: %s\n", fds.slope, fds.mean,
-                fds.slope * fds.window, fds.flat() ? "flat" : "GROWS");
-    std::printf("  before weft::run: %ld fds, RSS %.1f MiB; after it returned: %ld fds (%s), RSS %.1f MiB, "
-                "%.1f MiB after malloc_trim(0)\n",
-                fds_before, static_cast<double>(rss_before) / 1024, fds_after,
-                fds_after == fds_before ? "all closed" : "LEAKED", static_cast<double>(rss_after) / 1024,
-                static_cast<double>(rss_trimmed) / 1024);
+                rss.slope, requests ? rss.slope * 1024 * wall / static_cast<double>(requests) : 0.0, rss.mean / 1024,
+                rss.slope * rss.window / 1024, rss.flat() ? "flat" : "GROWS");
+    std::printf("  fds: %+.2f /s, mean %.0f, %+.1f over the window: %s\n", fds.slope, fds.mean, fds.slope * fds.window,
+                fds.flat() ? "flat" : "GROWS");
+    std::printf(
+        "  before weft::run: %ld fds, RSS %.1f MiB; after it returned: %ld fds (%s), RSS %.1f MiB, "
+        "%.1f MiB after malloc_trim(0)\n",
+        fds_before, static_cast<double>(rss_before) / 1024, fds_after,
+        fds_after == fds_before ? "all closed" : "LEAKED", static_cast<double>(rss_after) / 1024,
+        static_cast<double>(rss_trimmed) / 1024);
     std::printf("  CPU: %.1f s user, %.1f s sys in %.1f s; %ld involuntary context switches (other load on the box)\n",
                 static_cast<double>(ru.ru_utime.tv_sec) + static_cast<double>(ru.ru_utime.tv_usec) / 1e6,
                 static_cast<double>(ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_stime.tv_usec) / 1e6, wall,
                 ru.ru_nivcsw);
     const bool pass = failed == 0 && rss.flat() && fds.flat() && fds_after == fds_before;
     std::printf("verdict: %s\n", pass ? "PASS (no failures, RSS and fds flat, every fd closed)" : "FAIL");
-    std::printf("RESULT requests=%ld\nRESULT req_per_s=%.0f\nRESULT failed=%ld\nRESULT rss_kib_per_s=%.2f\n"
-                "RESULT fds_per_s=%.3f\nRESULT rss_mean_mib=%.1f\n",
-                requests, static_cast<double>(requests) / wall, failed, rss.slope, fds.slope, rss.mean / 1024);
+    std::printf(
+        "RESULT requests=%ld\nRESULT req_per_s=%.0f\nRESULT failed=%ld\nRESULT rss_kib_per_s=%.2f\n"
+        "RESULT fds_per_s=%.3f\nRESULT rss_mean_mib=%.1f\n",
+        requests, static_cast<double>(requests) / wall, failed, rss.slope, fds.slope, rss.mean / 1024);
     return pass ? 0 : 1;
 }

@@ -217,8 +217,9 @@ int handshake(int argc, char** argv) {
     });
 
     const double n = static_cast<double>(s1.count - s0.count);
-    if (failed) std::printf("NOTE weft_tls handshake %s: %ld connections failed (first: %s)\n", mode.c_str(), failed,
-                            first_error.c_str());
+    if (failed)
+        std::printf("NOTE weft_tls handshake %s: %ld connections failed (first: %s)\n", mode.c_str(), failed,
+                    first_error.c_str());
     std::printf("INFO weft_tls handshake %s: %s %s, %.0f handshakes in %.2f s, %ld resumed\n", mode.c_str(),
                 protocol.c_str(), cipher.c_str(), n, s1.at - s0.at, s1.resumed - s0.resumed);
     if (n == 0) return 1;

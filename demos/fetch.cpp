@@ -142,7 +142,8 @@ void fetch_one(weft::http::client& c, download& d, const weft::http::options& op
             d.bytes += n;
             for (std::size_t at = 0; fd >= 0 && at < n;) {
                 ssize_t w = ::write(fd, buf.data() + at, n - at);  // a local file: it does not stall the loop for long
-                if (w < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "writing " + d.file);
+                if (w < 0 && errno != EINTR)
+                    throw std::system_error(errno, std::generic_category(), "writing " + d.file);
                 if (w > 0) at += static_cast<std::size_t>(w);
             }
         }
@@ -212,8 +213,8 @@ int main(int argc, char** argv) {
     weft::run([&] {
         weft::http::options opts;
         opts.timeout = std::chrono::milliseconds(static_cast<long>(timeout_s * 1000));  // to the headers
-        opts.read_timeout = opts.timeout;                     // then the longest silence in a body
-        opts.max_body_bytes = UINT64_MAX;                     // streamed to disk, not held in memory
+        opts.read_timeout = opts.timeout;  // then the longest silence in a body
+        opts.max_body_bytes = UINT64_MAX;  // streamed to disk, not held in memory
         opts.retries = retries;
         opts.proxy_from_environment = env_proxy;
         if (tls) opts.tls = weft::tls::context::client(*tls);
@@ -263,6 +264,7 @@ int main(int argc, char** argv) {
                         d.error.c_str());
     }
     std::printf("%zu fetched, %d failed, %s in %.2f s (%.1f MiB/s)\n", downloads.size() - failed, failed,
-                human(static_cast<double>(bytes)).c_str(), total_seconds, bytes / 1048576.0 / std::max(total_seconds, 1e-3));
+                human(static_cast<double>(bytes)).c_str(), total_seconds,
+                bytes / 1048576.0 / std::max(total_seconds, 1e-3));
     return failed == 0 ? 0 : 1;
 }

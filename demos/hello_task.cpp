@@ -10,17 +10,20 @@ using namespace std::chrono_literals;
 
 int main() {
     return weft::run([] {
-        auto t = weft::spawn(weft::spawn_options{.name = "double"}, [](int x) {
-            weft::this_fiber::sleep_for(100ms);  // parks; main keeps going meanwhile
-            return x * 2;
-        }, 21);
-        std::cout << t << '\n';          // <task #2 'double' pending>
+        auto t = weft::spawn(
+            weft::spawn_options{.name = "double"},
+            [](int x) {
+                weft::this_fiber::sleep_for(100ms);  // parks; main keeps going meanwhile
+                return x * 2;
+            },
+            21);
+        std::cout << t << '\n';  // <task #2 'double' pending>
 
         weft::this_fiber::sleep_for(10ms);
-        std::cout << t << '\n';          // <task #2 'double' suspended>
+        std::cout << t << '\n';  // <task #2 'double' suspended>
 
-        int v = t.join();                // parks main until the task is done
-        std::cout << t << '\n';          // <task #2 'double' finished result=42>
+        int v = t.join();        // parks main until the task is done
+        std::cout << t << '\n';  // <task #2 'double' finished result=42>
         std::cout << "result: " << v << '\n';
         return 0;
     });

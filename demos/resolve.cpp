@@ -20,9 +20,12 @@ int main(int argc, char** argv) {
         std::vector<std::string> names;
         for (int i = 1; i < argc; ++i) {
             std::string arg = argv[i];
-            if (arg == "-4") opts.family = weft::dns::family::v4;
-            else if (arg == "-6") opts.family = weft::dns::family::v6;
-            else names.push_back(arg);
+            if (arg == "-4")
+                opts.family = weft::dns::family::v4;
+            else if (arg == "-6")
+                opts.family = weft::dns::family::v6;
+            else
+                names.push_back(arg);
         }
         auto start = std::chrono::steady_clock::now();
         std::vector<weft::task<int>> lookups;

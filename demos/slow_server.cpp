@@ -19,8 +19,7 @@ int main(int argc, char** argv) {
         weft::run([&] {
             auto at = weft::net::address::loopback(static_cast<std::uint16_t>(port));
             auto server = weft::http::server::bind(at, slow_hello);
-            std::cout << "Serving " << server.url() << " (GET / answers Hello! after 3 s; ?delay=MS)\n"
-                      << std::flush;
+            std::cout << "Serving " << server.url() << " (GET / answers Hello! after 3 s; ?delay=MS)\n" << std::flush;
             server.serve();
         });
     } catch (const std::exception& e) {

@@ -39,8 +39,7 @@ std::size_t question_end(std::span<const unsigned char> q) {
 // the first, the second is a stray reply it must ignore. Not after a
 // truncated reply over UDP that c-ares takes (one question, ours): then it
 // should ask again over TCP.
-std::vector<std::vector<unsigned char>> replies(std::span<const unsigned char> q, bool tcp,
-                                                bool with_question,
+std::vector<std::vector<unsigned char>> replies(std::span<const unsigned char> q, bool tcp, bool with_question,
                                                 const std::vector<unsigned char>& in) {
     const std::size_t qend = question_end(q);
     if (qend == 0) return {};
@@ -77,28 +76,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bool with_question = !(ctl & 1);
     // Copied: the server may still answer a query of the last input.
     std::vector<unsigned char> in(data + 1, data + size);
-    server().set("fuzz.test",
-                 {.how = weft::test::dns_server::behavior::respond,
-                  .respond = [in, with_question](std::span<const unsigned char> q, bool tcp) {
-                      return replies(q, tcp, with_question, in);
-                  }});
+    server().set("fuzz.test", {.how = weft::test::dns_server::behavior::respond,
+                               .respond = [in, with_question](std::span<const unsigned char> q, bool tcp) {
+                                   return replies(q, tcp, with_question, in);
+                               }});
 
     weft::dns::options opts;
     opts.servers = {server().address()};
     opts.timeout = 50ms;
     opts.tries = 1;
     const unsigned fam = (ctl >> 1) & 3;
-    opts.family = fam == 1   ? weft::dns::family::v4
-                  : fam == 2 ? weft::dns::family::v6
-                             : weft::dns::family::any;
+    opts.family = fam == 1 ? weft::dns::family::v4 : fam == 2 ? weft::dns::family::v6 : weft::dns::family::any;
 
     // WEFT_FUZZ_VERBOSE=1 says what each input did.
     static const bool verbose = std::getenv("WEFT_FUZZ_VERBOSE") != nullptr;
     weft::run([&] {
         try {
             for (const weft::net::address& a : weft::dns::resolve("fuzz.test", 80, opts)) {
-                if (a.port() != 80 || (fam == 1 && !a.is_v4()) || (fam == 2 && !a.is_v6()))
-                    std::abort();
+                if (a.port() != 80 || (fam == 1 && !a.is_v4()) || (fam == 2 && !a.is_v6())) std::abort();
                 if (verbose) std::fprintf(stderr, "address %s\n", a.to_string().c_str());
             }
         } catch (const std::system_error& e) {

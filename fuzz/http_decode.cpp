@@ -37,7 +37,7 @@ void check(bool ok) {
     if (!ok) std::abort();
 }
 
-constexpr const char* fields[8] = {"gzip", "deflate", "br", "deflate, gzip",
+constexpr const char* fields[8] = {"gzip",       "deflate",  "br",          "deflate, gzip",
                                    "gzip, gzip", "gzip, br", "br, deflate", "X-Gzip, identity"};
 
 // At most this much is decoded from one input, as a caller's max_body_bytes

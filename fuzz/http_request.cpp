@@ -29,9 +29,8 @@ using namespace weft;
 // The handler touches what a handler would: path, query, headers, body; it
 // echoes X-Echo back as a header of the response.
 http::response handle(const http::request& req) {
-    std::string body = req.method + ' ' + std::string(req.path()) + '?' + std::string(req.query()) +
-                       ' ' + std::string(req.query_param("a").value_or("-")) + ' ' +
-                       std::to_string(req.body.size());
+    std::string body = req.method + ' ' + std::string(req.path()) + '?' + std::string(req.query()) + ' ' +
+                       std::string(req.query_param("a").value_or("-")) + ' ' + std::to_string(req.body.size());
     http::response res(200, std::move(body));
     if (auto echo = req.headers.get("X-Echo")) res.headers.add("X-Echo", std::string(*echo));
     return res;

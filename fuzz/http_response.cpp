@@ -63,8 +63,8 @@ void fetch(const std::string& url, unsigned mode, const http::options& opts) {
         // Nor more memory: a body's string grows up to the limit, not past it.
         if (res.body.capacity() > std::max<std::size_t>(opts.max_body_bytes, 30)) std::abort();
         if (verbose)
-            std::fprintf(stderr, "%d, %zu header fields, %zu body bytes\n", res.status,
-                         res.headers.size(), res.body.size());
+            std::fprintf(stderr, "%d, %zu header fields, %zu body bytes\n", res.status, res.headers.size(),
+                         res.body.size());
     } catch (const std::system_error& e) {
         // http::errc, socket errors, timeout_error: all fine, as long as they are errors
         if (verbose) std::fprintf(stderr, "error: %s\n", e.what());

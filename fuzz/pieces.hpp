@@ -40,8 +40,7 @@ inline std::vector<std::string_view> split(std::string_view bytes, unsigned seed
 
 // write_pieces() writes bytes to s piece by piece, letting the loop run
 // between pieces so the peer reads each one on its own. Stops at an error.
-inline void write_pieces(net::tcp_stream& s, std::string_view bytes, unsigned seed,
-                         std::error_code& ec) {
+inline void write_pieces(net::tcp_stream& s, std::string_view bytes, unsigned seed, std::error_code& ec) {
     using namespace std::chrono_literals;
     for (std::string_view piece : split(bytes, seed)) {
         s.write_all(piece, 1s, ec);
@@ -63,8 +62,7 @@ inline constexpr std::chrono::milliseconds repeat_time{300};
 
 // repeat_unit(bytes, n) is what repeat byte n repeats after `bytes`.
 inline std::string_view repeat_unit(std::string_view bytes, unsigned n) {
-    return n == 0 ? std::string_view()
-                  : bytes.substr(bytes.size() - std::min<std::size_t>(n, bytes.size()));
+    return n == 0 ? std::string_view() : bytes.substr(bytes.size() - std::min<std::size_t>(n, bytes.size()));
 }
 
 // write_repeated() writes `unit` to s again and again, in writes of about

@@ -81,8 +81,7 @@ bool verbose() {
 __attribute__((format(printf, 1, 2))) void note(const char* fmt, ...) {
     if (!verbose()) return;
     static const auto start = std::chrono::steady_clock::now();
-    const auto ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     std::fprintf(stderr, "%9.3f ms  ", ms);
     va_list args;
     va_start(args, fmt);
@@ -108,8 +107,7 @@ SSL_CTX* raw_server_ctx(const test::pki::issued& pem, int max_version) {
     BIO* kb = BIO_new_mem_buf(pem.key_pem.data(), static_cast<int>(pem.key_pem.size()));
     EVP_PKEY* key = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
     BIO_free(kb);
-    if (!cert || !key || SSL_CTX_use_certificate(ctx, cert) != 1 ||
-        SSL_CTX_use_PrivateKey(ctx, key) != 1)
+    if (!cert || !key || SSL_CTX_use_certificate(ctx, cert) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1)
         fail("loading the generated certificate into OpenSSL");
     X509_free(cert);
     EVP_PKEY_free(key);
@@ -117,8 +115,8 @@ SSL_CTX* raw_server_ctx(const test::pki::issued& pem, int max_version) {
 }
 
 struct identity {
-    test::pki::issued pem = test::pki::self_signed(
-        {.common_name = "localhost", .dns_names = {"localhost"}, .ip_addresses = {"127.0.0.1"}});
+    test::pki::issued pem =
+        test::pki::self_signed({.common_name = "localhost", .dns_names = {"localhost"}, .ip_addresses = {"127.0.0.1"}});
     tls::context server = tls::context::server({.cert_pem = pem.cert_pem, .key_pem = pem.key_pem});
     SSL_CTX* raw13 = raw_server_ctx(pem, TLS1_3_VERSION);  // the memory-BIO server: up to TLS 1.3
     SSL_CTX* raw12 = raw_server_ctx(pem, TLS1_2_VERSION);  // ... limited to TLS 1.2
@@ -168,8 +166,7 @@ void serve_garbage(net::tcp_stream s, std::string_view bytes, unsigned seed) {
 }
 
 // Mode 1: a weft TLS server; after the handshake, the bytes go raw.
-void serve_weft(net::tcp_stream s, std::string_view bytes, unsigned seed, bool hello,
-                std::string& sent) {
+void serve_weft(net::tcp_stream s, std::string_view bytes, unsigned seed, bool hello, std::string& sent) {
     std::error_code ec;
     tls::stream t = tls::stream::accept(std::move(s), ident().server, handshake_timeout, ec);
     if (ec) return;
@@ -199,8 +196,8 @@ struct masking {
 // Modes 2 and 3: an OpenSSL server over memory BIOs, its bytes to the client
 // XORed with the mask (mode 2: m's mask is the input) or followed by `tail`
 // raw (mode 3: m's mask is empty).
-void serve_openssl(net::tcp_stream s, SSL_CTX* ctx, masking& m, std::string_view tail,
-                   unsigned seed, bool hello, bool close_notify, std::string& sent) {
+void serve_openssl(net::tcp_stream s, SSL_CTX* ctx, masking& m, std::string_view tail, unsigned seed, bool hello,
+                   bool close_notify, std::string& sent) {
     std::unique_ptr<SSL, ssl_free> ssl(SSL_new(ctx));
     BIO* in = BIO_new(BIO_s_mem());
     BIO* out = BIO_new(BIO_s_mem());
@@ -241,8 +238,7 @@ void serve_openssl(net::tcp_stream s, SSL_CTX* ctx, masking& m, std::string_view
         }
         std::size_t n = s.read_some(buf, m.mutated ? server_wait_mutated : server_wait, ec);
         if (ec || n == 0) {
-            note("server: the client's next flight: %s",
-                 ec ? ec.message().c_str() : "end of stream");
+            note("server: the client's next flight: %s", ec ? ec.message().c_str() : "end of stream");
             break;
         }
         BIO_write(in, buf, static_cast<int>(n));
@@ -271,24 +267,21 @@ void serve_openssl(net::tcp_stream s, SSL_CTX* ctx, masking& m, std::string_view
 // every error comes as an error_code and every plaintext byte is one the
 // server sent (`sent`, read after the fact: the server sets it before sending).
 // True when the handshake succeeded.
-bool client(const net::address& to, const tls::context& ctx, bool small_reads,
-            const std::string& sent) {
+bool client(const net::address& to, const tls::context& ctx, bool small_reads, const std::string& sent) {
     bool connected = false;
     std::error_code ec;
     std::string got;  // all the plaintext the client read
     try {
         net::tcp_stream tcp = net::tcp_stream::connect(to, io_timeout, ec);
         if (ec) fail("connect to the loopback listener", ec.message());
-        tls::stream s =
-            tls::stream::connect(std::move(tcp), "localhost", ctx, handshake_timeout, ec);
+        tls::stream s = tls::stream::connect(std::move(tcp), "localhost", ctx, handshake_timeout, ec);
         if (ec) {
             if (s.is_open()) fail("a failed connect returned an open stream");
             note("client: handshake: %s", ec.message().c_str());
         } else {
             connected = true;
             note("client: handshake done: %s %s, ALPN \"%s\"%s", std::string(s.protocol()).c_str(),
-                 std::string(s.cipher()).c_str(), std::string(s.alpn()).c_str(),
-                 s.session_reused() ? ", resumed" : "");
+                 std::string(s.cipher()).c_str(), std::string(s.alpn()).c_str(), s.session_reused() ? ", resumed" : "");
             if (small_reads) {
                 std::string line;
                 std::size_t n = s.read_until(line, "\n", 64, io_timeout, ec);
@@ -303,8 +296,7 @@ bool client(const net::address& to, const tls::context& ctx, bool small_reads,
                 got.append(buf, n);
                 if (n == 0) break;  // a clean end (close_notify), or an error
             }
-            note("client: read %zu bytes, then %s", got.size(),
-                 ec ? ec.message().c_str() : "a clean end");
+            note("client: read %zu bytes, then %s", got.size(), ec ? ec.message().c_str() : "a clean end");
             // A read that failed must stay failed, not hang or throw.
             char one;
             s.read_some(std::span<char>(&one, 1), io_timeout, ec);
@@ -326,9 +318,7 @@ void one_run(unsigned ctl, std::string_view bytes) {
     const bool bit6 = ctl & 0x40;
     const bool small_reads = ctl & 0x80;
     const identity& id = ident();
-    const tls::context& ctx = mode != 0 ? id.client_trusting
-                              : bit6    ? id.client_alpn
-                                        : id.client_verify;
+    const tls::context& ctx = mode != 0 ? id.client_trusting : bit6 ? id.client_alpn : id.client_verify;
 
     masking m{.mask = mode == 2 ? bytes : std::string_view()};
     weft::run([&] {
@@ -337,19 +327,12 @@ void one_run(unsigned ctl, std::string_view bytes) {
         auto serve = [&](net::tcp_stream s, std::string& out) {
             try {
                 switch (mode) {
-                    case 0:
-                        serve_garbage(std::move(s), bytes, seed);
-                        break;
-                    case 1:
-                        serve_weft(std::move(s), bytes, seed, bit6, out);
-                        break;
+                    case 0: serve_garbage(std::move(s), bytes, seed); break;
+                    case 1: serve_weft(std::move(s), bytes, seed, bit6, out); break;
                     case 2:
-                        serve_openssl(std::move(s), bit6 ? id.raw12 : id.raw13, m, {}, seed, true,
-                                      true, out);
+                        serve_openssl(std::move(s), bit6 ? id.raw12 : id.raw13, m, {}, seed, true, true, out);
                         break;
-                    default:
-                        serve_openssl(std::move(s), id.raw12, m, bytes, seed, bit6, false, out);
-                        break;
+                    default: serve_openssl(std::move(s), id.raw12, m, bytes, seed, bit6, false, out); break;
                 }
             } catch (const std::system_error& e) {
                 // Only the server's own calls throw here (the client's are
@@ -371,8 +354,7 @@ void one_run(unsigned ctl, std::string_view bytes) {
             for (auto& c : conns) c.join();
         });
         const net::address to = listener.local_address();
-        if (client(to, ctx, small_reads, sent[0]) && mode == 2)
-            client(to, ctx, small_reads, sent[1]);
+        if (client(to, ctx, small_reads, sent[0]) && mode == 2) client(to, ctx, small_reads, sent[1]);
         listener.close();  // wakes the acceptor when no second connection came
         acceptor.join();
     });

@@ -17,7 +17,8 @@ bool event::wait_until(deadline at) {
     while (!set_) {
         detail::waiter w;
         waiters_.push_back(w);
-        if (detail::park_or_throw({"event wait", this}, at, "weft::event::wait") == detail::wake_reason::timed_out) return set_;
+        if (detail::park_or_throw({"event wait", this}, at, "weft::event::wait") == detail::wake_reason::timed_out)
+            return set_;
     }
     return true;
 }

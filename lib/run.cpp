@@ -53,9 +53,9 @@ struct runtime {
     std::unique_ptr<thread_group> owned_group;
     thread_group* group = nullptr;
     std::size_t index = 0;
-    bool closing = false;         // the loop ended; posted work is only drained
-    bool stop_requested = false;  // a worker: stop_worker() came
-    fiber* thread_main = nullptr; // a worker: its main fiber, which waits for stop
+    bool closing = false;          // the loop ended; posted work is only drained
+    bool stop_requested = false;   // a worker: stop_worker() came
+    fiber* thread_main = nullptr;  // a worker: its main fiber, which waits for stop
 
     explicit runtime(const run_options& o) : opts(o) {}
     ~runtime() {
@@ -77,8 +77,7 @@ constexpr auto remote_spin = std::chrono::microseconds(50);
 }  // namespace
 
 reactor& current_reactor(const char* what) {
-    if (!tls_runtime || !tls_runtime->sched.running())
-        throw_outside_fiber(what);
+    if (!tls_runtime || !tls_runtime->sched.running()) throw_outside_fiber(what);
     return tls_runtime->io;
 }
 
@@ -211,8 +210,7 @@ void run_scope::drive(task_base* main) {
             }
             // Give memory back only when the loop has time to spare, a little at a
             // time, so trimming never makes a sleeper late.
-            if (next == never || next - clock::now() > trim_when_idle_for)
-                s.stacks().trim(warm_stacks, trim_batch);
+            if (next == never || next - clock::now() > trim_when_idle_for) s.stacks().trim(warm_stacks, trim_batch);
             // A fiber waits for a to_thread job that may be done within
             // microseconds: watch for it before paying for a sleep in epoll
             // and the eventfd write that would end it.

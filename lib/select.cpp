@@ -27,9 +27,7 @@ std::uint64_t next_random() noexcept {
 
 // below(n) is uniform in [0, n) (Lemire's multiply; the bias for n < 256 is
 // below 2^-24).
-std::size_t below(std::size_t n) noexcept {
-    return static_cast<std::size_t>(((next_random() >> 32) * n) >> 32);
-}
+std::size_t below(std::size_t n) noexcept { return static_cast<std::size_t>(((next_random() >> 32) * n) >> 32); }
 
 }  // namespace
 

@@ -190,8 +190,7 @@ void drop_shared(shared_task_base* t) noexcept {
         std::lock_guard lock(t->m);
         done = t->done;
     }
-    if (!done && running_group() == t->group && thread_index() == t->thread && t->fib &&
-        t->fib == current_fiber()) {
+    if (!done && running_group() == t->group && thread_index() == t->thread && t->fib && t->fib == current_fiber()) {
         // The fiber drops its own handle: it just lets go (task<T>'s rule),
         // it cannot wait for itself to end.
         done = true;

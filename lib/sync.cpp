@@ -28,9 +28,7 @@ namespace {
 
 using detail::wake_reason;
 
-[[noreturn]] void throw_errc(std::errc e, const char* what) {
-    throw std::system_error(std::make_error_code(e), what);
-}
+[[noreturn]] void throw_errc(std::errc e, const char* what) { throw std::system_error(std::make_error_code(e), what); }
 
 // running_fiber() is the running fiber; throws errc::no_scheduler outside one.
 detail::fiber* running_fiber(const char* what) {
@@ -44,9 +42,7 @@ detail::fiber* running_fiber(const char* what) {
 
 bool mutex::try_lock() {
     detail::fiber* self = running_fiber("weft::mutex::try_lock");
-    if (owner_ == self)
-        throw_errc(std::errc::resource_deadlock_would_occur,
-                   "weft::mutex: already held by this fiber");
+    if (owner_ == self) throw_errc(std::errc::resource_deadlock_would_occur, "weft::mutex: already held by this fiber");
     if (owner_) return false;
     owner_ = self;  // free means nobody is parked: unlock() hands it to a parked waiter first
     return true;
@@ -77,8 +73,7 @@ bool mutex::lock_until(deadline at, const char* op) {
 
 void mutex::unlock() {
     if (!owner_ || owner_ != detail::current_fiber())
-        throw_errc(std::errc::operation_not_permitted,
-                   "weft::mutex::unlock: the mutex is not held by this fiber");
+        throw_errc(std::errc::operation_not_permitted, "weft::mutex::unlock: the mutex is not held by this fiber");
     detail::waiter* next = waiters_.wake_one();
     owner_ = next ? next->fib : nullptr;
 }
@@ -124,8 +119,7 @@ std::cv_status condition_variable::wait_until(std::unique_lock<mutex>& lock, dea
 // --- wait_group ---
 
 void wait_group::add(std::ptrdiff_t n) {
-    if (n < 0 && count_ + n < 0)
-        throw_errc(std::errc::invalid_argument, "weft::wait_group: negative counter");
+    if (n < 0 && count_ + n < 0) throw_errc(std::errc::invalid_argument, "weft::wait_group: negative counter");
     count_ += n;
     if (count_ == 0) {
         while (detail::waiter* w = waiters_.wake_one()) *static_cast<bool*>(w->slot) = true;
@@ -150,8 +144,7 @@ bool wait_group::wait_impl(deadline at, const char* op) {
 // --- semaphore ---
 
 semaphore::semaphore(std::ptrdiff_t initial) : count_(initial) {
-    if (initial < 0)
-        throw_errc(std::errc::invalid_argument, "weft::semaphore: negative initial count");
+    if (initial < 0) throw_errc(std::errc::invalid_argument, "weft::semaphore: negative initial count");
 }
 
 bool semaphore::try_acquire() noexcept {
@@ -195,8 +188,8 @@ void used_from_two_threads(const waiter& w) noexcept {
                  "thread: between threads use weft::shared_channel, spawn_on() and shared_task, or to_thread(). "
                  "Aborting\n",
                  static_cast<unsigned long long>(f && f->task ? f->task->id : 0),
-                 f && f->task && !f->task->name.empty() ? " '" : "",
-                 f && f->task ? f->task->name.c_str() : "", f && f->task && !f->task->name.empty() ? "'" : "");
+                 f && f->task && !f->task->name.empty() ? " '" : "", f && f->task ? f->task->name.c_str() : "",
+                 f && f->task && !f->task->name.empty() ? "'" : "");
     std::abort();
 }
 

@@ -41,8 +41,8 @@ void report_unretrieved(const task_base* t) {
 
 void report_failure(const task_base* t, const char* how) noexcept {
     std::string name = t->name.empty() ? std::string() : " '" + t->name + "'";
-    std::fprintf(stderr, "weft: task #%llu%s %s: %s\n", static_cast<unsigned long long>(t->id), name.c_str(),
-                 how, exception_text(t->error).c_str());
+    std::fprintf(stderr, "weft: task #%llu%s %s: %s\n", static_cast<unsigned long long>(t->id), name.c_str(), how,
+                 exception_text(t->error).c_str());
 }
 
 void throw_empty_task(const char* what) {
@@ -53,9 +53,7 @@ void throw_empty_task(const char* what) {
 void start_task(task_base* t, spawn_options&& opts) {
     std::unique_ptr<task_base> owned(t);
     scheduler* s = scheduler::current();
-    if (!s)
-        throw std::system_error(make_error_code(errc::no_scheduler),
-                                "weft::spawn must be called inside weft::run");
+    if (!s) throw std::system_error(make_error_code(errc::no_scheduler), "weft::spawn must be called inside weft::run");
     s->spawn(t, std::move(opts));
     owned.release();
 }

@@ -79,7 +79,7 @@ void task_group::wait() {
         join(false);
         cancelling_ = false;
         report_lost(why == detail::wake_reason::cancelled ? "wait() was cancelled, so it cannot rethrow it"
-                                                           : "wait() timed out, so it cannot rethrow it");
+                                                          : "wait() timed out, so it cannot rethrow it");
         detail::throw_if_interrupted(why, "weft::task_group::wait");
     }
     cancelling_ = false;

@@ -17,7 +17,7 @@
 set -uo pipefail
 
 packages=(meson ninja-build g++ pkg-config libboost-context-dev libboost-dev libc-ares-dev libssl-dev zlib1g-dev libbrotli-dev openssl ca-certificates catch2 cmake
-          valgrind python3 tinyproxy gdb)
+          valgrind python3 tinyproxy clang-format gdb)
 # dns_burst_test runs a real dnsmasq: dnsmasq-base is its binary alone (the
 # dnsmasq package would also start a system service on port 53).
 packages+=(dnsmasq-base)

@@ -105,8 +105,7 @@ TEST_CASE("close lets receivers drain the buffer, then ends the stream", "[chann
     });
 }
 
-TEST_CASE("close wakes parked receivers with nullopt and parked senders with channel_closed",
-          "[channel]") {
+TEST_CASE("close wakes parked receivers with nullopt and parked senders with channel_closed", "[channel]") {
     weft::test::run_bounded(10s, [] {
         weft::channel<int> rx(0), tx(0);
         std::vector<weft::task<std::optional<int>>> receivers;
@@ -176,8 +175,7 @@ TEST_CASE("senders are served in FIFO order behind the buffer", "[channel]") {
         int first = 0;
         for (; first < static_cast<int>(capacity); ++first) ch.send(first);
         std::vector<weft::task<void>> senders;
-        for (int i = first; i < first + 5; ++i)
-            senders.push_back(weft::spawn([&, i] { ch.send(i); }));
+        for (int i = first; i < first + 5; ++i) senders.push_back(weft::spawn([&, i] { ch.send(i); }));
         weft::this_fiber::yield();
         std::vector<int> got;
         for (int i = 0; i < first + 5; ++i) got.push_back(*ch.recv());
@@ -252,7 +250,7 @@ TEST_CASE("a million fibers park on one channel and are released", "[slow]") {
                 }
                 wg.done();
             }).detach();
-        weft::this_fiber::yield();  // every receiver runs once and parks in recv()
+        weft::this_fiber::yield();                    // every receiver runs once and parks in recv()
         for (int i = 0; i < fibers; ++i) ch.send(i);  // each send hands over to a parked receiver
         wg.wait();
         CHECK(received == fibers);
@@ -265,7 +263,10 @@ TEST_CASE("destroying a channel while fibers wait on it is reported, naming them
         return weft::run([] {
             auto* ch = new weft::channel<int>(0);
             auto consumer = weft::spawn(weft::spawn_options{.name = "consumer"}, [ch] { ch->recv(); });
-            auto producer = weft::spawn(weft::spawn_options{.name = "producer"}, [ch] { ch->send(1); ch->send(2); });
+            auto producer = weft::spawn(weft::spawn_options{.name = "producer"}, [ch] {
+                ch->send(1);
+                ch->send(2);
+            });
             weft::this_fiber::sleep_for(std::chrono::milliseconds(10));  // both parked now
             delete ch;
             return 0;
@@ -292,7 +293,7 @@ TEST_CASE("outside a fiber send and recv fail every time, try_send and try_recv 
         }
     };
     no_scheduler([&] { ch.send(2); }, "weft::channel::send");  // there is room
-    no_scheduler([&] { ch.recv(); }, "weft::channel::recv");    // there is a value
+    no_scheduler([&] { ch.recv(); }, "weft::channel::recv");   // there is a value
     no_scheduler([&] { ch.send_for(2, 1s); }, "weft::channel::send_for");
     no_scheduler([&] { ch.recv_for(1s); }, "weft::channel::recv_for");
     CHECK(ch.size() == 1);  // nothing moved

@@ -10,8 +10,7 @@
 
 using namespace std::chrono_literals;
 
-TEST_CASE("a consumer waits with a predicate until a producer fills the queue",
-          "[condition_variable]") {
+TEST_CASE("a consumer waits with a predicate until a producer fills the queue", "[condition_variable]") {
     weft::test::run_bounded(10s, [] {
         weft::mutex m;
         weft::condition_variable cv;
@@ -45,8 +44,7 @@ TEST_CASE("a consumer waits with a predicate until a producer fills the queue",
     });
 }
 
-TEST_CASE("notify_one wakes waiters in FIFO order, notify_all wakes them all",
-          "[condition_variable]") {
+TEST_CASE("notify_one wakes waiters in FIFO order, notify_all wakes them all", "[condition_variable]") {
     weft::test::run_bounded(10s, [] {
         weft::mutex m;
         weft::condition_variable cv;
@@ -110,8 +108,7 @@ TEST_CASE("wait_for with a predicate returns its value", "[condition_variable]")
     });
 }
 
-TEST_CASE("a cancelled wait re-locks the mutex before cancelled propagates",
-          "[condition_variable]") {
+TEST_CASE("a cancelled wait re-locks the mutex before cancelled propagates", "[condition_variable]") {
     weft::test::run_bounded(10s, [] {
         weft::mutex m;
         weft::condition_variable cv;
@@ -168,13 +165,11 @@ TEST_CASE("the mutex is held in the catch block of a cancelled wait", "[conditio
         m.unlock();
         CHECK_THROWS_AS(waiter.join(), weft::cancelled);
         rival.join();
-        CHECK(events == std::vector<std::string>{"waiter holds m after cancel", "waiter unlocked",
-                                                 "rival took m"});
+        CHECK(events == std::vector<std::string>{"waiter holds m after cancel", "waiter unlocked", "rival took m"});
     });
 }
 
-TEST_CASE("with_timeout around a wait throws timeout_error after re-locking",
-          "[condition_variable]") {
+TEST_CASE("with_timeout around a wait throws timeout_error after re-locking", "[condition_variable]") {
     weft::test::run_bounded(10s, [] {
         weft::mutex m;
         weft::condition_variable cv;
@@ -217,8 +212,7 @@ TEST_CASE("waiting with a lock that does not hold the mutex throws", "[condition
     });
 }
 
-TEST_CASE("a notified waiter that was cancelled does not swallow the notify",
-          "[condition_variable]") {
+TEST_CASE("a notified waiter that was cancelled does not swallow the notify", "[condition_variable]") {
     weft::test::run_bounded(10s, [] {
         weft::mutex m;
         weft::condition_variable cv;

@@ -136,8 +136,7 @@ TEST_CASE("the default path is the request path's directory; a Path that is not 
     }
 }
 
-TEST_CASE("Secure cookies are set from https and sent over https only; http cannot overwrite them",
-          "[http][cookies]") {
+TEST_CASE("Secure cookies are set from https and sent over https only; http cannot overwrite them", "[http][cookies]") {
     cookie_jar jar;
     CHECK_FALSE(jar.store_one(at("http://example.com/"), "s=1; Secure", t0));
     CHECK(jar.size() == 0);
@@ -156,8 +155,7 @@ TEST_CASE("Secure cookies are set from https and sent over https only; http cann
     CHECK(sent(jar, "http://example.com/") == "s=2; t=2");
 }
 
-TEST_CASE("Expires: a date in the future keeps the cookie until then, one in the past deletes it",
-          "[http][cookies]") {
+TEST_CASE("Expires: a date in the future keeps the cookie until then, one in the past deletes it", "[http][cookies]") {
     cookie_jar jar;
     const url from = at("http://example.com/");
     // 10:18:14 on the same day, in the three formats servers send.
@@ -189,10 +187,10 @@ TEST_CASE("Expires: a date in the future keeps the cookie until then, one in the
 }
 
 TEST_CASE("an Expires that is not a date is ignored: the cookie lasts the session", "[http][cookies]") {
-    for (const char* date : {"tomorrow", "Wed, 30 Feb 2022 10:00:00 GMT", "Wed, 09 Jun 2021 24:00:00 GMT",
-                             "Wed, 09 Jun 2021 10:60:00 GMT", "Wed, 09 Jun 1600 10:00:00 GMT",
-                             "Wed, 09 Jun 2021 GMT", "Wed, 32 Jun 2021 10:00:00 GMT", "09 Jun 10:00:00 123",
-                             "Wed, 09 Jux 2021 10:00:00 GMT", ""}) {
+    for (const char* date :
+         {"tomorrow", "Wed, 30 Feb 2022 10:00:00 GMT", "Wed, 09 Jun 2021 24:00:00 GMT", "Wed, 09 Jun 2021 10:60:00 GMT",
+          "Wed, 09 Jun 1600 10:00:00 GMT", "Wed, 09 Jun 2021 GMT", "Wed, 32 Jun 2021 10:00:00 GMT",
+          "09 Jun 10:00:00 123", "Wed, 09 Jux 2021 10:00:00 GMT", ""}) {
         INFO(date);
         cookie_jar jar;
         REQUIRE(jar.store_one(at("http://example.com/"), std::string("s=1; Expires=") + date, t0));
@@ -227,8 +225,7 @@ TEST_CASE("Max-Age wins over Expires wherever it stands; zero or less deletes", 
     CHECK(sent(jar, "http://example.com/", sys_days{2200y / 1 / 1}) == "g=1; h=1");
 }
 
-TEST_CASE("a cookie of the same name, domain and path replaces the old one and keeps its place",
-          "[http][cookies]") {
+TEST_CASE("a cookie of the same name, domain and path replaces the old one and keeps its place", "[http][cookies]") {
     cookie_jar jar;
     const url from = at("http://example.com/");
     CHECK(jar.store_one(from, "a=1", t0));
@@ -251,8 +248,7 @@ TEST_CASE("a cookie of the same name, domain and path replaces the old one and k
     CHECK(sent(jar, "https://example.com/") == "a=6; b=7");
 }
 
-TEST_CASE("the Cookie header: longer paths first, then the earlier created, then the order stored",
-          "[http][cookies]") {
+TEST_CASE("the Cookie header: longer paths first, then the earlier created, then the order stored", "[http][cookies]") {
     cookie_jar jar;
     const url from = at("http://example.com/a/b/c");
     CHECK(jar.store_one(from, "root1=1; Path=/", t0));
@@ -266,11 +262,10 @@ TEST_CASE("the Cookie header: longer paths first, then the earlier created, then
     CHECK(sent(jar, "http://example.com/") == "root0=1; root1=1; root2=1");
 }
 
-TEST_CASE("malformed Set-Cookie lines are ignored; tolerable ones are read as RFC 6265 5.2 says",
-          "[http][cookies]") {
+TEST_CASE("malformed Set-Cookie lines are ignored; tolerable ones are read as RFC 6265 5.2 says", "[http][cookies]") {
     const url from = at("https://example.com/");
-    for (const char* bad : {"", "novalue", ";a=1", "=v", "  =v", "a\x01=b", "a=b\x7f", "a=b\nc", "a\tb\x1f=1",
-                            "; Secure"}) {
+    for (const char* bad :
+         {"", "novalue", ";a=1", "=v", "  =v", "a\x01=b", "a=b\x7f", "a=b\nc", "a\tb\x1f=1", "; Secure"}) {
         INFO('"' << bad << '"');
         cookie_jar jar;
         CHECK_FALSE(jar.store_one(from, bad, t0));
@@ -350,8 +345,11 @@ TEST_CASE("limits: line length, cookies per domain, cookies in all; expired ones
 
 TEST_CASE("store() takes every Set-Cookie field of a response, whatever the case of its name", "[http][cookies]") {
     cookie_jar jar;
-    weft::http::headers h{{"Set-Cookie", "a=1"}, {"Content-Type", "text/plain"}, {"set-cookie", "b=2; Path=/p"},
-                          {"SET-COOKIE", "novalue"}, {"Set-Cookie2", "c=3"}};
+    weft::http::headers h{{"Set-Cookie", "a=1"},
+                          {"Content-Type", "text/plain"},
+                          {"set-cookie", "b=2; Path=/p"},
+                          {"SET-COOKIE", "novalue"},
+                          {"Set-Cookie2", "c=3"}};
     jar.store(at("http://example.com/p/q"), h, t0);
     CHECK(jar.size() == 2);
     CHECK(sent(jar, "http://example.com/p") == "a=1; b=2");  // both on /p, stored in that order
@@ -373,8 +371,9 @@ TEST_CASE("round trip with weft's server: /login sets cookies, /me sees them, /l
                 r.headers.add("Set-Cookie", "session=; Path=/; Max-Age=0");
             } else {
                 auto cookies = req.headers.get_all("Cookie");
-                r.body = cookies.empty() ? "(none)" : std::string(cookies.at(0)) + " (" +
-                                                          std::to_string(cookies.size()) + " field)";
+                r.body = cookies.empty()
+                             ? "(none)"
+                             : std::string(cookies.at(0)) + " (" + std::to_string(cookies.size()) + " field)";
             }
             return r;
         });

@@ -196,11 +196,11 @@ private:
 
 // burst_result is how a burst of lookups went.
 struct burst_result {
-    int failed = 0;            // lookups that ended in an error
-    int wrong = 0;             // lookups that returned another address
+    int failed = 0;  // lookups that ended in an error
+    int wrong = 0;   // lookups that returned another address
     std::string first_error;
-    double ms = 0;             // from the first spawn to the last answer
-    double slowest_ms = 0;     // the longest lookup, from its resolve() call (pacing's wait included)
+    double ms = 0;          // from the first spawn to the last answer
+    double slowest_ms = 0;  // the longest lookup, from its resolve() call (pacing's wait included)
 };
 
 // burst() resolves n distinct names ("n0.<suffix>" ...) at once, a fiber each,
@@ -328,7 +328,8 @@ TEST_CASE("pacing holds up neither a burst of 100 names nor a lookup to another 
             busy.set_suffix("burst.test", {.v4 = {"127.0.0.2"}});
             busy.overload(256, 2'000);
             idle.set("one.test", {.v4 = {"192.0.2.7"}});
-            auto lookups = weft::spawn([&] { return burst(2'000, "burst.test", options_for(busy.address()), "127.0.0.2"); });
+            auto lookups =
+                weft::spawn([&] { return burst(2'000, "burst.test", options_for(busy.address()), "127.0.0.2"); });
             weft::this_fiber::sleep_for(100ms);
             const auto began = std::chrono::steady_clock::now();
             const auto addrs = weft::dns::resolve("one.test", 80, options_for(idle.address()));

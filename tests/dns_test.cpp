@@ -117,9 +117,9 @@ TEST_CASE("bad names are rejected before any query", "[dns]") {
         std::string too_long;
         while (too_long.size() < 254) too_long += "abcdefg.";
         too_long.resize(254);
-        for (std::string name : {std::string(), long_label + ".test", too_long, std::string("a b.test"),
-                                 std::string("ex!ample.test"), std::string("a..b"), std::string("."),
-                                 std::string("x\0y", 3), std::string("caf\xc3\xa9.test")}) {
+        for (std::string name :
+             {std::string(), long_label + ".test", too_long, std::string("a b.test"), std::string("ex!ample.test"),
+              std::string("a..b"), std::string("."), std::string("x\0y", 3), std::string("caf\xc3\xa9.test")}) {
             INFO("name: " << name);
             std::error_code ec;
             REQUIRE(weft::dns::resolve(name, 80, opts_for(server), ec).empty());
@@ -200,8 +200,8 @@ TEST_CASE("the error codes have distinct messages", "[dns]") {
 TEST_CASE("a truncated answer is fetched again over TCP", "[dns]") {
     weft::test::run_bounded(10s, [] {
         weft::test::dns_server server;
-        server.set("big.test", {.v4 = {"192.0.2.1", "192.0.2.2", "192.0.2.3"}, .v6 = {"2001:db8::3"},
-                                .how = behavior::truncate});
+        server.set("big.test",
+                   {.v4 = {"192.0.2.1", "192.0.2.2", "192.0.2.3"}, .v6 = {"2001:db8::3"}, .how = behavior::truncate});
         auto addrs = weft::dns::resolve("big.test", 53, opts_for(server));
         REQUIRE(ips(addrs) == std::set<std::string>{"192.0.2.1", "192.0.2.2", "192.0.2.3", "2001:db8::3"});
         REQUIRE(server.tcp_queries() >= 2);
@@ -221,9 +221,8 @@ TEST_CASE("1,000 concurrent lookups with a 200 ms server delay take about one de
         auto start = std::chrono::steady_clock::now();
         std::vector<weft::task<std::string>> lookups;
         for (int i = 0; i < n; ++i)
-            lookups.push_back(weft::spawn([&o, i] {
-                return weft::dns::resolve("host" + std::to_string(i) + ".test", 80, o).at(0).ip_string();
-            }));
+            lookups.push_back(weft::spawn(
+                [&o, i] { return weft::dns::resolve("host" + std::to_string(i) + ".test", 80, o).at(0).ip_string(); }));
         for (int i = 0; i < n; ++i)
             REQUIRE(lookups[i].join() == "10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256));
         double ms = since_ms(start);
@@ -285,8 +284,10 @@ TEST_CASE("a burst of garbage replies does not break later lookups", "[dns]") {
         for (int i = 0; i < 200; ++i) {
             std::error_code ec = lookups[i].join();
             INFO(i << ": " << ec.message());
-            if (i % 2) REQUIRE(!ec);
-            else REQUIRE(ec == errc::malformed_answer);
+            if (i % 2)
+                REQUIRE(!ec);
+            else
+                REQUIRE(ec == errc::malformed_answer);
         }
         REQUIRE(ips(weft::dns::resolve("good.test", 80, o)) == std::set<std::string>{"192.0.2.7"});
     });
@@ -306,9 +307,8 @@ TEST_CASE("default options and WEFT_DNS_SERVERS", "[dns]") {
         weft::test::dns_server server;  // outside the run: the variable is read when the resolver is made
         server.set("e.test", {.v4 = {"192.0.2.9"}});
         ::setenv("WEFT_DNS_SERVERS", server.address().c_str(), 1);
-        weft::test::run_bounded(10s, [] {
-            REQUIRE(ips(weft::dns::resolve("e.test", 80)) == std::set<std::string>{"192.0.2.9"});
-        });
+        weft::test::run_bounded(
+            10s, [] { REQUIRE(ips(weft::dns::resolve("e.test", 80)) == std::set<std::string>{"192.0.2.9"}); });
         ::unsetenv("WEFT_DNS_SERVERS");
     }
     SECTION("a bad server list") {
@@ -367,8 +367,8 @@ TEST_CASE("no fd or memory leak after 10,000 lookups", "[dns]") {
                 for (int i = 0; i < 100; ++i)
                     lookups.push_back(weft::spawn([&o, i] {
                         std::error_code ec;
-                        auto addrs = weft::dns::resolve(i == 99 ? "gone.test" : "n" + std::to_string(i) + ".test", 80,
-                                                        o, ec);
+                        auto addrs =
+                            weft::dns::resolve(i == 99 ? "gone.test" : "n" + std::to_string(i) + ".test", 80, o, ec);
                         return i == 99 ? ec == errc::host_not_found : addrs.size() == 1;
                     }));
                 for (auto& t : lookups) REQUIRE(t.join());
@@ -401,8 +401,8 @@ TEST_CASE("a lookup of one family returns no address of the other, whatever the 
             r[7] = 2;     // ANCOUNT; NSCOUNT and ARCOUNT stay 0
             r[8] = r[9] = r[10] = r[11] = 0;
             const unsigned char a[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 7};
-            const unsigned char aaaa[] = {0xc0, 0x0c, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16,
-                                          0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7};
+            const unsigned char aaaa[] = {0xc0, 0x0c, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16, 0x20, 0x01,
+                                          0x0d, 0xb8, 0, 0,  0, 0, 0, 0, 0, 0,  0, 0,  0,    7};
             r.insert(r.end(), std::begin(a), std::end(a));
             r.insert(r.end(), std::begin(aaaa), std::end(aaaa));
             return std::vector<std::vector<unsigned char>>{r};

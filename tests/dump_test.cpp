@@ -69,7 +69,8 @@ double waited_seconds(const std::string& line) {
     std::smatch m;
     if (std::regex_search(line, m, std::regex(" for ([0-9]+) ms"))) return std::stod(m[1]) / 1000;
     if (std::regex_search(line, m, std::regex(" for ([0-9]+\\.[0-9]) s"))) return std::stod(m[1]);
-    if (std::regex_search(line, m, std::regex(" for ([0-9]+) min ([0-9]+) s"))) return std::stod(m[1]) * 60 + std::stod(m[2]);
+    if (std::regex_search(line, m, std::regex(" for ([0-9]+) min ([0-9]+) s")))
+        return std::stod(m[1]) * 60 + std::stod(m[2]);
     return -1;
 }
 
@@ -178,8 +179,8 @@ TEST_CASE("run_options::dump_signal: on the signal the run writes its dump to st
 // The same with two threads: each loop prints its own fibers.
 TEST_CASE("dump signal threads child", "[.dump_signal_threads_child]") {
     weft::run(weft::run_options{.threads = 2, .dump_signal = SIGUSR1}, [] {
-        auto far = weft::spawn_on(1, weft::spawn_options{.name = "far sleeper"},
-                                  [] { weft::this_fiber::sleep_for(1h); });
+        auto far =
+            weft::spawn_on(1, weft::spawn_options{.name = "far sleeper"}, [] { weft::this_fiber::sleep_for(1h); });
         weft::this_fiber::sleep_for(20ms);
         std::printf("parked\n");
         std::fflush(stdout);
@@ -223,7 +224,8 @@ TEST_CASE("run_options::dump_signal refuses a signal that cannot be caught") {
                       Catch::Contains("run_options::dump_signal 9"));
     // The previous action comes back once the run ends: SIGUSR2 is ignored
     // here before and after a run that listened for it.
-    struct sigaction ignore {}, before {}, after {};
+    struct sigaction ignore {
+    }, before{}, after{};
     ignore.sa_handler = SIG_IGN;
     ::sigaction(SIGUSR2, &ignore, &before);
     weft::run(weft::run_options{.dump_signal = SIGUSR2}, [] {
@@ -237,8 +239,9 @@ TEST_CASE("run_options::dump_signal refuses a signal that cannot be caught") {
 
 // Each case below forks: the run that must abort runs in a child process.
 // The grace is 5 s (lib/detail/scheduler.cpp, refused_in_teardown).
-TEST_CASE("a fiber that swallows the teardown's cancellation in a tight loop is named, with the dump, and the "
-          "run aborts") {
+TEST_CASE(
+    "a fiber that swallows the teardown's cancellation in a tight loop is named, with the dump, and the "
+    "run aborts") {
     auto tight = weft::test::run_child([] {
         return weft::run([] {
             weft::spawn(weft::spawn_options{.name = "retry loop"}, [] {
@@ -254,9 +257,10 @@ TEST_CASE("a fiber that swallows the teardown's cancellation in a tight loop is 
     INFO(tight.output);
     CHECK(tight.signal == SIGABRT);
     std::smatch m;
-    REQUIRE(std::regex_search(tight.output, m,
-                              std::regex("weft: fiber #2 'retry loop' keeps blocking after run\\(\\) asked it to end: it "
-                                         "was cancelled, and its last ([0-9]+) blocking calls \\(over ([0-9]+)\\.[0-9] s\\)")));
+    REQUIRE(std::regex_search(
+        tight.output, m,
+        std::regex("weft: fiber #2 'retry loop' keeps blocking after run\\(\\) asked it to end: it "
+                   "was cancelled, and its last ([0-9]+) blocking calls \\(over ([0-9]+)\\.[0-9] s\\)")));
     CHECK(std::stol(m[1]) > 10'000);  // it spun, refused without a switch, all that time
     CHECK(std::stoi(m[2]) >= 5);
     CHECK_THAT(tight.output, Catch::Contains("catch (...)"));
@@ -286,9 +290,10 @@ TEST_CASE("a fiber that swallows the teardown's cancellation in a slow loop is n
     INFO(slow.output);
     CHECK(slow.signal == SIGABRT);
     std::smatch m;
-    REQUIRE(std::regex_search(slow.output, m,
-                              std::regex("fiber #2 'slow retry' keeps blocking after run\\(\\) asked it to end: it was "
-                                         "cancelled, and its last ([0-9]+) blocking calls \\(over ([0-9]+)\\.[0-9] s\\)")));
+    REQUIRE(
+        std::regex_search(slow.output, m,
+                          std::regex("fiber #2 'slow retry' keeps blocking after run\\(\\) asked it to end: it was "
+                                     "cancelled, and its last ([0-9]+) blocking calls \\(over ([0-9]+)\\.[0-9] s\\)")));
     CHECK(std::stoi(m[1]) >= 10);
     CHECK(std::stoi(m[1]) < 100);
     CHECK(std::stoi(m[2]) >= 5);

@@ -21,8 +21,7 @@ static_assert(std::is_base_of_v<std::system_error, weft::timeout_error>, "a time
 static_assert(std::is_nothrow_copy_constructible_v<weft::cancelled>);
 static_assert(std::is_nothrow_copy_constructible_v<weft::timeout_error>);
 
-TEST_CASE("cancelled reads like a system_error without being a std::exception",
-          "[errors][cancel]") {
+TEST_CASE("cancelled reads like a system_error without being a std::exception", "[errors][cancel]") {
     weft::cancelled c;
     CHECK(std::string(c.what()) == "fiber cancelled");
     CHECK(c.code() == weft::errc::cancelled);
@@ -45,8 +44,7 @@ TEST_CASE("a cancelled blocking call names the call", "[errors][cancel]") {
     });
 }
 
-TEST_CASE("catch (const std::exception&) lets a cancellation through; a catch-all names it first",
-          "[errors][cancel]") {
+TEST_CASE("catch (const std::exception&) lets a cancellation through; a catch-all names it first", "[errors][cancel]") {
     weft::test::run_bounded(5s, [] {
         int errors_caught = 0;
         auto careless = weft::spawn([&] {
@@ -78,8 +76,7 @@ TEST_CASE("catch (const std::exception&) lets a cancellation through; a catch-al
     });
 }
 
-TEST_CASE("a new user's retry loop ends when its fiber is cancelled (run() returns)",
-          "[errors][cancel]") {
+TEST_CASE("a new user's retry loop ends when its fiber is cancelled (run() returns)", "[errors][cancel]") {
     // The loop of issue 13: it used to swallow weft::cancelled and spin a core
     // forever at the end of run(), with no message. In a child, bounded.
     auto r = weft::test::run_child(
@@ -105,8 +102,7 @@ TEST_CASE("a new user's retry loop ends when its fiber is cancelled (run() retur
     CHECK(r.exit_code == 0);
 }
 
-TEST_CASE("a fiber that swallows cancellation with catch (...) and keeps blocking is reported",
-          "[errors][cancel]") {
+TEST_CASE("a fiber that swallows cancellation with catch (...) and keeps blocking is reported", "[errors][cancel]") {
     // weft cannot end such a fiber (run() waits for it), but it says so
     // instead of spinning in silence.
     auto r = weft::test::run_child(

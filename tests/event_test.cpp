@@ -12,10 +12,11 @@ TEST_CASE("set() wakes every waiter, and a later wait returns at once", "[event]
         weft::event ready;
         std::vector<int> woke;
         std::vector<weft::task<void>> waiters;
-        for (int i = 0; i < 3; ++i) waiters.push_back(weft::spawn([&, i] {
-            ready.wait();
-            woke.push_back(i);
-        }));
+        for (int i = 0; i < 3; ++i)
+            waiters.push_back(weft::spawn([&, i] {
+                ready.wait();
+                woke.push_back(i);
+            }));
         weft::this_fiber::sleep_for(5ms);
         CHECK(woke.empty());
         CHECK_FALSE(ready.is_set());

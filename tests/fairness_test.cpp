@@ -39,14 +39,16 @@ int blocking_connect(std::uint16_t port) {
 void echo_server(net::tcp_listener& l, int connections) {
     std::vector<weft::task<void>> conns;
     for (int i = 0; i < connections; ++i)
-        conns.push_back(weft::spawn([](net::tcp_stream s) {
-            std::vector<char> buf(16 * 1024);
-            std::error_code ec;
-            while (std::size_t n = s.read_some(buf, ec)) {
-                s.write_all(std::string_view(buf.data(), n), ec);
-                if (ec) break;
-            }
-        }, l.accept(10s)));
+        conns.push_back(weft::spawn(
+            [](net::tcp_stream s) {
+                std::vector<char> buf(16 * 1024);
+                std::error_code ec;
+                while (std::size_t n = s.read_some(buf, ec)) {
+                    s.write_all(std::string_view(buf.data(), n), ec);
+                    if (ec) break;
+                }
+            },
+            l.accept(10s)));
     for (auto& c : conns) c.join();
 }
 
@@ -117,7 +119,7 @@ TEST_CASE("a streaming connection does not starve a ping on the same echo server
     std::sort(ping_ms.begin(), ping_ms.end());
     double p50 = ping_ms[ping_ms.size() / 2], p99 = ping_ms[ping_ms.size() * 99 / 100];
     INFO("ping p50 " << p50 << " ms, p99 " << p99 << " ms; streamed " << during / (1024 * 1024) << " MiB meanwhile");
-    CHECK(p99 < 60.0);  // without the budget: 115 ms here, seconds elsewhere (the loop never polls)
+    CHECK(p99 < 60.0);                // without the budget: 115 ms here, seconds elsewhere (the loop never polls)
     CHECK(during > 8 * 1024 * 1024);  // and the stream kept flowing
 }
 

@@ -74,8 +74,9 @@ TEST_CASE("POST sends its body with Content-Length; the handler sees method, tar
 
 TEST_CASE("bodies delimited by Content-Length, by chunks, and by the connection closing", "[http][client]") {
     weft::test::run_bounded(10s, [] {
-        http_peer chunked("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                          "5\r\nHello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n");
+        http_peer chunked(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "5\r\nHello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n");
         CHECK(weft::http::get(chunked.url()).body == "Hello, world");
         http_peer until_close("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nall of this, then EOF");
         CHECK(weft::http::get(until_close.url()).body == "all of this, then EOF");
@@ -237,9 +238,8 @@ TEST_CASE("each malformed reply has its own error, and the client stays usable",
             {"not HTTP at all", "SSH-2.0-OpenSSH_9.2\r\n\r\n", http_peer::then::close, errc::malformed_status_line},
             {"a header line without a colon", "HTTP/1.1 200 OK\r\nNo colon here\r\n\r\n", http_peer::then::close,
              errc::malformed_header},
-            {"a header bigger than 64 KiB",
-             "HTTP/1.1 200 OK\r\nX-Big: " + std::string(70 * 1024, 'x') + "\r\n\r\n", http_peer::then::close,
-             errc::header_too_large},
+            {"a header bigger than 64 KiB", "HTTP/1.1 200 OK\r\nX-Big: " + std::string(70 * 1024, 'x') + "\r\n\r\n",
+             http_peer::then::close, errc::header_too_large},
             {"a Content-Length that is not a number", "HTTP/1.1 200 OK\r\nContent-Length: 12abc\r\n\r\n",
              http_peer::then::close, errc::bad_content_length},
             {"a chunk size that is not hex",
@@ -305,9 +305,9 @@ TEST_CASE("cancelling a fiber in the middle of a fetch", "[http][client]") {
 
 TEST_CASE("bad URLs and unsupported schemes are clear errors", "[http][client]") {
     weft::test::run_bounded(10s, [] {
-        for (const char* u : {"", "example.com/", "http://", "http://:80/", "http://host:0/", "http://host:99999/",
-                              "http://ho st/", "http://us%zzer:pw@host/", "http://[::1/", "http://[nope]/",
-                              "http://host/a b"}) {
+        for (const char* u :
+             {"", "example.com/", "http://", "http://:80/", "http://host:0/", "http://host:99999/", "http://ho st/",
+              "http://us%zzer:pw@host/", "http://[::1/", "http://[nope]/", "http://host/a b"}) {
             INFO(u);
             CHECK(error_of([&] { weft::http::get(u); }).code() == errc::bad_url);
         }
@@ -352,9 +352,9 @@ TEST_CASE("a timeout says the URL, the phase and whose deadline passed", "[http]
         http_peer silent("", http_peer::then::hang);
         weft::http::options o;
         o.timeout = 100ms;
-        CHECK_THROWS_WITH(weft::http::get(silent.url(), o),
-                          "weft::http::get " + silent.url() +
-                              " (waiting for the response headers; timeout 100 ms): deadline passed");
+        CHECK_THROWS_WITH(
+            weft::http::get(silent.url(), o),
+            "weft::http::get " + silent.url() + " (waiting for the response headers; timeout 100 ms): deadline passed");
         CHECK_THROWS_WITH(weft::with_timeout(50ms, [&] { return weft::http::get(silent.url()); }),
                           "weft::http::get " + silent.url() +
                               " (waiting for the response headers; an enclosing with_timeout): deadline passed");
@@ -378,7 +378,8 @@ TEST_CASE("a timeout says the URL, the phase and whose deadline passed", "[http]
     });
 }
 
-TEST_CASE("http timeouts follow the one rule: zero has passed, no_timeout is no limit", "[http][client][timeout][rule]") {
+TEST_CASE("http timeouts follow the one rule: zero has passed, no_timeout is no limit",
+          "[http][client][timeout][rule]") {
     // The defaults: 5 minutes in all (aiohttp's), 30 s to connect, 60 s of silence.
     CHECK(weft::http::options{}.timeout == 5min);
     CHECK(weft::http::options{}.connect_timeout == 30s);

@@ -91,8 +91,9 @@ std::string random_bytes(std::size_t n, unsigned seed) {
 
 // text(n): n bytes of words, compressible as a page of HTML is.
 std::string text(std::size_t n) {
-    static const char* words[] = {"<div class=\"item\">", "weft ", "fiber ", "reactor ", "the ", "of ",
-                                  "decode ", "\n", "</div>", "content-encoding ", "gzip ", "42 "};
+    static const char* words[] = {
+        "<div class=\"item\">", "weft ", "fiber ", "reactor ", "the ", "of ", "decode ", "\n", "</div>",
+        "content-encoding ",    "gzip ", "42 "};
     std::mt19937 rng(7);
     std::string s;
     while (s.size() < n) s += words[rng() % std::size(words)];
@@ -172,41 +173,40 @@ TEST_CASE("accept_encoding names what this build decodes", "[decode]") {
 #endif
 }
 
-TEST_CASE("make() reads a Content-Encoding field", "[decode]") {
-    SECTION("nothing to decode") {
-        for (const char* field : {"", "identity", "IDENTITY", " , identity ,, ", "\t"})
-            CHECK(decoder::make(field) == nullptr);
-    }
-    SECTION("codings by any case, in lists, with whitespace") {
-        for (const char* field : {"gzip", "x-gzip", "GZip", "X-GZIP", "deflate", "Deflate", " gzip ",
-                                  "identity, gzip", "deflate, gzip", "gzip,gzip,gzip,gzip", "\tgzip\t,"})
-            CHECK(decoder::make(field) != nullptr);
-    }
-    SECTION("a coding this build cannot decode names it") {
-        auto [field, named] = GENERATE(table<const char*, const char*>({
-            {"compress", "compress"},
-            {"x-compress", "x-compress"},
-            {"zstd", "zstd"},
-            {"gzip, zstd", "zstd"},
-            {"gzip;q=1", "gzip;q=1"},
-            {"gzip deflate", "gzip deflate"},
-            {"gzip, gzip, gzip, gzip, gzip", "more than 4 content codings"},
-        }));
-        auto e = error_of([&] { decoder::make(field); });
-        CHECK(e.code() == errc::unsupported_content_encoding);
-        CHECK_THAT(e.what(), Catch::StartsWith(named));
-    }
-    SECTION("a long name is cut short in the message") {
-        auto e = error_of([&] { decoder::make(std::string(10'000, 'z')); });
-        CHECK(e.code() == errc::unsupported_content_encoding);
-        CHECK(std::string_view(e.what()).size() < 200);
-    }
+TEST_CASE("make() reads a Content-Encoding field", "[decode]"){SECTION("nothing to decode"){
+    for (const char* field
+         : {"", "identity", "IDENTITY", " , identity ,, ", "\t"}) CHECK(decoder::make(field) == nullptr);
+}
+SECTION("codings by any case, in lists, with whitespace") {
+    for (const char* field : {"gzip", "x-gzip", "GZip", "X-GZIP", "deflate", "Deflate", " gzip ", "identity, gzip",
+                              "deflate, gzip", "gzip,gzip,gzip,gzip", "\tgzip\t,"})
+        CHECK(decoder::make(field) != nullptr);
+}
+SECTION("a coding this build cannot decode names it") {
+    auto [field, named] = GENERATE(table<const char*, const char*>({
+        {"compress", "compress"},
+        {"x-compress", "x-compress"},
+        {"zstd", "zstd"},
+        {"gzip, zstd", "zstd"},
+        {"gzip;q=1", "gzip;q=1"},
+        {"gzip deflate", "gzip deflate"},
+        {"gzip, gzip, gzip, gzip, gzip", "more than 4 content codings"},
+    }));
+    auto e = error_of([&] { decoder::make(field); });
+    CHECK(e.code() == errc::unsupported_content_encoding);
+    CHECK_THAT(e.what(), Catch::StartsWith(named));
+}
+SECTION("a long name is cut short in the message") {
+    auto e = error_of([&] { decoder::make(std::string(10'000, 'z')); });
+    CHECK(e.code() == errc::unsupported_content_encoding);
+    CHECK(std::string_view(e.what()).size() < 200);
+}
 #ifndef WEFT_TEST_BROTLI
-    SECTION("br without Brotli") {
-        auto e = error_of([&] { decoder::make("br"); });
-        CHECK(e.code() == errc::unsupported_content_encoding);
-        CHECK_THAT(e.what(), Catch::StartsWith("br"));
-    }
+SECTION("br without Brotli") {
+    auto e = error_of([&] { decoder::make("br"); });
+    CHECK(e.code() == errc::unsupported_content_encoding);
+    CHECK_THAT(e.what(), Catch::StartsWith("br"));
+}
 #endif
 }
 
@@ -214,23 +214,23 @@ TEST_CASE("round trips through pieces of every size", "[decode]") {
     static const std::string random_data = random_bytes(3 << 20, 1);
     static const std::string text_data = text(4 << 20);
     std::string coding = GENERATE(from_range(codings()));
-    auto [in_piece, out_piece] = GENERATE(table<std::size_t, std::size_t>({
-        {1, 1}, {1, 65536}, {65536, 1}, {7, 13}, {0, 0}, {65536, 65536}, {1 << 20, 1 << 20}}));
+    auto [in_piece, out_piece] = GENERATE(table<std::size_t, std::size_t>(
+        {{1, 1}, {1, 65536}, {65536, 1}, {7, 13}, {0, 0}, {65536, 65536}, {1 << 20, 1 << 20}}));
     bool tiny = std::min(in_piece, out_piece) == 1;
     for (const std::string* data : {&random_data, &text_data}) {
         // A byte at a time, a few hundred KiB are enough (and fast enough).
         std::string_view original = tiny ? std::string_view(*data).substr(0, 256 << 10) : std::string_view(*data);
         std::string body = encode(coding, original);
-        INFO(coding << ", " << original.size() << " bytes as " << body.size() << ", pieces in " << in_piece
-                    << " out " << out_piece);
+        INFO(coding << ", " << original.size() << " bytes as " << body.size() << ", pieces in " << in_piece << " out "
+                    << out_piece);
         CHECK(decode(field_of(coding), body, in_piece, out_piece) == original);
     }
 }
 
 TEST_CASE("a list of codings is undone in reverse", "[decode]") {
     std::string original = text(1 << 20) + random_bytes(256 << 10, 2);
-    std::vector<std::vector<std::string>> lists = {{"gzip", "gzip"}, {"deflate", "gzip"}, {"gzip", "raw deflate"},
-                                                   {"gzip", "deflate", "gzip", "deflate"}};
+    std::vector<std::vector<std::string>> lists = {
+        {"gzip", "gzip"}, {"deflate", "gzip"}, {"gzip", "raw deflate"}, {"gzip", "deflate", "gzip", "deflate"}};
 #ifdef WEFT_TEST_BROTLI
     lists.push_back({"gzip", "br"});
     lists.push_back({"br", "deflate"});

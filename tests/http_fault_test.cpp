@@ -136,8 +136,8 @@ TEST_CASE("the server stops a peer that never stops: each at its limit, with its
         weft::http::server_options o;
         o.max_body_bytes = 1 * MiB;
         int handled = 0;
-        weft::test::serving s(
-            [&](const weft::http::request&) { return ++handled, weft::http::response(200, "ok"); }, o);
+        weft::test::serving s([&](const weft::http::request&) { return ++handled, weft::http::response(200, "ok"); },
+                              o);
         struct attack {
             const char* what;
             endless bytes;

@@ -340,8 +340,7 @@ TEST_CASE("no_proxy: an entry with a port matches that port only", "[proxy][no_p
     CHECK(no_proxy_matches("[::1]", "::1", 443));
 }
 
-TEST_CASE("no_proxy: IP literals match the same address exactly, IPv6 with or without brackets",
-          "[proxy][no_proxy]") {
+TEST_CASE("no_proxy: IP literals match the same address exactly, IPv6 with or without brackets", "[proxy][no_proxy]") {
     CHECK(no_proxy_matches("10.1.2.3", "10.1.2.3", 80));
     CHECK_FALSE(no_proxy_matches("10.1.2.3", "10.1.2.4", 80));
     CHECK_FALSE(no_proxy_matches("10.1.2.3", "110.1.2.3", 80));
@@ -658,8 +657,8 @@ TEST_CASE("connect_tunnel reads the answer's header and not a byte more: what fo
         // A 2xx to CONNECT has no body whatever its header says (RFC 9110
         // 9.3.6): bytes after it are the origin's, and they must still be in
         // the socket, where TLS reads them, not in a buffer above it.
-        for (const char* answer : {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nEARLY",
-                                   "HTTP/1.1 200 OK\n\nEARLY", "HTTP/1.1 200 OK\r\n\n\r\nEARLY"}) {
+        for (const char* answer : {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nEARLY", "HTTP/1.1 200 OK\n\nEARLY",
+                                   "HTTP/1.1 200 OK\r\n\n\r\nEARLY"}) {
             INFO(answer);
             http_peer p(answer, http_peer::then::close);
             net::tcp_stream t = connect_tunnel(parse_proxy(p.url()), "127.0.0.1", 443, 5s);
@@ -667,9 +666,12 @@ TEST_CASE("connect_tunnel reads the answer's header and not a byte more: what fo
             std::string got;
             char buf[64];
             for (ssize_t n; (n = ::recv(t.native_handle(), buf, sizeof buf, MSG_DONTWAIT)) != 0;) {
-                if (n > 0) got.append(buf, static_cast<std::size_t>(n));
-                else if (errno == EAGAIN) net::wait_readable(t.native_handle(), 5s);
-                else break;
+                if (n > 0)
+                    got.append(buf, static_cast<std::size_t>(n));
+                else if (errno == EAGAIN)
+                    net::wait_readable(t.native_handle(), 5s);
+                else
+                    break;
             }
             CHECK(got == (std::string_view(answer).ends_with("\r\n\n\r\nEARLY") ? "\r\nEARLY" : "EARLY"));
         }
@@ -840,8 +842,7 @@ TEST_CASE("each way a proxy fails is its own error code", "[proxy][integration]"
     });
 }
 
-TEST_CASE("proxy_from_environment: http_proxy and https_proxy are used, no_proxy skips them",
-          "[proxy][integration]") {
+TEST_CASE("proxy_from_environment: http_proxy and https_proxy are used, no_proxy skips them", "[proxy][integration]") {
     proxy_env env;
     run_bounded(20s, [&] {
         serving plain(seen);

@@ -21,7 +21,6 @@ using weft::test::serving;
 
 namespace {
 
-
 // all_of(s) reads until the server closes, resets, or `limit` passes, and
 // returns what came.
 std::string all_of(tcp_stream& s, std::chrono::milliseconds limit = 5000ms) {
@@ -292,14 +291,17 @@ TEST_CASE("stop(): a request that outlasts stop_grace is cancelled", "[http][ser
         server_options o;
         o.stop_grace = 100ms;
         bool unwound = false;
-        server srv = server::bind(address::loopback(), [&](const request&) {
-            struct flag {
-                bool& b;
-                ~flag() { b = true; }
-            } f{unwound};
-            weft::this_fiber::sleep_for(30s);
-            return response(200, "never");
-        }, o);
+        server srv = server::bind(
+            address::loopback(),
+            [&](const request&) {
+                struct flag {
+                    bool& b;
+                    ~flag() { b = true; }
+                } f{unwound};
+                weft::this_fiber::sleep_for(30s);
+                return response(200, "never");
+            },
+            o);
         auto serving = weft::spawn([&] { srv.serve(); });
         auto busy = weft::spawn([&] { return weft::http::get("http://" + srv.local_address().to_string() + "/"); });
         weft::this_fiber::sleep_for(50ms);
@@ -416,16 +418,18 @@ TEST_CASE("RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 is refused and the connec
         tcp_stream c = s.raw();
         // Read as chunked, the body ends at "0\r\n\r\n" and a second request
         // follows; a proxy that read Content-Length saw one request.
-        c.write_all("POST /first HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 38\r\n"
-                    "Connection: keep-alive\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+        c.write_all(
+            "POST /first HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 38\r\n"
+            "Connection: keep-alive\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
         std::string reply = all_of(c);
         CHECK(status_line(reply).ends_with(" 400 Bad Request"));
         CHECK(reply.find(" 200 OK") == std::string::npos);
         CHECK(served.empty());
         tcp_stream plain = s.raw();  // without Content-Length too
-        plain.write_all("POST /first HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                        "Connection: keep-alive\r\n\r\n"
-                        "0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+        plain.write_all(
+            "POST /first HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+            "Connection: keep-alive\r\n\r\n"
+            "0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
         reply = all_of(plain);
         CHECK(status_line(reply) == "HTTP/1.0 400 Bad Request");
         CHECK(reply.find("Transfer-Encoding in an HTTP/1.0 request") != std::string::npos);
@@ -461,8 +465,9 @@ TEST_CASE("RFC 9112 2.2: empty lines before a request line are skipped", "[http]
         std::string body(2, '\0');
         c.read_exact(body);
         CHECK(body == "/a");
-        c.write_all("POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nz\r\n"
-                    "GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        c.write_all(
+            "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nz\r\n"
+            "GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         std::string rest = all_of(c);
         CHECK(rest.find("\r\n\r\n/b") != std::string::npos);
         CHECK(rest.ends_with("\r\n\r\n/c"));
@@ -514,8 +519,8 @@ TEST_CASE("max_header_bytes is exact to the byte, request line included", "[http
                 REQUIRE(req.size() == size);
                 c.write_all(req);
                 std::string reply = all_of(c);
-                const char* expected = size <= o.max_header_bytes ? "HTTP/1.1 200 OK"
-                                                                  : "HTTP/1.1 431 Request Header Fields Too Large";
+                const char* expected =
+                    size <= o.max_header_bytes ? "HTTP/1.1 200 OK" : "HTTP/1.1 431 Request Header Fields Too Large";
                 CHECK(status_line(reply) == expected);
             }
         }

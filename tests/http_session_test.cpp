@@ -118,7 +118,8 @@ response encoded(std::string body, std::string coding) {
 
 // ------------------------------------------------------------------ limits
 
-TEST_CASE("a client never has more connections open to a host than max_connections_per_host", "[http][session][limits]") {
+TEST_CASE("a client never has more connections open to a host than max_connections_per_host",
+          "[http][session][limits]") {
     weft::test::run_bounded(30s, [] {
         std::size_t now = 0, peak = 0;
         serving s([&](const request&) {
@@ -133,14 +134,15 @@ TEST_CASE("a client never has more connections open to a host than max_connectio
         int ok = 0;
         for (auto& f : fetches) ok += f.join();
         CHECK(ok == 200);
-        CHECK(peak == 4);                 // the cap, and all of it used
-        CHECK(s.srv.served() == 4);       // four connections, kept alive, carried everything
+        CHECK(peak == 4);            // the cap, and all of it used
+        CHECK(s.srv.served() == 4);  // four connections, kept alive, carried everything
         CHECK(c.open_connections() == 4);
         CHECK(c.idle_connections() == 4);
     });
 }
 
-TEST_CASE("max_connections bounds every host together; an idle connection makes room for another host", "[http][session][limits]") {
+TEST_CASE("max_connections bounds every host together; an idle connection makes room for another host",
+          "[http][session][limits]") {
     weft::test::run_bounded(30s, [] {
         std::size_t now = 0, peak = 0;
         auto slow = [&](const request&) {
@@ -164,7 +166,8 @@ TEST_CASE("max_connections bounds every host together; an idle connection makes 
     });
 }
 
-TEST_CASE("requests waiting for a slot go first come, first served, each within its own timeout", "[http][session][limits]") {
+TEST_CASE("requests waiting for a slot go first come, first served, each within its own timeout",
+          "[http][session][limits]") {
     weft::test::run_bounded(30s, [] {
         std::vector<std::string> order;
         serving s([&](const request& req) {
@@ -289,7 +292,8 @@ TEST_CASE("br bodies are decoded when weft has Brotli", "[http][session][decode]
 }
 #endif
 
-TEST_CASE("a gzip bomb stops at max_body_bytes in bounded memory; a corrupt stream is its own error", "[http][session][decode]") {
+TEST_CASE("a gzip bomb stops at max_body_bytes in bounded memory; a corrupt stream is its own error",
+          "[http][session][decode]") {
     weft::test::run_bounded(60s, [] {
         const std::string bomb = zeros_gzip(1ull << 30);  // 1 GiB of zeros in about 1 MiB
         std::string corrupt = gzip(text(100'000));
@@ -311,11 +315,13 @@ TEST_CASE("a gzip bomb stops at max_body_bytes in bounded memory; a corrupt stre
         CHECK(error_of([&] { (void)weft::http::get(s.url("/corrupt")); }).code() == errc::bad_content_encoding);
         CHECK(error_of([&] { (void)weft::http::get(s.url("/garbage")); }).code() == errc::bad_content_encoding);
         CHECK(error_of([&] { (void)weft::http::get(s.url("/zstd")); }).code() == errc::unsupported_content_encoding);
-        CHECK(weft::http::get(s.url("/zstd"), [] {
-                  weft::http::options raw;
-                  raw.decompress = false;
-                  return raw;
-              }()).body == "whatever");
+        CHECK(weft::http::get(s.url("/zstd"),
+                              [] {
+                                  weft::http::options raw;
+                                  raw.decompress = false;
+                                  return raw;
+                              }())
+                  .body == "whatever");
     });
 }
 
@@ -363,7 +369,8 @@ TEST_CASE("a large body streams through a fixed buffer in flat memory", "[http][
     });
 }
 
-TEST_CASE("a stream closed before its end drops its connection; the limit holds for streams", "[http][session][stream]") {
+TEST_CASE("a stream closed before its end drops its connection; the limit holds for streams",
+          "[http][session][stream]") {
     weft::test::run_bounded(30s, [] {
         const std::string big = text(1 << 20);
         serving s([&](const request&) { return response(200, big); });
@@ -383,35 +390,40 @@ TEST_CASE("a stream closed before its end drops its connection; the limit holds 
         o.timeout = 10s;
         // Content-Length over the limit: refused before reading.
         CHECK(error_of([&] { (void)weft::http::default_client().open(req, o); }).code() == errc::body_too_large);
-        auto body = weft::http::default_client().open([&] {
-            request r = req;
-            r.target = s.url("/again");
-            return r;
-        }(), [] {
-            weft::http::options big_enough;
-            big_enough.max_body_bytes = 1 << 20;
-            return big_enough;
-        }());
+        auto body = weft::http::default_client().open(
+            [&] {
+                request r = req;
+                r.target = s.url("/again");
+                return r;
+            }(),
+            [] {
+                weft::http::options big_enough;
+                big_enough.max_body_bytes = 1 << 20;
+                return big_enough;
+            }());
         CHECK(body.read_all() == big);
     });
 }
 
-TEST_CASE("a request body streams from a source, with Content-Length or chunked; the server reads it as it comes", "[http][session][stream]") {
+TEST_CASE("a request body streams from a source, with Content-Length or chunked; the server reads it as it comes",
+          "[http][session][stream]") {
     weft::test::run_bounded(60s, [] {
         weft::http::server_options so;
         so.stream_request_bodies = true;
         so.max_body_bytes = 1ull << 30;
-        serving s([](const request& req) {
-            std::uint64_t n = 0, sum = 0;
-            std::vector<char> buf(16 * 1024);
-            for (std::size_t got; (got = req.body_source(buf)) > 0;) {
-                n += got;
-                for (std::size_t i = 0; i < got; ++i) sum += static_cast<unsigned char>(buf[i]);
-            }
-            response r(200, std::to_string(n) + " " + std::to_string(sum));
-            r.headers.add("X-Framing", req.headers.get("Transfer-Encoding") ? "chunked" : "length");
-            return r;
-        }, so);
+        serving s(
+            [](const request& req) {
+                std::uint64_t n = 0, sum = 0;
+                std::vector<char> buf(16 * 1024);
+                for (std::size_t got; (got = req.body_source(buf)) > 0;) {
+                    n += got;
+                    for (std::size_t i = 0; i < got; ++i) sum += static_cast<unsigned char>(buf[i]);
+                }
+                response r(200, std::to_string(n) + " " + std::to_string(sum));
+                r.headers.add("X-Framing", req.headers.get("Transfer-Encoding") ? "chunked" : "length");
+                return r;
+            },
+            so);
         const std::uint64_t size = 20 * 1024 * 1024 + 7;
         auto source = [](std::uint64_t total) {
             return [left = total, k = std::uint64_t(0)](std::span<char> buf) mutable {
@@ -498,14 +510,15 @@ TEST_CASE("user:password in a URL is Basic auth to that origin only, across redi
         CHECK(seen[0] == "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");  // RFC 7617's example
         CHECK(seen[1] == seen[0]);                               // same origin: kept
         CHECK(weft::http::get(base + "/away").body == "other");
-        CHECK(seen_other == std::vector<std::string>{"none"});   // another origin: never
+        CHECK(seen_other == std::vector<std::string>{"none"});  // another origin: never
         // An error message never shows the password.
         auto e = error_of([&] { (void)weft::http::get("http://u:secret@127.0.0.1:1/"); });
         CHECK_THAT(e.what(), !Catch::Contains("secret"));
     });
 }
 
-TEST_CASE("retries: 503 with Retry-After, connection errors, never a POST, always within the timeout", "[http][session][retry]") {
+TEST_CASE("retries: 503 with Retry-After, connection errors, never a POST, always within the timeout",
+          "[http][session][retry]") {
     weft::test::run_bounded(60s, [] {
         int calls = 0;
         serving s([&](const request& req) {
@@ -585,7 +598,8 @@ TEST_CASE("a client with cookies keeps them: Set-Cookie in, Cookie out, per path
 
 // ------------------------------------------------------------------ timeouts
 
-TEST_CASE("a server that accepts and never answers fails after read_timeout, naming the phase", "[http][session][timeout]") {
+TEST_CASE("a server that accepts and never answers fails after read_timeout, naming the phase",
+          "[http][session][timeout]") {
     weft::test::run_bounded(30s, [] {
         auto mute = weft::net::tcp_listener::bind(weft::net::address::loopback());
         std::vector<weft::net::tcp_stream> held;
@@ -598,8 +612,8 @@ TEST_CASE("a server that accepts and never answers fails after read_timeout, nam
         auto start = weft::clock::now();
         auto e = error_of([&] { (void)weft::http::get(url, o); });
         CHECK(e.code() == weft::errc::timed_out);
-        CHECK(std::string(e.what()) == "weft::http::get " + url +
-                                           " (waiting for the response headers; read_timeout 200 ms): deadline passed");
+        CHECK(std::string(e.what()) ==
+              "weft::http::get " + url + " (waiting for the response headers; read_timeout 200 ms): deadline passed");
         CHECK(weft::clock::now() - start < 2s);
         acceptor.cancel();
     });

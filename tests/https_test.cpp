@@ -100,8 +100,7 @@ const char chunked_reply[] =
 
 // --- weft's client against weft's server ---
 
-TEST_CASE("https GET and POST with weft's own server: Content-Length and chunked bodies on one connection",
-          "[https]") {
+TEST_CASE("https GET and POST with weft's own server: Content-Length and chunked bodies on one connection", "[https]") {
     run_bounded(20s, [] {
         serving s(
             [](const request& req) {
@@ -199,9 +198,10 @@ TEST_CASE("weft's HTTPS server: pipelined requests in one TLS record, and a requ
         serving s([](const request& req) { return response(200, req.method + " " + req.target); }, tls_server());
         const auto port = s.srv.local_address().port();
         tls::stream c = tls::stream::connect("127.0.0.1", port, *trusting().tls, 5s);
-        c.write_all("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n"
-                    "HEAD /2 HTTP/1.1\r\nHost: x\r\n\r\n"
-                    "POST /3 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody");
+        c.write_all(
+            "GET /1 HTTP/1.1\r\nHost: x\r\n\r\n"
+            "HEAD /2 HTTP/1.1\r\nHost: x\r\n\r\n"
+            "POST /3 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody");
         auto next_reply = [&](std::size_t body_bytes) {
             std::string head;
             c.read_until(head, "\r\n\r\n", 64 * 1024, 5s);
@@ -257,8 +257,7 @@ TEST_CASE("10 MiB from openssl s_server -WWW, close-delimited, ended by close_no
     for (std::string version : {"-tls1_3", "-tls1_2"}) {
         INFO(version);
         weft::test::s_server peer(
-            {"-cert", pki().cert_file("server"), "-key", pki().key_file("server"), version, "-WWW"},
-            www.path.string());
+            {"-cert", pki().cert_file("server"), "-key", pki().key_file("server"), version, "-WWW"}, www.path.string());
         run_bounded(60s, [&] {
             const auto o = trusting();
             // What s_server does at the end of a reply, seen from the TLS
@@ -466,8 +465,7 @@ TEST_CASE("http:// and https:// to the same port are separate pool keys", "[http
     });
 }
 
-TEST_CASE("a pooled TLS connection the server closed is noticed, and a GET still goes through",
-          "[https][keep-alive]") {
+TEST_CASE("a pooled TLS connection the server closed is noticed, and a GET still goes through", "[https][keep-alive]") {
     run_bounded(30s, [] {
         const auto o = trusting();
         // weft's server closes an idle connection (no close_notify) while it sits in the pool.
@@ -544,19 +542,19 @@ TEST_CASE("redirects between http and https; credentials stay behind when the sc
                     r.headers.add("Location", it->second);
                     return r;
                 }
-                return response(200, name + " " + req.method + " " + path + " auth=" +
-                                         std::string(req.headers.get("Authorization").value_or("-")));
+                return response(200, name + " " + req.method + " " + path +
+                                         " auth=" + std::string(req.headers.get("Authorization").value_or("-")));
             };
         };
         serving plain(site("plain"));
         serving secure(site("secure"), tls_server());
         serving forged(site("forged"), tls_server("wrong_host"));
         const std::string sport = std::to_string(secure.srv.local_address().port());
-        where["/up"] = secure.url("/landing");         // http -> https
-        where["/down"] = plain.url("/landing");        // https -> http
-        where["/same"] = "/landing";                   // https -> the same origin
+        where["/up"] = secure.url("/landing");                         // http -> https
+        where["/down"] = plain.url("/landing");                        // https -> http
+        where["/same"] = "/landing";                                   // https -> the same origin
         where["/rename"] = "https://localhost:" + sport + "/landing";  // another host name, same server
-        where["/forged"] = forged.url("/landing");     // https -> a certificate for another name
+        where["/forged"] = forged.url("/landing");                     // https -> a certificate for another name
 
         auto o = trusting();
         o.timeout = 10s;
@@ -681,9 +679,8 @@ TEST_CASE("a thousand concurrent https GETs, each from its own fiber, each with 
             }
         }
         const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(weft::clock::now() - start);
-        std::string report = std::to_string(ok) + " of " + std::to_string(n) + " in " +
-                             std::to_string(took.count()) + " ms; " + std::to_string(s.srv.served()) +
-                             " connections";
+        std::string report = std::to_string(ok) + " of " + std::to_string(n) + " in " + std::to_string(took.count()) +
+                             " ms; " + std::to_string(s.srv.served()) + " connections";
         for (const auto& [f, k] : failures) report += "\n" + std::to_string(k) + " x " + f;
         INFO(report);
         CHECK(ok == n);
@@ -714,8 +711,8 @@ TEST_CASE("2,000 https fetches through a proxy that tampers with TLS records: in
         using weft::test::fault_proxy;
         using fault = fault_proxy::fault;
         auto server = http::server::bind(
-            net::address::loopback(),
-            [](const request& req) { return response(200, body_for(req.target)); }, tls_server());
+            net::address::loopback(), [](const request& req) { return response(200, body_for(req.target)); },
+            tls_server());
         auto serving_fiber = weft::spawn([&] { server.serve(); });
         fault_proxy proxy(server.local_address(), [](int n) {
             // Every kind in turn, each cut at a different point: in the
@@ -768,8 +765,8 @@ TEST_CASE("2,000 https fetches through a proxy that tampers with TLS records: in
 
         const auto longest_ms = std::chrono::duration_cast<std::chrono::milliseconds>(longest).count();
         std::string tally = std::to_string(fibers * each) + " fetches in " + std::to_string(took.count()) +
-                            " ms; longest fetch: " + std::to_string(longest_ms) + " ms; intact: " +
-                            std::to_string(intact) + "; wrong body: " + std::to_string(wrong_body);
+                            " ms; longest fetch: " + std::to_string(longest_ms) +
+                            " ms; intact: " + std::to_string(intact) + "; wrong body: " + std::to_string(wrong_body);
         int errors = 0;
         for (const auto& [k, n] : outcomes) {
             tally += "; " + k + ": " + std::to_string(n);
@@ -858,7 +855,9 @@ TEST_CASE("a TLS alert in the middle of an https exchange is a tls::errc that sa
     run_bounded(20s, [] {
         using weft::test::fault_proxy;
         serving s(hello, tls_server());
-        fault_proxy proxy(s.srv.local_address(), [](int) { return fault_proxy::plan{fault_proxy::fault::duplicate, 0}; });
+        fault_proxy proxy(s.srv.local_address(), [](int) {
+            return fault_proxy::plan{fault_proxy::fault::duplicate, 0};
+        });
         std::string u = proxy.url("/x");  // "http://127.0.0.1:PORT/x"
         const auto port = static_cast<std::uint16_t>(std::stoi(u.substr(u.rfind(':') + 1)));
         const auto o = trusting();

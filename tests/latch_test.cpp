@@ -14,11 +14,12 @@ TEST_CASE("a latch opens when every worker has counted down", "[latch]") {
         CHECK_FALSE(started.try_wait());
         std::vector<weft::task<void>> workers;
         int passed = 0;
-        for (int i = 0; i < 3; ++i) workers.push_back(weft::spawn([&] {
-            started.arrive_and_wait();  // nobody passes before the last one arrives
-            CHECK(started.count() == 0);
-            ++passed;
-        }));
+        for (int i = 0; i < 3; ++i)
+            workers.push_back(weft::spawn([&] {
+                started.arrive_and_wait();  // nobody passes before the last one arrives
+                CHECK(started.count() == 0);
+                ++passed;
+            }));
         weft::this_fiber::sleep_for(2ms);
         CHECK(passed == 0);
         CHECK(started.count() == 1);

@@ -151,8 +151,7 @@ TEST_CASE("misuse of a mutex throws instead of corrupting it", "[mutex]") {
         m.lock();
         require_errc([&] { m.lock(); }, std::errc::resource_deadlock_would_occur);
         require_errc([&] { m.try_lock(); }, std::errc::resource_deadlock_would_occur);
-        auto stranger = weft::spawn(
-            [&] { require_errc([&] { m.unlock(); }, std::errc::operation_not_permitted); });
+        auto stranger = weft::spawn([&] { require_errc([&] { m.unlock(); }, std::errc::operation_not_permitted); });
         stranger.join();
         CHECK(m.held_by_me());
         m.unlock();

@@ -104,8 +104,7 @@ TEST_CASE("loopback and any", "[address]") {
 }
 
 TEST_CASE("an address survives a round trip through sockaddr", "[address]") {
-    auto text = GENERATE("127.0.0.1:80", "10.1.2.3:0", "[::1]:8080", "[fe80::1%2]:1",
-                         "[2001:db8::1]:65535");
+    auto text = GENERATE("127.0.0.1:80", "10.1.2.3:0", "[::1]:8080", "[fe80::1%2]:1", "[2001:db8::1]:65535");
     CAPTURE(text);
     address a = address::parse(text);
     sockaddr_storage ss{};
@@ -128,11 +127,9 @@ TEST_CASE("sockaddr fields are in network order", "[address]") {
 TEST_CASE("from_sockaddr rejects other families and short lengths", "[address]") {
     sockaddr_un un{};
     un.sun_family = AF_UNIX;
-    CHECK_THROWS_MATCHES(address::from_sockaddr(reinterpret_cast<sockaddr*>(&un), sizeof un),
-                         std::system_error,
-                         Catch::Matchers::Predicate<std::system_error>([](const auto& e) {
-                             return e.code() == std::errc::address_family_not_supported;
-                         }));
+    CHECK_THROWS_MATCHES(address::from_sockaddr(reinterpret_cast<sockaddr*>(&un), sizeof un), std::system_error,
+                         Catch::Matchers::Predicate<std::system_error>(
+                             [](const auto& e) { return e.code() == std::errc::address_family_not_supported; }));
     sockaddr_in in{};
     in.sin_family = AF_INET;
     CHECK_THROWS_AS(address::from_sockaddr(reinterpret_cast<sockaddr*>(&in), 4), std::system_error);
@@ -150,8 +147,8 @@ TEST_CASE("equal addresses are equal and hash alike", "[address]") {
     CHECK(address::parse("[fe80::1%2]:1") != address::parse("[fe80::1]:1"));
 
     std::unordered_set<address> set;
-    for (const char* t : {"127.0.0.1:80", "127.0.0.1:81", "[::1]:80", "[::]:80", "0.0.0.0:80",
-                          "127.0.0.1:80", "[0::1]:80"})
+    for (const char* t :
+         {"127.0.0.1:80", "127.0.0.1:81", "[::1]:80", "[::]:80", "0.0.0.0:80", "127.0.0.1:80", "[0::1]:80"})
         set.insert(address::parse(t));
     CHECK(set.size() == 5);
     CHECK(set.count(address::loopback(80, address::family::v6)) == 1);
@@ -202,6 +199,5 @@ TEST_CASE("bad address text is a clear invalid_argument error", "[address]") {
     std::error_code ec;
     CHECK(address::parse(text, ec) == address());
     CHECK(ec == std::errc::invalid_argument);
-    if (std::string_view(why) != "no port")
-        CHECK_THROWS_AS(address::parse(text, 80), std::system_error);
+    if (std::string_view(why) != "no port") CHECK_THROWS_AS(address::parse(text, 80), std::system_error);
 }

@@ -46,21 +46,18 @@ int count(const std::string& text, const std::string& what) {
     return n;
 }
 
-const char* const leaves[] = {"server",     "chain",       "expired",   "not_yet_valid",
-                              "wrong_host", "self_signed", "other_name"};
+const char* const leaves[] = {"server", "chain", "expired", "not_yet_valid", "wrong_host", "self_signed", "other_name"};
 
 std::string verify(const std::string& name, const std::string& extra = "") {
     auto& b = pki::shared_bundle();
     auto crt = b.cert_file(name);
-    return sh("openssl verify " + extra + " -CAfile " + b.ca_file + " -untrusted " + crt + " " +
-              crt)
-        .output;
+    return sh("openssl verify " + extra + " -CAfile " + b.ca_file + " -untrusted " + crt + " " + crt).output;
 }
 
 std::string s_client(std::uint16_t port, const std::string& host = "localhost") {
     auto& b = pki::shared_bundle();
-    return sh("openssl s_client -connect 127.0.0.1:" + std::to_string(port) + " -CAfile " +
-              b.ca_file + " -verify_return_error -verify_hostname " + host)
+    return sh("openssl s_client -connect 127.0.0.1:" + std::to_string(port) + " -CAfile " + b.ca_file +
+              " -verify_return_error -verify_hostname " + host)
         .output;
 }
 
@@ -85,8 +82,7 @@ TEST_CASE("the bundle writes every file", "[pki]") {
 TEST_CASE("openssl verify accepts the good certificates", "[pki]") {
     CHECK_THAT(verify("server"), Catch::Contains(": OK"));
     CHECK_THAT(verify("chain"), Catch::Contains(": OK"));
-    CHECK_THAT(verify("server", "-x509_strict -verify_hostname localhost -verify_ip ::1"),
-               Catch::Contains(": OK"));
+    CHECK_THAT(verify("server", "-x509_strict -verify_hostname localhost -verify_ip ::1"), Catch::Contains(": OK"));
     CHECK_THAT(verify("other_name", "-verify_hostname other.test"), Catch::Contains(": OK"));
     // Without the intermediate the chain leaf has no path to the root.
     auto& b = pki::shared_bundle();
@@ -98,8 +94,7 @@ TEST_CASE("openssl verify rejects the bad certificates", "[pki]") {
     CHECK_THAT(verify("expired"), Catch::Contains("expired"));
     CHECK_THAT(verify("not_yet_valid"), Catch::Contains("not yet valid"));
     CHECK_THAT(verify("self_signed"), Catch::Contains("self-signed"));
-    CHECK_THAT(verify("wrong_host", "-verify_hostname localhost"),
-               Catch::Contains("hostname mismatch"));
+    CHECK_THAT(verify("wrong_host", "-verify_hostname localhost"), Catch::Contains("hostname mismatch"));
 }
 
 TEST_CASE("an intermediate issues leaves and CAs", "[pki]") {
@@ -121,15 +116,14 @@ TEST_CASE("s_server serves the server certificate to s_client", "[s_server]") {
     auto out = s_client(srv.port());
     CHECK_THAT(out, Catch::Contains("Verify return code: 0 (ok)"));
     // Wrong name: the handshake fails.
-    CHECK_THAT(s_client(srv.port(), "wrong.example"),
-               !Catch::Contains("Verify return code: 0 (ok)"));
+    CHECK_THAT(s_client(srv.port(), "wrong.example"), !Catch::Contains("Verify return code: 0 (ok)"));
 }
 
 TEST_CASE("s_server sends the intermediate with -cert_chain", "[s_server]") {
     auto& b = pki::shared_bundle();
     // s_server's -cert takes the first certificate of the file only.
-    weft::test::s_server srv({"-cert", b.cert_file("chain"), "-key", b.key_file("chain"),
-                              "-cert_chain", b.cert_file("chain")});
+    weft::test::s_server srv(
+        {"-cert", b.cert_file("chain"), "-key", b.key_file("chain"), "-cert_chain", b.cert_file("chain")});
     CHECK_THAT(s_client(srv.port()), Catch::Contains("Verify return code: 0 (ok)"));
 }
 
@@ -142,8 +136,7 @@ TEST_CASE("s_server rejects an expired certificate at the client", "[s_server]")
 TEST_CASE("s_server -WWW serves files from cwd", "[s_server]") {
     auto& b = pki::shared_bundle();
     { std::ofstream(b.dir + "/hello.txt") << "hello from s_server\n"; }
-    weft::test::s_server srv({"-cert", b.cert_file("server"), "-key", b.key_file("server"), "-WWW"},
-                             b.dir);
+    weft::test::s_server srv({"-cert", b.cert_file("server"), "-key", b.key_file("server"), "-WWW"}, b.dir);
     auto out =
         sh("sh -c 'printf \"GET /hello.txt HTTP/1.0\\r\\n\\r\\n\" | openssl s_client -quiet "
            "-connect 127.0.0.1:" +
@@ -156,8 +149,9 @@ TEST_CASE("s_server passes its stdin to the client and stops on Q", "[s_server]"
     auto& b = pki::shared_bundle();
     weft::test::s_server srv({"-cert", b.cert_file("server"), "-key", b.key_file("server")});
     // A client that stays connected for 2 s (s_client stops at EOF on its stdin).
-    std::string cmd = "timeout 10 sh -c 'sleep 2 | openssl s_client -quiet -connect 127.0.0.1:" +
-                      std::to_string(srv.port()) + " -CAfile " + b.ca_file + "' 2>&1";
+    std::string cmd =
+        "timeout 10 sh -c 'sleep 2 | openssl s_client -quiet -connect 127.0.0.1:" + std::to_string(srv.port()) +
+        " -CAfile " + b.ca_file + "' 2>&1";
     FILE* client = ::popen(cmd.c_str(), "r");
     REQUIRE(client != nullptr);
     // wait_for(what) polls the server's output for up to 5 s.

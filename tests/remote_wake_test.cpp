@@ -71,7 +71,8 @@ TEST_CASE("a post wakes a loop asleep in epoll, within a bounded latency", "[rem
             cv.notify_one();
             auto why = io.wait_remote({"test post"}, weft::never);
             REQUIRE(why == weft::detail::wake_reason::ready);
-            us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - w.posted_at).count());
+            us.push_back(
+                std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - w.posted_at).count());
         }
         {
             std::lock_guard lock(m);
@@ -146,7 +147,8 @@ struct tagged : remote_work {
         tally& k = *t->to;
         if (t->seq != k.last[t->producer] + 1) ++k.out_of_order;
         k.last[t->producer] = t->seq;
-        if (++k.count == k.expected) weft::detail::scheduler::current()->unpark(k.waiter, weft::detail::wake_reason::ready);
+        if (++k.count == k.expected)
+            weft::detail::scheduler::current()->unpark(k.waiter, weft::detail::wake_reason::ready);
     }
 };
 
@@ -157,7 +159,8 @@ TEST_CASE("posts from four threads at once: none lost, none twice, each thread's
         reactor& io = weft::detail::current_reactor("test");
         io.open_remote();
         constexpr int producers = 4, per = 20000;
-        tally k{.last = std::vector<int>(producers, -1), .expected = producers * per,
+        tally k{.last = std::vector<int>(producers, -1),
+                .expected = producers * per,
                 .waiter = weft::detail::current_fiber()};
         std::vector<std::vector<tagged>> nodes(producers, std::vector<tagged>(per));
         for (int p = 0; p < producers; ++p) {

@@ -46,7 +46,8 @@ TEST_CASE("run cancels and unwinds the fibers still alive when main returns", "[
         }
         weft::spawn([&] {  // never started: cancelled before it runs; its captures still die
             counter c{unwound};
-        }).detach();
+        })
+            .detach();
         weft::this_fiber::sleep_for(1ms);
         return 5;
     });
@@ -74,8 +75,8 @@ TEST_CASE("a fiber spawned while run tears down starts cancelled", "[run]") {
 TEST_CASE("a deadlock is detected and names every parked fiber", "[run][deadlock]") {
     try {
         weft::test::run_bounded(5s, [] {
-            auto worker = weft::spawn(weft::spawn_options{.name = "worker"},
-                                      [] { weft::this_fiber::sleep_until(weft::never); });
+            auto worker =
+                weft::spawn(weft::spawn_options{.name = "worker"}, [] { weft::this_fiber::sleep_until(weft::never); });
             worker.join();
         });
         FAIL("no deadlock reported");
@@ -89,13 +90,14 @@ TEST_CASE("a deadlock is detected and names every parked fiber", "[run][deadlock
 
 TEST_CASE("a deadlock unwinds the parked fibers before run throws", "[run][deadlock]") {
     int unwound = 0;
-    CHECK_THROWS_AS(weft::test::run_bounded(5s, [&] {
-                        struct counter {
-                            int& n;
-                            ~counter() { ++n; }
-                        } c{unwound};
-                        weft::this_fiber::sleep_until(weft::never);
-                    }),
+    CHECK_THROWS_AS(weft::test::run_bounded(5s,
+                                            [&] {
+                                                struct counter {
+                                                    int& n;
+                                                    ~counter() { ++n; }
+                                                } c{unwound};
+                                                weft::this_fiber::sleep_until(weft::never);
+                                            }),
                     weft::deadlock);
     CHECK(unwound == 1);
 }

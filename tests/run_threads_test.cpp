@@ -180,9 +180,8 @@ TEST_CASE("SO_REUSEPORT listeners: every thread accepts on one port", "[run_thre
         };
         servers.push_back(weft::spawn_on(0, serve, std::move(first), std::size_t{0}));
         for (std::size_t i = 1; i < threads; ++i)
-            servers.push_back(weft::spawn_on(i, [&, i] {
-                serve(weft::net::tcp_listener::bind(at, 1024, {.reuse_port = true}), i);
-            }));
+            servers.push_back(
+                weft::spawn_on(i, [&, i] { serve(weft::net::tcp_listener::bind(at, 1024, {.reuse_port = true}), i); }));
         while (ready < static_cast<int>(threads)) weft::this_fiber::sleep_for(1ms);
 
         // Clients on threads 1..3, many connections each from its own port.
@@ -209,7 +208,8 @@ TEST_CASE("SO_REUSEPORT listeners: every thread accepts on one port", "[run_thre
     }
 }
 
-TEST_CASE("an HTTP server on every thread answers 10,000 requests, each thread serving some", "[run_threads][threads]") {
+TEST_CASE("an HTTP server on every thread answers 10,000 requests, each thread serving some",
+          "[run_threads][threads]") {
 #if defined(__SANITIZE_THREAD__)
     constexpr int requests = 2000;  // TSan makes every request ~10x dearer
 #else

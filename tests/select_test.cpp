@@ -52,9 +52,9 @@ TEST_CASE("select chooses fairly among ready receives", "[select][fairness]") {
         for (auto& c : ch) c.send(0);
         std::array<int, 3> chosen{};
         for (int r = 0; r < rounds; ++r) {
-            std::size_t i = weft::select(weft::recv(ch[0], [](std::optional<int>) {}),
-                                         weft::recv(ch[1], [](std::optional<int>) {}),
-                                         weft::recv(ch[2], [](std::optional<int>) {}));
+            std::size_t i =
+                weft::select(weft::recv(ch[0], [](std::optional<int>) {}), weft::recv(ch[1], [](std::optional<int>) {}),
+                             weft::recv(ch[2], [](std::optional<int>) {}));
             ++chosen[i];
             REQUIRE(ch[i].try_send(0));  // every case stays ready
         }
@@ -73,8 +73,10 @@ TEST_CASE("select chooses fairly between a ready receive and a ready send", "[se
         for (int r = 0; r < rounds; ++r) {
             std::size_t i = weft::select(weft::recv(in, [](std::optional<int>) {}), weft::send(out, 2));
             ++chosen[i];
-            if (i == 0) REQUIRE(in.try_send(1));
-            else REQUIRE(out.try_recv() == 2);
+            if (i == 0)
+                REQUIRE(in.try_send(1));
+            else
+                REQUIRE(out.try_recv() == 2);
         }
         INFO("chosen: " << chosen[0] << ' ' << chosen[1]);
         for (int n : chosen) CHECK((n > 800 && n < 1200));
@@ -136,9 +138,9 @@ TEST_CASE("select with a deadline gives up and takes nothing", "[select][timeout
         b.send(0);  // b full: its send case cannot proceed
         bool fired = false;
         auto start = weft::clock::now();
-        std::size_t i = weft::select(weft::recv(a, [](std::optional<int>) { FAIL("nothing was sent"); }),
-                                     weft::send(b, 1, [] { FAIL("b is full"); }),
-                                     weft::after(20ms, [&] { fired = true; }));
+        std::size_t i =
+            weft::select(weft::recv(a, [](std::optional<int>) { FAIL("nothing was sent"); }),
+                         weft::send(b, 1, [] { FAIL("b is full"); }), weft::after(20ms, [&] { fired = true; }));
         auto took = weft::clock::now() - start;
         CHECK(i == 2);
         CHECK(fired);
@@ -195,7 +197,7 @@ TEST_CASE("a send case hands its value to a receiver, and only the chosen one mo
         std::size_t i = weft::select(weft::send(to_a, std::move(x)), weft::send(to_b, std::move(y)));
         CHECK(i == 1);
         CHECK(receiver.join() == 2);
-        CHECK(y == nullptr);  // taken
+        CHECK(y == nullptr);    // taken
         REQUIRE(x != nullptr);  // left as it was
         CHECK(*x == 1);
     });
@@ -256,8 +258,8 @@ TEST_CASE("a parked select is a cancellation point and honours with_timeout", "[
         CHECK_THROWS_AS(weft::with_timeout(5ms, [&] { weft::select(weft::recv(a, [](std::optional<int>) {})); }),
                         weft::timeout_error);
         // Its own after() is not an error, even inside a longer with_timeout.
-        CHECK(weft::with_timeout(1s, [&] { return weft::select(weft::recv(a, [](std::optional<int>) {}),
-                                                               weft::after(2ms)); }) == 1);
+        CHECK(weft::with_timeout(
+                  1s, [&] { return weft::select(weft::recv(a, [](std::optional<int>) {}), weft::after(2ms)); }) == 1);
     });
 }
 
@@ -269,8 +271,7 @@ TEST_CASE("a select handler may block, and what it throws comes out of select", 
         weft::select(weft::recv(a, [](std::optional<int>) { weft::this_fiber::sleep_for(5ms); }));
         CHECK(weft::clock::now() - start >= 5ms);
         a.send(2);
-        CHECK_THROWS_WITH(weft::select(weft::recv(a, [](std::optional<int>) { throw std::runtime_error("h"); })),
-                          "h");
+        CHECK_THROWS_WITH(weft::select(weft::recv(a, [](std::optional<int>) { throw std::runtime_error("h"); })), "h");
     });
 }
 

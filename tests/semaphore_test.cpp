@@ -155,7 +155,7 @@ TEST_CASE("outside a fiber acquire fails every time, even with units left", "[se
             CHECK_THAT(e.what(), Catch::StartsWith("weft::semaphore::"));
         }
     }
-    CHECK(s.value() == 2);  // nothing taken
+    CHECK(s.value() == 2);   // nothing taken
     CHECK(s.try_acquire());  // never parks: fine anywhere
     s.release();
     CHECK(s.value() == 2);

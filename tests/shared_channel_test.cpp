@@ -50,7 +50,8 @@ TEST_CASE("shared_channel of capacity 0 is a rendezvous", "[shared_channel][thre
     CHECK(sent.load());
 }
 
-TEST_CASE("shared_channel: 4 producer and 4 consumer threads, nothing lost or duplicated", "[shared_channel][threads]") {
+TEST_CASE("shared_channel: 4 producer and 4 consumer threads, nothing lost or duplicated",
+          "[shared_channel][threads]") {
     constexpr int producers = 4, consumers = 4, fibers = 8, per_fiber = 2000;
     weft::shared_channel<int> ch(16);
     std::vector<std::vector<int>> seen(consumers);
@@ -94,7 +95,8 @@ TEST_CASE("shared_channel: 4 producer and 4 consumer threads, nothing lost or du
     for (std::size_t i = 0; i < all.size(); ++i) REQUIRE(all[i] == static_cast<int>(i));
 }
 
-TEST_CASE("shared_channel close: waiting receivers get nullopt, waiting senders channel_closed", "[shared_channel][threads]") {
+TEST_CASE("shared_channel close: waiting receivers get nullopt, waiting senders channel_closed",
+          "[shared_channel][threads]") {
     weft::shared_channel<int> ch(1);
     weft::shared_channel<int> full(1);
     full.send(1);

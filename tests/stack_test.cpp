@@ -137,9 +137,8 @@ TEST_CASE("a stack overflow is reported with the fiber's name and size", "[stack
 
 TEST_CASE("a frame larger than the guard is still reported as an overflow", "[stack]") {
     auto r = weft::test::run_child([] {
-        return weft::run([] {
-            return weft::spawn(weft::spawn_options{.name = "wide", .stack_size = 64 * 1024}, big_frame).join();
-        });
+        return weft::run(
+            [] { return weft::spawn(weft::spawn_options{.name = "wide", .stack_size = 64 * 1024}, big_frame).join(); });
     });
     INFO(r.output);
     CHECK(r.signal == SIGABRT);

@@ -40,10 +40,11 @@ TEST_CASE("wait() joins every child", "[task_group]") {
     weft::test::run_bounded(10s, [] {
         std::vector<int> done;
         weft::task_group g;
-        for (int ms : {20, 5, 10}) g.spawn([&done, ms] {
-            weft::this_fiber::sleep_for(std::chrono::milliseconds(ms));
-            done.push_back(ms);
-        });
+        for (int ms : {20, 5, 10})
+            g.spawn([&done, ms] {
+                weft::this_fiber::sleep_for(std::chrono::milliseconds(ms));
+                done.push_back(ms);
+            });
         CHECK(g.size() == 3);
         g.wait();
         CHECK(g.size() == 0);
@@ -142,10 +143,11 @@ TEST_CASE("a supervising group lets the siblings of a failure run on", "[task_gr
     weft::test::run_bounded(10s, [] {
         int finished = 0;
         weft::task_group g({.supervise = true});
-        for (int i = 0; i < 3; ++i) g.spawn([&] {
-            weft::this_fiber::sleep_for(10ms);
-            ++finished;
-        });
+        for (int i = 0; i < 3; ++i)
+            g.spawn([&] {
+                weft::this_fiber::sleep_for(10ms);
+                ++finished;
+            });
         g.spawn([] { throw std::runtime_error("one"); });
         g.spawn([] {
             weft::this_fiber::sleep_for(3ms);
@@ -222,18 +224,19 @@ TEST_CASE("cancel() stops the children and is not a failure", "[task_group][canc
         int cancelled = 0;
         bool ran_late = false;
         weft::task_group g;
-        for (int i = 0; i < 3; ++i) g.spawn([&] {
-            try {
-                weft::this_fiber::sleep_for(1h);
-            } catch (const weft::cancelled&) {
-                ++cancelled;
-                throw;
-            }
-        });
+        for (int i = 0; i < 3; ++i)
+            g.spawn([&] {
+                try {
+                    weft::this_fiber::sleep_for(1h);
+                } catch (const weft::cancelled&) {
+                    ++cancelled;
+                    throw;
+                }
+            });
         weft::this_fiber::yield();  // they are all parked
         g.cancel();
         g.spawn([&] { ran_late = true; });  // cancelled before it runs
-        g.wait();                          // returns normally
+        g.wait();                           // returns normally
         CHECK(cancelled == 3);
         CHECK_FALSE(ran_late);
         g.spawn([&] { ran_late = true; });  // after wait(), the group is fresh
@@ -445,10 +448,11 @@ TEST_CASE("ten thousand children in a group with a limit", "[task_group][limit]"
     weft::test::run_bounded(60s, [] {
         long sum = 0;
         weft::task_group g({.limit = 64});
-        for (int i = 0; i < 10000; ++i) g.spawn([&sum, i] {
-            weft::this_fiber::yield();
-            sum += i;
-        });
+        for (int i = 0; i < 10000; ++i)
+            g.spawn([&sum, i] {
+                weft::this_fiber::yield();
+                sum += i;
+            });
         g.wait();
         CHECK(sum == 10000L * 9999 / 2);
     });

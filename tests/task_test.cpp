@@ -239,7 +239,7 @@ TEST_CASE("task<void>, move-only results and moving a result out", "[task]") {
         CHECK(v.state() == weft::task_state::finished);
 
         auto p = weft::spawn([] { return std::make_unique<int>(5); });
-        CHECK(*p.join() == 5);                            // a reference to the stored result
+        CHECK(*p.join() == 5);                             // a reference to the stored result
         std::unique_ptr<int> owned = std::move(p).join();  // moved out
         CHECK(*owned == 5);
 

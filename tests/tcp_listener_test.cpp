@@ -26,9 +26,7 @@ using weft::test::error_of;
 std::chrono::microseconds cpu_time() {
     rusage ru{};
     ::getrusage(RUSAGE_SELF, &ru);
-    auto us = [](timeval t) {
-        return std::chrono::seconds(t.tv_sec) + std::chrono::microseconds(t.tv_usec);
-    };
+    auto us = [](timeval t) { return std::chrono::seconds(t.tv_sec) + std::chrono::microseconds(t.tv_usec); };
     return us(ru.ru_utime) + us(ru.ru_stime);
 }
 
@@ -87,8 +85,7 @@ TEST_CASE("accept times out with timeout_error and works afterwards", "[tcp_list
     });
 }
 
-TEST_CASE("cancelling a parked accept throws cancelled and keeps the listener",
-          "[tcp_listener][cancel]") {
+TEST_CASE("cancelling a parked accept throws cancelled and keeps the listener", "[tcp_listener][cancel]") {
     weft::test::run_bounded(10s, [] {
         auto l = tcp_listener::bind(address::loopback());
         auto acceptor = weft::spawn([&] { return l.accept(); });
@@ -194,8 +191,7 @@ TEST_CASE("accept under EMFILE backs off and then accepts", "[.][emfile-child]")
     });
 }
 
-TEST_CASE("out of fds, accept neither spins nor drops the pending connection",
-          "[tcp_listener][emfile]") {
+TEST_CASE("out of fds, accept neither spins nor drops the pending connection", "[tcp_listener][emfile]") {
     weft::test::run_bounded(60s, [] {
         auto r = weft::test::run_self({"accept under EMFILE backs off and then accepts"}, 50s);
         INFO(r.output);

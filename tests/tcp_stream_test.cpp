@@ -35,9 +35,7 @@ pair connected(address::family f = address::family::v4) {
     return p;
 }
 
-void set_int(int fd, int level, int opt, int v) {
-    REQUIRE(::setsockopt(fd, level, opt, &v, sizeof v) == 0);
-}
+void set_int(int fd, int level, int opt, int v) { REQUIRE(::setsockopt(fd, level, opt, &v, sizeof v) == 0); }
 
 // pattern(n) is n bytes that show where a byte went missing or came twice.
 std::string pattern(std::size_t n) {
@@ -79,8 +77,7 @@ TEST_CASE("a thousand connections echo 64 KiB each, concurrently", "[tcp_stream]
         REQUIRE(::setrlimit(RLIMIT_NOFILE, &rl) == 0);
     }
     const int conns = rl.rlim_cur >= 2200 ? 1000 : static_cast<int>(rl.rlim_cur - 200) / 2;
-    if (conns < 1000)
-        WARN("RLIMIT_NOFILE hard limit is " << rl.rlim_max << ": " << conns << " connections");
+    if (conns < 1000) WARN("RLIMIT_NOFILE hard limit is " << rl.rlim_max << ": " << conns << " connections");
     weft::test::run_bounded(90s, [conns] {
         const std::string payload = pattern(64 * 1024);
         auto listener = tcp_listener::bind(address::loopback());
@@ -90,8 +87,7 @@ TEST_CASE("a thousand connections echo 64 KiB each, concurrently", "[tcp_stream]
                 handlers.push_back(weft::spawn(
                     [](tcp_stream s) {
                         std::string buf(8192, '\0');
-                        while (std::size_t n = s.read_some(buf))
-                            s.write_all(std::string_view(buf.data(), n));
+                        while (std::size_t n = s.read_some(buf)) s.write_all(std::string_view(buf.data(), n));
                     },
                     listener.accept()));
             for (auto& h : handlers) h.join();
@@ -222,8 +218,7 @@ TEST_CASE("EOF: read_some returns 0; the closing side can still read", "[tcp_str
     });
 }
 
-TEST_CASE("data and FIN in one readiness edge: a short read and then EOF without a hang",
-          "[tcp_stream]") {
+TEST_CASE("data and FIN in one readiness edge: a short read and then EOF without a hang", "[tcp_stream]") {
     weft::test::run_bounded(10s, [] {
         auto [c, s] = connected();
         std::string buf(64, '\0');
@@ -246,8 +241,7 @@ TEST_CASE("writing to a closed peer is an error, not SIGPIPE", "[tcp_stream]") {
         s.close();
         const std::string chunk(64 * 1024, 'x');
         std::error_code ec;
-        for (int i = 0; i < 100 && !ec; ++i)
-            c.write_all(chunk, ec);  // the first may fit; a later one fails
+        for (int i = 0; i < 100 && !ec; ++i) c.write_all(chunk, ec);  // the first may fit; a later one fails
         CHECK((ec == std::errc::broken_pipe || ec == std::errc::connection_reset));
     });
 }
@@ -314,8 +308,7 @@ TEST_CASE("read_until: no delimiter within max is message_size and loses nothing
     });
 }
 
-TEST_CASE("a read's own timeout throws timeout_error and the stream still works",
-          "[tcp_stream][timeout]") {
+TEST_CASE("a read's own timeout throws timeout_error and the stream still works", "[tcp_stream][timeout]") {
     weft::test::run_bounded(10s, [] {
         auto [c, s] = connected();
         std::string buf(16, '\0');
@@ -382,8 +375,7 @@ TEST_CASE("cancelling a write parked on a full buffer throws cancelled", "[tcp_s
     });
 }
 
-TEST_CASE("a write's own timeout: timeout_error, or the count sent in the error_code form",
-          "[tcp_stream][timeout]") {
+TEST_CASE("a write's own timeout: timeout_error, or the count sent in the error_code form", "[tcp_stream][timeout]") {
     weft::test::run_bounded(10s, [] {
         auto [c, s] = connected();
         set_int(c.native_handle(), SOL_SOCKET, SO_SNDBUF, 4096);
@@ -400,8 +392,7 @@ TEST_CASE("a write's own timeout: timeout_error, or the count sent in the error_
     });
 }
 
-TEST_CASE("a connect that cannot finish times out or is cancelled",
-          "[tcp_stream][cancel][timeout]") {
+TEST_CASE("a connect that cannot finish times out or is cancelled", "[tcp_stream][cancel][timeout]") {
     // A listener with backlog 0 holds one finished connection; the kernel then
     // drops further SYNs, so a second connect stays in SYN_SENT.
     weft::test::run_bounded(20s, [] {
@@ -513,7 +504,8 @@ TEST_CASE("the error_code forms never throw: outside a fiber they say no_schedul
     // ... and the throwing forms name what was called.
     auto e = error_of([] { tcp_stream::connect("localhost", 1, 1s); });
     CHECK(e.code() == weft::errc::no_scheduler);
-    CHECK_THAT(e.what(), Catch::StartsWith("weft::net::tcp_stream::connect to localhost:1 must be called inside a fiber"));
+    CHECK_THAT(e.what(),
+               Catch::StartsWith("weft::net::tcp_stream::connect to localhost:1 must be called inside a fiber"));
 }
 
 TEST_CASE("a timeout_error says which call, and whose deadline", "[tcp_stream][timeout][rule]") {

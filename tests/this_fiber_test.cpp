@@ -106,9 +106,8 @@ TEST_CASE("id and name of the running fiber", "[this_fiber]") {
     weft::test::run_bounded(5s, [] {
         CHECK(weft::this_fiber::id() == 1);
         CHECK(weft::this_fiber::name() == "main");
-        auto t = weft::spawn(weft::spawn_options{.name = "child"}, [] {
-            return std::pair(weft::this_fiber::id(), std::string(weft::this_fiber::name()));
-        });
+        auto t = weft::spawn(weft::spawn_options{.name = "child"},
+                             [] { return std::pair(weft::this_fiber::id(), std::string(weft::this_fiber::name())); });
         CHECK(t.join() == std::pair<std::uint64_t, std::string>(t.id(), "child"));
     });
 }

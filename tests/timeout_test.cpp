@@ -34,35 +34,32 @@ TEST_CASE("with_timeout returns the function's result when it is in time", "[tim
 TEST_CASE("nested timeouts take the tighter deadline", "[timeout]") {
     weft::test::run_bounded(5s, [] {
         auto start = weft::clock::now();
-        CHECK_THROWS_AS(weft::with_timeout(20ms, [] {
-                            weft::with_timeout(10s, [] { weft::this_fiber::sleep_for(10s); });
-                        }),
-                        weft::timeout_error);
+        CHECK_THROWS_AS(
+            weft::with_timeout(20ms, [] { weft::with_timeout(10s, [] { weft::this_fiber::sleep_for(10s); }); }),
+            weft::timeout_error);
         CHECK(weft::clock::now() - start < 2s);
 
         start = weft::clock::now();
-        CHECK_THROWS_AS(weft::with_timeout(10s, [] {
-                            weft::with_timeout(20ms, [] { weft::this_fiber::sleep_for(10s); });
-                        }),
-                        weft::timeout_error);
+        CHECK_THROWS_AS(
+            weft::with_timeout(10s, [] { weft::with_timeout(20ms, [] { weft::this_fiber::sleep_for(10s); }); }),
+            weft::timeout_error);
         CHECK(weft::clock::now() - start < 2s);
     });
 }
 
 TEST_CASE("an inner scope that ends in time leaves the outer deadline in force", "[timeout]") {
     weft::test::run_bounded(5s, [] {
-        CHECK_THROWS_AS(weft::with_timeout(30ms, [] {
-                            weft::with_timeout(10s, [] { weft::this_fiber::sleep_for(1ms); });
-                            weft::this_fiber::sleep_for(10s);
-                        }),
+        CHECK_THROWS_AS(weft::with_timeout(30ms,
+                                           [] {
+                                               weft::with_timeout(10s, [] { weft::this_fiber::sleep_for(1ms); });
+                                               weft::this_fiber::sleep_for(10s);
+                                           }),
                         weft::timeout_error);
     });
 }
 
 TEST_CASE("a sleep shorter than the deadline just sleeps", "[timeout]") {
-    weft::test::run_bounded(5s, [] {
-        weft::with_timeout(1s, [] { weft::this_fiber::sleep_for(5ms); });
-    });
+    weft::test::run_bounded(5s, [] { weft::with_timeout(1s, [] { weft::this_fiber::sleep_for(5ms); }); });
 }
 
 TEST_CASE("the deadline reaches join; the joined task keeps running", "[timeout]") {

@@ -188,7 +188,8 @@ TEST_CASE("sessions resume with openssl s_server over TLS 1.2 and 1.3") {
     // The peer answers each connection with an HTTP page (-www), so the
     // client reads, and with TLS 1.3 the server's tickets come before the page.
     for (std::string version : {"-tls1_2", "-tls1_3"}) {
-        weft::test::s_server peer({"-cert", pki().cert_file("server"), "-key", pki().key_file("server"), version, "-www"});
+        weft::test::s_server peer(
+            {"-cert", pki().cert_file("server"), "-key", pki().key_file("server"), version, "-www"});
         run_bounded(20s, [&] {
             auto ctx = trusting_client();
             for (int i = 0; i < 3; ++i) {
@@ -214,8 +215,7 @@ TEST_CASE("10 MiB each way through one TLS stream, a reader and a writer fiber a
         // The writer fills the socket while the reader drains the echo: each
         // needs the other to make progress, so they must run at once.
         auto writer = weft::spawn([&] {
-            for (std::size_t at = 0; at < total; at += 100'000)
-                c.write_all(std::string_view(out).substr(at, 100'000));
+            for (std::size_t at = 0; at < total; at += 100'000) c.write_all(std::string_view(out).substr(at, 100'000));
         });
         std::string in(total, '\0');
         c.read_exact(in);
@@ -251,7 +251,10 @@ TEST_CASE("hostile peers during the handshake: stall, close, garbage, reset") {
         auto ctx = trusting_client();
 
         // A peer that never answers the ClientHello: the handshake's own timeout.
-        auto stall = raw_peer(l, [](net::tcp_stream& s) { weft::this_fiber::sleep_for(2s); s.close(); });
+        auto stall = raw_peer(l, [](net::tcp_stream& s) {
+            weft::this_fiber::sleep_for(2s);
+            s.close();
+        });
         auto t0 = weft::clock::now();
         CHECK_THROWS_AS(tls::stream::connect("localhost", port, ctx, 300ms), weft::timeout_error);
         CHECK(weft::clock::now() - t0 < 1500ms);
@@ -308,7 +311,10 @@ TEST_CASE("after the handshake: an end without close_notify is truncated, a rese
                 s.write_all("partial answer");
                 if (rst) {
                     // Half a record: a header announcing 80 bytes and 10 of them.
-                    s.next_layer().write_all(std::string_view("\x17\x03\x03\x00\x50" "0123456789", 15));
+                    s.next_layer().write_all(
+                        std::string_view("\x17\x03\x03\x00\x50"
+                                         "0123456789",
+                                         15));
                     weft::this_fiber::sleep_for(50ms);
                     reset(s.next_layer());
                 } else {
@@ -341,7 +347,10 @@ TEST_CASE("cancelling a fiber in a TLS handshake or read unwinds it") {
     run_bounded(20s, [] {
         auto l = net::tcp_listener::bind(net::address::loopback());
         const std::uint16_t port = l.local_address().port();
-        auto stall = raw_peer(l, [](net::tcp_stream& s) { weft::this_fiber::sleep_for(5s); s.close(); });
+        auto stall = raw_peer(l, [](net::tcp_stream& s) {
+            weft::this_fiber::sleep_for(5s);
+            s.close();
+        });
         auto connecting = weft::spawn([&] { tls::stream::connect("localhost", port, trusting_client(), 10s); });
         weft::this_fiber::sleep_for(50ms);
         connecting.cancel();

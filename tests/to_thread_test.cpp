@@ -91,9 +91,9 @@ TEST_CASE("to_thread from 1,000 fibers at once: the ticker keeps its 1 ms beat",
         for (auto& t : tasks) t.join();
         ticker.join();
         double total = ms_since(start);
-        INFO("1,000 jobs of 2 ms on " << weft::default_thread_pool_size() << " threads: " << total << " ms; "
-                                      << ticks << " ticks, worst gap " << worst_gap << " ms, at most "
-                                      << busy.most.load() << " jobs at once");
+        INFO("1,000 jobs of 2 ms on " << weft::default_thread_pool_size() << " threads: " << total << " ms; " << ticks
+                                      << " ticks, worst gap " << worst_gap << " ms, at most " << busy.most.load()
+                                      << " jobs at once");
         CHECK(sum == static_cast<long long>(fibers) * (fibers - 1) / 2);
         // Run one after another on the loop's thread the jobs would take 2 s and
         // the ticker would not tick at all; a 1 ms beat allows for a loaded box.
@@ -125,7 +125,8 @@ TEST_CASE("run_options::thread_pool_size bounds the pool; the default is min(32,
     CHECK(busy.most.load() == 2);
 }
 
-TEST_CASE("to_thread's own timeout wakes the fiber at once; the job finishes, its result dropped", "[to_thread][threads]") {
+TEST_CASE("to_thread's own timeout wakes the fiber at once; the job finishes, its result dropped",
+          "[to_thread][threads]") {
     std::atomic<bool> finished{false};
     std::thread::id dropped_on;
     struct witness {

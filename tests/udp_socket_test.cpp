@@ -75,8 +75,7 @@ TEST_CASE("a datagram makes a round trip between two fibers on loopback", "[udp]
 // Text goes through the string_view forms (a literal without its '\0'),
 // other contiguous chars through the span forms; none is ambiguous.
 template <class Data>
-constexpr bool sendable = requires(udp_socket& s, const Data& d, const address& a,
-                                   std::error_code& ec) {
+constexpr bool sendable = requires(udp_socket& s, const Data& d, const address& a, std::error_code& ec) {
     s.send_to(d, a);
     s.send_to(d, a, 1s);
     s.send_to(d, a, ec);
@@ -86,9 +85,8 @@ constexpr bool sendable = requires(udp_socket& s, const Data& d, const address& 
     s.send(d, ec);
     s.send(d, 1s, ec);
 };
-static_assert(sendable<char[5]> && sendable<const char*> && sendable<std::string> &&
-              sendable<std::string_view> && sendable<std::vector<char>> &&
-              sendable<std::array<char, 4>> && sendable<std::span<char>> &&
+static_assert(sendable<char[5]> && sendable<const char*> && sendable<std::string> && sendable<std::string_view> &&
+              sendable<std::vector<char>> && sendable<std::array<char, 4>> && sendable<std::span<char>> &&
               sendable<std::span<const char>>);
 static_assert(!sendable<int> && !sendable<std::vector<int>>);
 
@@ -145,8 +143,7 @@ TEST_CASE("an enclosing with_timeout ends recv with timeout_error", "[udp][timeo
         auto s = udp_socket::bind(address::loopback(0, address::family::v6));
         std::string buf(64, '\0');
         address from;
-        CHECK_THROWS_AS(weft::with_timeout(10ms, [&] { s.recv_from(buf, from); }),
-                        weft::timeout_error);
+        CHECK_THROWS_AS(weft::with_timeout(10ms, [&] { s.recv_from(buf, from); }), weft::timeout_error);
         // The shorter of the two deadlines wins, whichever it is.
         CHECK_THROWS_AS(weft::with_timeout(10ms, [&] { s.recv(buf, 1h); }), weft::timeout_error);
         std::error_code ec;
@@ -158,8 +155,7 @@ TEST_CASE("an enclosing with_timeout ends recv with timeout_error", "[udp][timeo
     });
 }
 
-TEST_CASE("cancelling a fiber parked in recv throws cancelled and keeps the socket",
-          "[udp][cancel]") {
+TEST_CASE("cancelling a fiber parked in recv throws cancelled and keeps the socket", "[udp][cancel]") {
     weft::test::run_bounded(5s, [] {
         auto s = udp_socket::bind(address::loopback());
         auto t = weft::spawn([&] {
@@ -209,9 +205,7 @@ TEST_CASE("calls on a closed or moved-from socket fail with bad_file_descriptor"
         for (udp_socket* s : {&a, &closed}) {
             CHECK(code_of([&] { s->send_to("x", to); }) == std::errc::bad_file_descriptor);
             CHECK(code_of([&] { s->send("x"); }) == std::errc::bad_file_descriptor);
-            CHECK(code_of([&] {
-                      s->recv_from({&c, 1}, from, 1s);
-                  }) == std::errc::bad_file_descriptor);
+            CHECK(code_of([&] { s->recv_from({&c, 1}, from, 1s); }) == std::errc::bad_file_descriptor);
             CHECK(code_of([&] { s->recv({&c, 1}); }) == std::errc::bad_file_descriptor);
             CHECK(code_of([&] { s->connect(to); }) == std::errc::bad_file_descriptor);
             CHECK(code_of([&] { s->local_address(); }) == std::errc::bad_file_descriptor);
@@ -266,8 +260,7 @@ TEST_CASE("send() on a socket that is not connected is a clear error", "[udp][co
     });
 }
 
-TEST_CASE("a connected socket whose peer port is closed reports connection_refused",
-          "[udp][connect]") {
+TEST_CASE("a connected socket whose peer port is closed reports connection_refused", "[udp][connect]") {
     auto fam = GENERATE(address::family::v4, address::family::v6);
     weft::test::run_bounded(5s, [fam] {
         auto s = udp_socket::open(fam);
@@ -321,8 +314,7 @@ TEST_CASE("a datagram larger than the buffer is a message_size error", "[udp][tr
 
         a.send_to("0123456789abc", b.local_address());
         std::error_code ec;
-        CHECK(b.recv_from(buf, from, 1s, ec) ==
-              10);  // the error_code form returns the prefix's size
+        CHECK(b.recv_from(buf, from, 1s, ec) == 10);  // the error_code form returns the prefix's size
         CHECK(ec == std::errc::message_size);
         CHECK(buf == "0123456789");
 
@@ -398,8 +390,7 @@ TEST_CASE("bind and open report clear errors", "[udp]") {
     CHECK(ec == weft::errc::no_scheduler);
     weft::test::run_bounded(5s, [] {
         // 192.0.2.1 (TEST-NET-1) is no address of this machine.
-        CHECK(code_of([] { udp_socket::bind(address::parse("192.0.2.1:0")); }) ==
-              std::errc::address_not_available);
+        CHECK(code_of([] { udp_socket::bind(address::parse("192.0.2.1:0")); }) == std::errc::address_not_available);
         std::error_code ec2;
         auto s = udp_socket::bind(address::parse("192.0.2.1:0"), ec2);
         CHECK(ec2 == std::errc::address_not_available);
@@ -439,6 +430,7 @@ TEST_CASE("udp timeouts: zero answers what is there, and the error names the cal
         weft::this_fiber::sleep_for(5ms);
         CHECK(a.recv(buf, 0s) == 2);
         address from;
-        CHECK_THROWS_WITH(a.recv_from(buf, from, 3ms), "weft::net::udp_socket::recv_from (timeout 3 ms): deadline passed");
+        CHECK_THROWS_WITH(a.recv_from(buf, from, 3ms),
+                          "weft::net::udp_socket::recv_from (timeout 3 ms): deadline passed");
     });
 }

@@ -166,7 +166,10 @@ TEST_CASE("when_any and when_all refuse empty handles and the caller's own task"
 
 TEST_CASE("when_any and when_all after run() returned: every task is done", "[when]") {
     weft::task<int> done_after_run;
-    weft::run([&] { done_after_run = weft::spawn([] { return 5; }); done_after_run.join(); });
+    weft::run([&] {
+        done_after_run = weft::spawn([] { return 5; });
+        done_after_run.join();
+    });
     CHECK(weft::when_any(done_after_run) == 0);
     auto [v] = weft::when_all(done_after_run);
     CHECK(v == 5);

@@ -34,8 +34,7 @@ int main(int argc, char** argv) {
         double t1 = bench::now_ns();
         stop = true;
         f = std::move(f).resume();  // let it return
-        std::printf("RESULT ctx_fiber_switch_ns=%.3f\n",
-                    (t1 - t0) / (2.0 * static_cast<double>(n)));
+        std::printf("RESULT ctx_fiber_switch_ns=%.3f\n", (t1 - t0) / (2.0 * static_cast<double>(n)));
     }
     {
         const std::size_t size = 64 * 1024;

@@ -27,8 +27,7 @@ volatile long g_created = 0;
 // A Boost allocator that asserts on a failed mmap/mprotect aborts; say how far it got.
 void on_abort(int) {
     char b[96];
-    int len = std::snprintf(
-        b, sizeof b, "NOTE aborted (stack allocator assertion) after %ld fibers\n", g_created);
+    int len = std::snprintf(b, sizeof b, "NOTE aborted (stack allocator assertion) after %ld fibers\n", g_created);
     if (::write(1, b, static_cast<std::size_t>(len)) < 0) {
     }
     _exit(3);
@@ -90,10 +89,8 @@ int main(int argc, char** argv) {
         "INFO bfiber_%s created=%ld blocked=%ld maps_before=%ld maps_after=%ld max_map_count=%ld "
         "spawn+block=%.0f ns/fiber\n",
         kind.c_str(), created, blocked, maps0, maps1, bench::max_map_count(), (t1 - t0) * per);
-    std::printf("RESULT bfiber_%s_idle_rss_bytes=%.0f\n", kind.c_str(),
-                static_cast<double>(rss1 - rss0) * per);
-    std::printf("RESULT bfiber_%s_idle_vsz_bytes=%.0f\n", kind.c_str(),
-                static_cast<double>(vsz1 - vsz0) * per);
+    std::printf("RESULT bfiber_%s_idle_rss_bytes=%.0f\n", kind.c_str(), static_cast<double>(rss1 - rss0) * per);
+    std::printf("RESULT bfiber_%s_idle_vsz_bytes=%.0f\n", kind.c_str(), static_cast<double>(vsz1 - vsz0) * per);
     std::printf("RESULT bfiber_%s_idle_maps=%ld\n", kind.c_str(), maps1 - maps0);
     std::printf("RESULT bfiber_%s_idle_created=%ld\n", kind.c_str(), created);
     std::fflush(stdout);

@@ -28,8 +28,7 @@ void phases(const char* kind, long n, Make make) {
     std::printf("RESULT bfiber_%s_spawn_batch_ns=%.1f\n", kind, batch());
     double t0 = bench::now_ns();
     for (long i = 0; i < n; ++i) make().join();
-    std::printf("RESULT bfiber_%s_spawn_seq_ns=%.1f\n", kind,
-                (bench::now_ns() - t0) / static_cast<double>(n));
+    std::printf("RESULT bfiber_%s_spawn_seq_ns=%.1f\n", kind, (bench::now_ns() - t0) / static_cast<double>(n));
     std::printf("RESULT bfiber_%s_spawn_batch_warm_ns=%.1f\n", kind, batch());
 }
 

@@ -135,8 +135,7 @@ public:
 
     // send_for(v, d) is send_until(v, now + d).
     template <class Rep, class Period>
-    bool send_for(const T& v,
-                  std::chrono::duration<Rep, Period> d) requires std::is_copy_constructible_v<T> {
+    bool send_for(const T& v, std::chrono::duration<Rep, Period> d) requires std::is_copy_constructible_v<T> {
         return send_impl(v, deadline_after(d), "weft::channel::send_for");
     }
     template <class Rep, class Period>
@@ -179,8 +178,7 @@ public:
             // The first parked sender's value goes to the back of the buffer,
             // behind everything sent before it.
             if (detail::waiter* s = send_waiters_.wake_one())
-                offer_of(s).hand_over(
-                    [this](auto&& x) { buf_.emplace_back(std::forward<decltype(x)>(x)); });
+                offer_of(s).hand_over([this](auto&& x) { buf_.emplace_back(std::forward<decltype(x)>(x)); });
             return v;
         }
         std::optional<T> v;
@@ -213,9 +211,7 @@ public:
 private:
     friend struct detail::channel_access<T>;
 
-    static detail::offer<T>& offer_of(detail::waiter* w) noexcept {
-        return *static_cast<detail::offer<T>*>(w->slot);
-    }
+    static detail::offer<T>& offer_of(detail::waiter* w) noexcept { return *static_cast<detail::offer<T>*>(w->slot); }
 
     // put_now() hands v to a parked receiver or buffers it; false when neither
     // can be done now (v is untouched then).
@@ -302,9 +298,7 @@ public:
     }
     void operator++(int) { ++*this; }
 
-    friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept {
-        return !it.value_;
-    }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return !it.value_; }
 
 private:
     channel* ch_ = nullptr;

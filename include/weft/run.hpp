@@ -86,8 +86,7 @@ std::invoke_result_t<std::decay_t<Fn>> run(run_options opts, Fn&& fn) {
 }
 
 template <class Fn>
-    requires(!std::is_same_v<std::decay_t<Fn>, run_options>)
-std::invoke_result_t<std::decay_t<Fn>> run(Fn&& fn) {
+requires(!std::is_same_v<std::decay_t<Fn>, run_options>) std::invoke_result_t<std::decay_t<Fn>> run(Fn&& fn) {
     return run(run_options{}, std::forward<Fn>(fn));
 }
 

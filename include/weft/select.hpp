@@ -90,9 +90,7 @@ public:
 
     // The value is the caller's, copied (const T&) or moved (T&&) only if
     // this case is taken; one of another type is converted to T up front.
-    send_case(channel<T>& ch, const T& v, Fn fn) : ch_(ch), fn_(std::move(fn)) {
-        offer_.copy_from = &v;
-    }
+    send_case(channel<T>& ch, const T& v, Fn fn) : ch_(ch), fn_(std::move(fn)) { offer_.copy_from = &v; }
     send_case(channel<T>& ch, T&& v, Fn fn) : ch_(ch), fn_(std::move(fn)) { offer_.move_from = &v; }
     template <class U>
     send_case(channel<T>& ch, std::in_place_t, U&& v, Fn fn)
@@ -171,8 +169,8 @@ private:
 // recv(ch, fn): receive from ch; fn gets the value, or std::nullopt once ch
 // is closed and drained.
 template <class T, class Fn>
-    requires std::invocable<std::decay_t<Fn>&, std::optional<T>&&>
-[[nodiscard]] recv_case<T, std::decay_t<Fn>> recv(channel<T>& ch, Fn&& fn) {
+requires std::invocable < std::decay_t<Fn>
+&, std::optional<T>&& > [[nodiscard]] recv_case<T, std::decay_t<Fn>> recv(channel<T>& ch, Fn&& fn) {
     return recv_case<T, std::decay_t<Fn>>(ch, std::forward<Fn>(fn));
 }
 
@@ -181,8 +179,8 @@ template <class T, class Fn>
 // as it was. A value of another type is converted to T first. fn may be left
 // out.
 template <class T, class U, class Fn>
-    requires std::constructible_from<T, U&&> && std::invocable<std::decay_t<Fn>&>
-[[nodiscard]] send_case<T, std::decay_t<Fn>> send(channel<T>& ch, U&& v, Fn&& fn) {
+requires std::constructible_from<T, U&&> && std::invocable < std::decay_t<Fn>
+& > [[nodiscard]] send_case<T, std::decay_t<Fn>> send(channel<T>& ch, U&& v, Fn&& fn) {
     using S = send_case<T, std::decay_t<Fn>>;
     constexpr bool a_T = std::is_same_v<std::remove_cvref_t<U>, T>;
     if constexpr (a_T && std::is_lvalue_reference_v<U>) {
@@ -198,7 +196,7 @@ template <class T, class U, class Fn>
 }
 
 template <class T, class U>
-    requires std::constructible_from<T, U&&>
+requires std::constructible_from<T, U&&>
 [[nodiscard]] send_case<T, detail::do_nothing> send(channel<T>& ch, U&& v) {
     return send(ch, std::forward<U>(v), detail::do_nothing{});
 }
@@ -206,24 +204,23 @@ template <class T, class U>
 // after(d, fn): when nothing else was taken within d of the select() call,
 // call fn(). A deadline already passed makes select() a poll.
 template <class Rep, class Period, class Fn = detail::do_nothing>
-    requires std::invocable<std::decay_t<Fn>&>
-[[nodiscard]] timer_case<std::decay_t<Fn>> after(std::chrono::duration<Rep, Period> d,
-                                                 Fn&& fn = {}) {
+requires std::invocable < std::decay_t<Fn>
+& > [[nodiscard]] timer_case<std::decay_t<Fn>> after(std::chrono::duration<Rep, Period> d, Fn&& fn = {}) {
     return timer_case<std::decay_t<Fn>>(deadline_after(d), std::forward<Fn>(fn));
 }
 
 // at(t, fn): after() with an absolute deadline.
 template <class Fn = detail::do_nothing>
-    requires std::invocable<std::decay_t<Fn>&>
-[[nodiscard]] timer_case<std::decay_t<Fn>> at(deadline t, Fn&& fn = {}) {
+requires std::invocable < std::decay_t<Fn>
+& > [[nodiscard]] timer_case<std::decay_t<Fn>> at(deadline t, Fn&& fn = {}) {
     return timer_case<std::decay_t<Fn>>(t, std::forward<Fn>(fn));
 }
 
 // otherwise(fn): Go's `default:` — call fn() at once when no other case is
 // ready, so select() never parks.
 template <class Fn = detail::do_nothing>
-    requires std::invocable<std::decay_t<Fn>&>
-[[nodiscard]] fallback_case<std::decay_t<Fn>> otherwise(Fn&& fn = {}) {
+requires std::invocable < std::decay_t<Fn>
+& > [[nodiscard]] fallback_case<std::decay_t<Fn>> otherwise(Fn&& fn = {}) {
     return fallback_case<std::decay_t<Fn>>(std::forward<Fn>(fn));
 }
 
@@ -250,8 +247,10 @@ constexpr std::size_t first_of(case_kind k) {
 
 template <class C>
 bool poll_case(C& c) {
-    if constexpr (C::kind == case_kind::channel) return c.poll();
-    else return false;
+    if constexpr (C::kind == case_kind::channel)
+        return c.poll();
+    else
+        return false;
 }
 
 template <class C>
@@ -261,14 +260,18 @@ void link_case(C& c, waiter& w) noexcept {
 
 template <class C>
 bool fired_case(const C& c) noexcept {
-    if constexpr (C::kind == case_kind::channel) return c.fired();
-    else return false;
+    if constexpr (C::kind == case_kind::channel)
+        return c.fired();
+    else
+        return false;
 }
 
 template <class C>
 deadline deadline_of(const C& c) noexcept {
-    if constexpr (C::kind == case_kind::timer) return c.when();
-    else return never;
+    if constexpr (C::kind == case_kind::timer)
+        return c.when();
+    else
+        return never;
 }
 
 template <std::size_t... I, class... C>
@@ -349,8 +352,7 @@ std::size_t select_impl(std::index_sequence<I...>, C&... c) {
 // an after() case is select's own and is not an error), and
 // std::system_error(errc::no_scheduler) outside a fiber.
 template <class... Cases>
-    requires(detail::is_select_case<std::remove_cvref_t<Cases>>::value && ...)
-std::size_t select(Cases&&... cases) {
+requires(detail::is_select_case<std::remove_cvref_t<Cases>>::value&&...) std::size_t select(Cases&&... cases) {
     static_assert(sizeof...(Cases) > 0, "weft::select needs at least one case");
     static_assert(sizeof...(Cases) < 256, "weft::select takes fewer than 256 cases");
     static_assert(((std::remove_cvref_t<Cases>::kind == detail::case_kind::timer) + ...) <= 1,

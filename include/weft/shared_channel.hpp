@@ -192,9 +192,9 @@ private:
 
     mutable std::mutex m_;
     const std::size_t cap_;
-    std::deque<T> buf_;                 // at most cap_ values
-    detail::cross_list senders_;        // waiting only while buf_ is full (or cap_ == 0)
-    detail::cross_list receivers_;      // waiting only while buf_ is empty
+    std::deque<T> buf_;             // at most cap_ values
+    detail::cross_list senders_;    // waiting only while buf_ is full (or cap_ == 0)
+    detail::cross_list receivers_;  // waiting only while buf_ is empty
     bool closed_ = false;
 };
 

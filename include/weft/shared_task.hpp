@@ -36,16 +36,16 @@ public:
     virtual void run_body() = 0;
 
     std::mutex m;
-    cross_list joiners;                 // under m
-    bool done = false;                  // under m; result/error are set before it
+    cross_list joiners;                            // under m
+    bool done = false;                             // under m; result/error are set before it
     task_state final_state = task_state::pending;  // under m, meaningful once done
-    std::exception_ptr error;           // set when failed or cancelled
-    std::atomic<unsigned> refs{2};      // the handle + the target side
-    std::size_t thread = 0;             // the thread it runs on
-    void* group = nullptr;              // the run's thread group (null: a one-thread run)
+    std::exception_ptr error;                      // set when failed or cancelled
+    std::atomic<unsigned> refs{2};                 // the handle + the target side
+    std::size_t thread = 0;                        // the thread it runs on
+    void* group = nullptr;                         // the run's thread group (null: a one-thread run)
     // The target thread's only:
-    fiber* fib = nullptr;               // its fiber while it runs
-    bool cancel_pending = false;        // cancel() came before the fiber did
+    fiber* fib = nullptr;         // its fiber while it runs
+    bool cancel_pending = false;  // cancel() came before the fiber did
 };
 
 template <class R>
@@ -138,8 +138,10 @@ public:
     // while it waits (the task keeps running then).
     decltype(auto) join() & {
         finish_join();
-        if constexpr (!std::is_void_v<T>) return static_cast<T&>(*impl()->result);
-        else return;
+        if constexpr (!std::is_void_v<T>)
+            return static_cast<T&>(*impl()->result);
+        else
+            return;
     }
     T join() && {
         finish_join();
@@ -192,19 +194,19 @@ private:
 // outside a fiber.
 template <class Fn, class... Args>
 [[nodiscard]] shared_task<detail::spawn_on_result_t<Fn, Args...>> spawn_on(std::size_t index, spawn_options opts,
-                                                                          Fn&& fn, Args&&... args) {
+                                                                           Fn&& fn, Args&&... args) {
     using R = detail::spawn_on_result_t<Fn, Args...>;
     auto* s = new detail::shared_task_impl<R, std::decay_t<Fn>, std::decay_t<Args>...>(std::forward<Fn>(fn),
-                                                                                     std::forward<Args>(args)...);
+                                                                                       std::forward<Args>(args)...);
     detail::start_shared(s, index, std::move(opts));
     return shared_task<R>(s);
 }
 
 // spawn_on(index, fn, args...) is spawn_on(index, {}, fn, args...).
 template <class Fn, class... Args>
-    requires(!std::is_same_v<std::decay_t<Fn>, spawn_options>)
-[[nodiscard]] shared_task<detail::spawn_on_result_t<Fn, Args...>> spawn_on(std::size_t index, Fn&& fn,
-                                                                          Args&&... args) {
+requires(!std::is_same_v<std::decay_t<Fn>, spawn_options>)
+    [[nodiscard]] shared_task<detail::spawn_on_result_t<Fn, Args...>> spawn_on(std::size_t index, Fn&& fn,
+                                                                               Args&&... args) {
     return spawn_on(index, spawn_options{}, std::forward<Fn>(fn), std::forward<Args>(args)...);
 }
 

@@ -84,8 +84,10 @@ public:
     // is interrupted while it waits (the task keeps running then).
     decltype(auto) join() & {
         finish_join();
-        if constexpr (!std::is_void_v<T>) return static_cast<T&>(*impl()->result);
-        else return;
+        if constexpr (!std::is_void_v<T>)
+            return static_cast<T&>(*impl()->result);
+        else
+            return;
     }
     T join() && {
         finish_join();
@@ -162,7 +164,7 @@ task<T> make_task(task_base* s) noexcept {
 
 template <class Fn, class... Args>
 using spawn_result_t = std::decay_t<std::invoke_result_t<std::decay_t<Fn>, std::decay_t<Args>...>>;
-}
+}  // namespace detail
 
 // spawn(opts, fn, args...) starts fn(args...) in a new fiber and returns its
 // task. The fiber is queued, not run: it first runs when the caller next
@@ -175,22 +177,22 @@ using spawn_result_t = std::decay_t<std::invoke_result_t<std::decay_t<Fn>, std::
 // never runs — is reported on stderr in debug builds (NDEBUG not defined),
 // unless cancel() was called first.
 template <class Fn, class... Args>
-[[nodiscard("dropping the task cancels it; call detach() to let it run on its own")]]
-task<detail::spawn_result_t<Fn, Args...>> spawn(spawn_options opts, Fn&& fn, Args&&... args) {
+[[nodiscard(
+    "dropping the task cancels it; call detach() to let it run on its own")]] task<detail::spawn_result_t<Fn, Args...>>
+spawn(spawn_options opts, Fn&& fn, Args&&... args) {
     using R = detail::spawn_result_t<Fn, Args...>;
-    auto* s = new detail::task_impl<R, std::decay_t<Fn>, std::decay_t<Args>...>(
-        std::forward<Fn>(fn), std::forward<Args>(args)...);
+    auto* s = new detail::task_impl<R, std::decay_t<Fn>, std::decay_t<Args>...>(std::forward<Fn>(fn),
+                                                                                std::forward<Args>(args)...);
     detail::start_task(s, std::move(opts));
     return detail::make_task<R>(s);
 }
 
 // spawn(fn, args...) is spawn({}, fn, args...): an unnamed fiber, default stack.
 template <class Fn, class... Args>
-    requires(!std::is_same_v<std::decay_t<Fn>, spawn_options>)
-[[nodiscard("dropping the task cancels it; call detach() to let it run on its own")]]
-task<detail::spawn_result_t<Fn, Args...>> spawn(Fn&& fn, Args&&... args) {
+requires(!std::is_same_v<std::decay_t<Fn>, spawn_options>)
+    [[nodiscard("dropping the task cancels it; call detach() to let it run on its own")]] task<
+        detail::spawn_result_t<Fn, Args...>> spawn(Fn&& fn, Args&&... args) {
     return spawn(spawn_options{}, std::forward<Fn>(fn), std::forward<Args>(args)...);
 }
-
 
 }  // namespace weft

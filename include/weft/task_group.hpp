@@ -116,8 +116,7 @@ public:
     }
 
     template <class Fn, class... Args>
-        requires(!std::is_same_v<std::decay_t<Fn>, spawn_options>)
-    void spawn(Fn&& fn, Args&&... args) {
+    requires(!std::is_same_v<std::decay_t<Fn>, spawn_options>) void spawn(Fn&& fn, Args&&... args) {
         spawn(spawn_options{}, std::forward<Fn>(fn), std::forward<Args>(args)...);
     }
 
@@ -131,8 +130,7 @@ public:
     }
 
     template <class Fn, class... Args>
-        requires(!std::is_same_v<std::decay_t<Fn>, spawn_options>)
-    [[nodiscard]] bool try_spawn(Fn&& fn, Args&&... args) {
+    requires(!std::is_same_v<std::decay_t<Fn>, spawn_options>) [[nodiscard]] bool try_spawn(Fn&& fn, Args&&... args) {
         return try_spawn(spawn_options{}, std::forward<Fn>(fn), std::forward<Args>(args)...);
     }
 
@@ -190,9 +188,7 @@ private:
 
         void operator()() {
             try {
-                auto call = [](F& f, A&... a) {
-                    static_cast<void>(std::invoke(std::move(f), std::move(a)...));
-                };
+                auto call = [](F& f, A&... a) { static_cast<void>(std::invoke(std::move(f), std::move(a)...)); };
                 std::apply(call, call_);
             } catch (const cancelled&) {
                 // Cancelled, and it let cancelled out: not a failure. A
@@ -214,10 +210,9 @@ private:
     void launch(spawn_options&& opts, Fn&& fn, Args&&... args) {
         child_iter it = children_.emplace(children_.end());
         token tok(this, it);  // from here on, the slot and the entry are the token's to give back
-        task<void> t = weft::spawn(
-            std::move(opts),
-            body<std::decay_t<Fn>, std::decay_t<Args>...>(std::move(tok), std::forward<Fn>(fn),
-                                                         std::forward<Args>(args)...));
+        task<void> t =
+            weft::spawn(std::move(opts), body<std::decay_t<Fn>, std::decay_t<Args>...>(
+                                             std::move(tok), std::forward<Fn>(fn), std::forward<Args>(args)...));
         it->task = detail::task_access(t);
         if (cancelling_) t.cancel();
         t.detach();  // the group holds the task through `it` until the token ends it
@@ -234,12 +229,12 @@ private:
     std::size_t limit_;
     bool supervise_;
     bool cancelling_ = false;
-    std::size_t slots_ = 0;                   // slots held by children (only with a limit)
+    std::size_t slots_ = 0;                      // slots held by children (only with a limit)
     int uncaught_ = std::uncaught_exceptions();  // at construction, to tell unwinding apart
-    std::list<child> children_;               // every child not yet ended
-    std::vector<std::exception_ptr> errors_;  // failures since the last wait()
-    detail::wait_list joiners_;               // fibers in wait() or the destructor
-    detail::wait_list slot_waiters_;          // spawners parked at the limit; slot -> bool granted
+    std::list<child> children_;                  // every child not yet ended
+    std::vector<std::exception_ptr> errors_;     // failures since the last wait()
+    detail::wait_list joiners_;                  // fibers in wait() or the destructor
+    detail::wait_list slot_waiters_;             // spawners parked at the limit; slot -> bool granted
 };
 
 }  // namespace weft

@@ -30,8 +30,7 @@ template <class Rep, class Period>
 deadline deadline_after(std::chrono::duration<Rep, Period> d) noexcept {
     auto now = clock::now();
     if (d <= d.zero()) return now;
-    if (d >= std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(never - now))
-        return never;
+    if (d >= std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(never - now)) return never;
     return now + std::chrono::duration_cast<clock::duration>(d);
 }
 

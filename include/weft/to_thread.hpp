@@ -88,7 +88,8 @@ template <class Fn, class... Args>
 detail::to_thread_result_t<Fn, Args...> to_thread_until(deadline at, Fn&& fn, Args&&... args) {
     using R = detail::to_thread_result_t<Fn, Args...>;
     using job_t = detail::thread_job_impl<R, std::decay_t<Fn>, std::decay_t<Args>...>;
-    std::unique_ptr<detail::thread_job> job = std::make_unique<job_t>(std::forward<Fn>(fn), std::forward<Args>(args)...);
+    std::unique_ptr<detail::thread_job> job =
+        std::make_unique<job_t>(std::forward<Fn>(fn), std::forward<Args>(args)...);
     detail::run_on_pool(job, at);
     auto& done = static_cast<job_t&>(*job);
     if (done.error) std::rethrow_exception(done.error);
@@ -118,16 +119,15 @@ detail::to_thread_result_t<Fn, Args...> to_thread_until(deadline at, Fn&& fn, Ar
 // errc::no_scheduler) outside a fiber, std::system_error when no worker
 // thread can be started.
 template <class Fn, class... Args>
-    requires(!detail::is_duration_v<std::decay_t<Fn>>)
-detail::to_thread_result_t<Fn, Args...> to_thread(Fn&& fn, Args&&... args) {
+requires(!detail::is_duration_v<std::decay_t<Fn>>) detail::to_thread_result_t<Fn, Args...> to_thread(Fn&& fn,
+                                                                                                     Args&&... args) {
     return to_thread_until(never, std::forward<Fn>(fn), std::forward<Args>(args)...);
 }
 
 // to_thread(timeout, fn, args...) is to_thread(fn, args...) that gives up
 // after `timeout`: it throws weft::timeout_error then, as above.
 template <class Rep, class Period, class Fn, class... Args>
-detail::to_thread_result_t<Fn, Args...> to_thread(std::chrono::duration<Rep, Period> timeout, Fn&& fn,
-                                                  Args&&... args) {
+detail::to_thread_result_t<Fn, Args...> to_thread(std::chrono::duration<Rep, Period> timeout, Fn&& fn, Args&&... args) {
     return to_thread_until(deadline_after(timeout), std::forward<Fn>(fn), std::forward<Args>(args)...);
 }
 

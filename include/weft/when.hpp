@@ -36,8 +36,8 @@ template <class T>
 struct is_task<task<T>> : std::true_type {};
 
 template <class R>
-concept task_range = std::ranges::forward_range<R> &&
-                     is_task<std::remove_cvref_t<std::ranges::range_reference_t<R>>>::value;
+concept task_range =
+    std::ranges::forward_range<R> && is_task<std::remove_cvref_t<std::ranges::range_reference_t<R>>>::value;
 
 // joined_t<T> is what when_all() gives back for a task<T>: a reference to
 // its result, or std::monostate for task<void>.
@@ -123,8 +123,7 @@ template <detail::task_range R>
 void when_all(R&& tasks) {
     std::vector<detail::task_base*> b = detail::tasks_of(tasks, "when_all");
     std::size_t i = detail::wait_tasks(b.data(), b.size(), true);
-    if (i < b.size())
-        std::ranges::next(std::ranges::begin(tasks), static_cast<std::ptrdiff_t>(i))->join();
+    if (i < b.size()) std::ranges::next(std::ranges::begin(tasks), static_cast<std::ptrdiff_t>(i))->join();
 }
 
 }  // namespace weft

@@ -60,9 +60,7 @@ inline fcontext make_context(void* top, std::size_t size, entry_fn entry) noexce
 
 // jump() suspends the caller and resumes `to`, passing `data`; it returns when
 // someone resumes the caller, with that someone's context and data.
-inline transfer jump(fcontext to, void* data) noexcept {
-    return boost::context::detail::jump_fcontext(to, data);
-}
+inline transfer jump(fcontext to, void* data) noexcept { return boost::context::detail::jump_fcontext(to, data); }
 
 // asan_switch records what ASan needs across one switch.
 struct asan_switch {

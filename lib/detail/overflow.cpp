@@ -30,7 +30,8 @@ struct line {
     line& operator<<(std::uint64_t v) {
         char tmp[24];
         int i = 0;
-        do tmp[i++] = static_cast<char>('0' + v % 10); while ((v /= 10) && i < 24);
+        do tmp[i++] = static_cast<char>('0' + v % 10);
+        while ((v /= 10) && i < 24);
         while (i > 0 && n < sizeof buf) buf[n++] = tmp[--i];
         return *this;
     }

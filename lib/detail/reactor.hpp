@@ -119,9 +119,7 @@ public:
     void post(remote_work* w) noexcept;
     // has_posted() is true when posted work waits: one plain test while no
     // other thread can post, one load after.
-    bool has_posted() const noexcept {
-        return remote_ && remote_->posted.load(std::memory_order_acquire) != nullptr;
-    }
+    bool has_posted() const noexcept { return remote_ && remote_->posted.load(std::memory_order_acquire) != nullptr; }
     // run_posted() runs the work posted so far, oldest first (loop thread).
     void run_posted() noexcept;
     // wait_remote() parks the running fiber until posted work unparks it, or
@@ -141,9 +139,7 @@ public:
     // microseconds then costs neither an eventfd write nor an epoll wake-up.
     bool spin_for_posts(deadline limit) const noexcept;
     // remote_wakes() counts the eventfd writes so far (a busy loop gets none).
-    std::uint64_t remote_wakes() const noexcept {
-        return remote_ ? remote_->wakes.load(std::memory_order_relaxed) : 0;
-    }
+    std::uint64_t remote_wakes() const noexcept { return remote_ ? remote_->wakes.load(std::memory_order_relaxed) : 0; }
 
 private:
     struct slot {
@@ -155,8 +151,8 @@ private:
         bool watched = false;
         bool readable = false;
         bool writable = false;
-        bool read_hup = false;     // sticky: EPOLLRDHUP/HUP seen, reads must see EOF or the error
-        bool write_hup = false;    // sticky: EPOLLHUP seen
+        bool read_hup = false;   // sticky: EPOLLRDHUP/HUP seen, reads must see EOF or the error
+        bool write_hup = false;  // sticky: EPOLLHUP seen
     };
 
     // What other threads touch, on cache lines of its own so that their CAS
@@ -178,9 +174,9 @@ private:
     void read_eventfd() noexcept;
 
     int epfd_ = -1;
-    std::vector<slot> slots_;      // indexed by fd; grows in add()
+    std::vector<slot> slots_;  // indexed by fd; grows in add()
     std::size_t waiting_ = 0;
-    std::size_t callbacks_ = 0;    // watched slots with a callback
+    std::size_t callbacks_ = 0;       // watched slots with a callback
     std::size_t remote_waiters_ = 0;  // fibers in wait_remote()
     std::size_t soon_waiters_ = 0;    // of those, the ones expecting a wake soon
     remote_state* remote_ = nullptr;  // made by open_remote(): post() may come

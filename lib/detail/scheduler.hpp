@@ -227,16 +227,16 @@ private:
 
     // What every switch and park touches comes first, in one cache line,
     // whatever the size of the loop's fiber block after it.
-    void* eh_;                       // this thread's __cxa_eh_globals (laid out as eh_state)
+    void* eh_;  // this thread's __cxa_eh_globals (laid out as eh_state)
     fiber* running_ = &loop_;
-    fiber* ready_head_ = nullptr;    // FIFO run queue, linked by next_ready
+    fiber* ready_head_ = nullptr;  // FIFO run queue, linked by next_ready
     fiber* ready_tail_ = nullptr;
-    int budget_ = 0;                 // fiber-to-fiber switches left before the loop runs
-    bool time_read_ = false;         // this turn has read loop_time_ (run_ready() clears it)
-    bool tearing_down_ = false;      // cancel_all() was called
-    std::int64_t loop_time_ = 0;     // the latest coarse_now() read: by a turn's first park(), after a sleep
-    fiber loop_;                     // the thread's own stack: runs the loop
-    fiber* live_head_ = nullptr;     // every fiber not yet ended
+    int budget_ = 0;              // fiber-to-fiber switches left before the loop runs
+    bool time_read_ = false;      // this turn has read loop_time_ (run_ready() clears it)
+    bool tearing_down_ = false;   // cancel_all() was called
+    std::int64_t loop_time_ = 0;  // the latest coarse_now() read: by a turn's first park(), after a sleep
+    fiber loop_;                  // the thread's own stack: runs the loop
+    fiber* live_head_ = nullptr;  // every fiber not yet ended
     std::size_t live_ = 0;
     std::uint64_t last_id_ = 0;
     timer_heap timers_;

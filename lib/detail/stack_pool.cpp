@@ -86,8 +86,7 @@ char* stack_pool::fresh_slot(size_class& c) {
     if (c.next == c.end) {
         std::size_t slots = std::max(min_slots, region_bytes / c.stride);
         std::size_t bytes = slots * c.stride;
-        void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p == MAP_FAILED)
             throw_no_stack("cannot map " + std::to_string(bytes >> 20) +
                            " MiB for fiber stacks: " + std::generic_category().message(errno));
@@ -99,9 +98,10 @@ char* stack_pool::fresh_slot(size_class& c) {
     if (mode_ != guard_mode::none && !install_guard(slot)) {
         int err = errno;
         if (err == ENOMEM)
-            throw_no_stack("cannot install a stack guard page: the process reached "
-                           "vm.max_map_count (each mprotect-guarded stack costs two "
-                           "mappings; Linux >= 6.13 guards without them)");
+            throw_no_stack(
+                "cannot install a stack guard page: the process reached "
+                "vm.max_map_count (each mprotect-guarded stack costs two "
+                "mappings; Linux >= 6.13 guards without them)");
         throw_no_stack("cannot install a stack guard page: " + std::generic_category().message(err));
     }
     c.next += c.stride;

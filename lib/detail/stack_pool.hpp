@@ -55,11 +55,11 @@ public:
 
 private:
     struct size_class {
-        std::size_t size = 0;        // usable bytes per stack
-        std::size_t stride = 0;      // guard + size
-        std::vector<char*> free;     // bottoms of returned stacks, most recent last
-        std::size_t trimmed = 0;     // free[0, trimmed) hold no memory
-        char* next = nullptr;        // next never-used slot in the newest region
+        std::size_t size = 0;     // usable bytes per stack
+        std::size_t stride = 0;   // guard + size
+        std::vector<char*> free;  // bottoms of returned stacks, most recent last
+        std::size_t trimmed = 0;  // free[0, trimmed) hold no memory
+        char* next = nullptr;     // next never-used slot in the newest region
         char* end = nullptr;
     };
 
@@ -68,10 +68,10 @@ private:
     bool install_guard(char* guard) noexcept;
 
     guard_mode mode_;
-    std::vector<size_class> classes_;             // few, looked up by size once per take()
+    std::vector<size_class> classes_;                           // few, looked up by size once per take()
     std::size_t default_class_ = static_cast<std::size_t>(-1);  // index of size 0, once known
     std::vector<std::pair<void*, std::size_t>> regions_;
-    std::vector<unsigned> valgrind_ids_;          // stacks registered with Valgrind
+    std::vector<unsigned> valgrind_ids_;  // stacks registered with Valgrind
     std::size_t in_use_ = 0;
 };
 

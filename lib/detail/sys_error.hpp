@@ -24,8 +24,7 @@ inline std::error_code errno_code(int e = errno) noexcept { return {e, std::gene
 // throw_error(ec, what, timeout) is throw_error() for a call that took its own
 // `timeout`: a timeout names it ("(timeout 5 s)") unless an enclosing
 // with_timeout() was what passed.
-[[noreturn]] void throw_error(std::error_code ec, std::string_view what,
-                              std::chrono::nanoseconds timeout);
+[[noreturn]] void throw_error(std::error_code ec, std::string_view what, std::chrono::nanoseconds timeout);
 
 // timeout_detail(timeout, name) is what a timeout_error says in parentheses:
 // "an enclosing with_timeout" when that deadline has passed, otherwise

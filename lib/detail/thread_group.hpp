@@ -48,9 +48,9 @@ public:
 private:
     struct slot {
         std::mutex m;
-        reactor* io = nullptr;   // under m: set while the loop takes posts
-        remote_work stop;        // posted by stop()
-        bool opened = false;     // under start_m_: its loop took posts once
+        reactor* io = nullptr;  // under m: set while the loop takes posts
+        remote_work stop;       // posted by stop()
+        bool opened = false;    // under start_m_: its loop took posts once
     };
 
     void run_thread(std::size_t i) noexcept;

@@ -89,8 +89,8 @@ void thread_pool::work() noexcept {
                 // finds this worker awake, and neither side pays a futex.
                 lock.unlock();
                 const auto until = std::chrono::steady_clock::now() + spin_for;
-                while (queued_.load(std::memory_order_acquire) == 0 && !stopping_flag_.load(std::memory_order_relaxed) &&
-                       std::chrono::steady_clock::now() < until)
+                while (queued_.load(std::memory_order_acquire) == 0 &&
+                       !stopping_flag_.load(std::memory_order_relaxed) && std::chrono::steady_clock::now() < until)
                     __builtin_ia32_pause();
                 lock.lock();
             }

@@ -26,10 +26,10 @@ struct pool_call final : remote_work {
     enum : unsigned char { queued, running, abandoned_before_start };
 
     std::unique_ptr<thread_job> job;
-    fiber* waiter = nullptr;       // the fiber parked on it (loop thread only)
-    reactor* loop = nullptr;       // where the worker posts it back
-    bool abandoned = false;        // the fiber stopped waiting (loop thread only)
-    bool finished = false;         // on_done() ran (loop thread only)
+    fiber* waiter = nullptr;  // the fiber parked on it (loop thread only)
+    reactor* loop = nullptr;  // where the worker posts it back
+    bool abandoned = false;   // the fiber stopped waiting (loop thread only)
+    bool finished = false;    // on_done() ran (loop thread only)
     // The only field both threads write: a worker takes the call with
     // queued -> running; a fiber that gives up first makes it
     // queued -> abandoned_before_start and the job never runs.
@@ -67,13 +67,13 @@ private:
     const std::size_t max_;
     std::mutex m_;
     std::condition_variable cv_;
-    std::deque<pool_call*> queue_;     // guarded by m_
-    std::size_t idle_ = 0;             // workers waiting for a call (spinning or asleep), guarded by m_
-    std::size_t sleeping_ = 0;         // of those, asleep on cv_, guarded by m_
-    bool stopping_ = false;            // guarded by m_
+    std::deque<pool_call*> queue_;            // guarded by m_
+    std::size_t idle_ = 0;                    // workers waiting for a call (spinning or asleep), guarded by m_
+    std::size_t sleeping_ = 0;                // of those, asleep on cv_, guarded by m_
+    bool stopping_ = false;                   // guarded by m_
     std::atomic<std::size_t> queued_{0};      // queue_.size(), for spinners to watch without the lock
     std::atomic<bool> stopping_flag_{false};  // stopping_, likewise
-    std::vector<std::thread> threads_; // loop thread only
+    std::vector<std::thread> threads_;        // loop thread only
 };
 
 // current_pool() is this run's pool, made on first use. Throws

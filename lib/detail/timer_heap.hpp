@@ -15,10 +15,10 @@ struct timer {
     static constexpr std::size_t unarmed = static_cast<std::size_t>(-1);
 
     deadline when{};
-    std::uint64_t seq = 0;          // arming order: equal deadlines fire FIFO
-    std::size_t index = unarmed;    // position in the heap while armed
-    void (*fire)(timer&) = nullptr; // called by the loop when `when` has passed
-    void* owner = nullptr;          // for fire()
+    std::uint64_t seq = 0;           // arming order: equal deadlines fire FIFO
+    std::size_t index = unarmed;     // position in the heap while armed
+    void (*fire)(timer&) = nullptr;  // called by the loop when `when` has passed
+    void* owner = nullptr;           // for fire()
 
     bool armed() const noexcept { return index != unarmed; }
 };

@@ -98,7 +98,8 @@ clock::duration waited(int fd) noexcept {
         timespec at{}, now{};
         std::memcpy(&at, CMSG_DATA(c), sizeof at);
         ::clock_gettime(CLOCK_REALTIME, &now);
-        const auto d = std::chrono::seconds(now.tv_sec - at.tv_sec) + std::chrono::nanoseconds(now.tv_nsec - at.tv_nsec);
+        const auto d =
+            std::chrono::seconds(now.tv_sec - at.tv_sec) + std::chrono::nanoseconds(now.tv_nsec - at.tv_nsec);
         return d.count() > 0 ? std::chrono::duration_cast<clock::duration>(d) : clock::duration{};
     }
     return {};
@@ -148,8 +149,8 @@ int per_try_ms(std::chrono::nanoseconds total, std::size_t nservers, int tries) 
 // it: retries at the front (they are the oldest), new lookups at the back.
 // Every channel of that list (one per per-try timeout) shares it.
 struct dns_pacing {
-    std::string servers;    // the key: the list as given ("" for resolv.conf's)
-    std::size_t nservers;   // how many servers it names (cuts each try's timeout)
+    std::string servers;   // the key: the list as given ("" for resolv.conf's)
+    std::size_t nservers;  // how many servers it names (cuts each try's timeout)
     dns_pacer pacer;
     std::deque<dns_query*> queue;
     // refused_at is when a server of the list last refused a datagram (an
@@ -199,13 +200,13 @@ const ares_socket_functions all = {open, close, connect, recvfrom, sendv};
 struct dns_glue::channel {
     struct sock {
         int fd;
-        std::uint32_t gen;   // ours: tells a socket from a later one with the same number
-        bool stream;         // TCP: c-ares reads it one piece per call (see on_edge)
-        bool want_write;     // c-ares asked for writability
+        std::uint32_t gen;  // ours: tells a socket from a later one with the same number
+        bool stream;        // TCP: c-ares reads it one piece per call (see on_edge)
+        bool want_write;    // c-ares asked for writability
     };
 
     dns_glue* glue;
-    dns_pacing* pace;         // its server list's window, shared with the list's other channels
+    dns_pacing* pace;  // its server list's window, shared with the list's other channels
     std::string key;
     ares_channel ch = nullptr;
     timer tick;               // fires ares_process_fd(BAD, BAD): retries and timeouts
@@ -464,7 +465,7 @@ dns_glue::channel* dns_glue::channel_at(dns_pacing& p, int try_ms, std::error_co
     ares_options o{};
     char lookups[] = "fb";  // /etc/hosts first, then DNS
     o.lookups = lookups;
-    o.tries = 1;            // each server once: the next try is weft's (on_addrinfo)
+    o.tries = 1;  // each server once: the next try is weft's (on_addrinfo)
     o.timeout = try_ms;
     o.sock_state_cb = &channel::on_sock_state;
     o.sock_state_cb_data = c.get();
@@ -562,9 +563,8 @@ dns_query_ptr dns_glue::start(const char* host, std::uint16_t port, const dns::o
 }
 
 dns_glue& current_dns(const char* what) {
-    return current_service<dns_glue>(what, [] {
-        return std::make_unique<dns_glue>(*scheduler::current(), *running_reactor());
-    });
+    return current_service<dns_glue>(
+        what, [] { return std::make_unique<dns_glue>(*scheduler::current(), *running_reactor()); });
 }
 
 }  // namespace weft::detail

@@ -33,21 +33,21 @@ struct dns_pacing;
 // c-ares, or to be asked again) is owned by that queue the same way: the queue
 // frees it when it comes up abandoned.
 struct dns_query {
-    fiber* waiter = nullptr;         // the parked fiber, unparked by the callback
-    bool done = false;               // the callback ran: ec and addrs are final
-    bool abandoned = false;          // the fiber left first: the callback (or the queue) owns and frees this
-    std::error_code ec;              // a weft::dns::errc, or none
-    std::vector<net::address> addrs; // on success, in c-ares' order, without duplicates
-    int family = 0;                  // AF_INET or AF_INET6 when only those were asked for, else 0
+    fiber* waiter = nullptr;          // the parked fiber, unparked by the callback
+    bool done = false;                // the callback ran: ec and addrs are final
+    bool abandoned = false;           // the fiber left first: the callback (or the queue) owns and frees this
+    std::error_code ec;               // a weft::dns::errc, or none
+    std::vector<net::address> addrs;  // on success, in c-ares' order, without duplicates
+    int family = 0;                   // AF_INET or AF_INET6 when only those were asked for, else 0
     // Pacing and retries (ares_glue.cpp): weft, not c-ares, asks again.
-    std::string host;                // what to ask, each try
+    std::string host;  // what to ask, each try
     std::uint16_t port = 0;
-    dns_pacing* pace = nullptr;      // its server list's window and queue
-    int tries_left = 0;              // tries after this one
-    int try_ms = 0;                  // this try's timeout per server; doubles for each next try
-    bool in_call = false;            // inside ares_getaddrinfo(): a callback now is a local answer
-    std::uint64_t seq = 0;           // its number in the pacer's count, this try
-    clock::time_point sent_at{};     // when c-ares got it, this try: its round trip starts here
+    dns_pacing* pace = nullptr;   // its server list's window and queue
+    int tries_left = 0;           // tries after this one
+    int try_ms = 0;               // this try's timeout per server; doubles for each next try
+    bool in_call = false;         // inside ares_getaddrinfo(): a callback now is a local answer
+    std::uint64_t seq = 0;        // its number in the pacer's count, this try
+    clock::time_point sent_at{};  // when c-ares got it, this try: its round trip starts here
 };
 
 struct dns_query_release {
@@ -81,7 +81,6 @@ public:
     // (errc::bad_servers, errc::failed) when no channel can be made.
     dns_query_ptr start(const char* host, std::uint16_t port, const dns::options& opts, std::error_code& ec);
 
-
     dns::options defaults;  // what resolve() without options uses in this run
 
     struct channel;  // one ares_channel with its timer and sockets (ares_glue.cpp)
@@ -93,11 +92,10 @@ private:
 
     scheduler& sched_;
     reactor& io_;
-    std::string env_servers_;  // WEFT_DNS_SERVERS, read when the glue is made
+    std::string env_servers_;                           // WEFT_DNS_SERVERS, read when the glue is made
     std::vector<std::unique_ptr<dns_pacing>> pacings_;  // before channels_: outlives them
     std::vector<std::unique_ptr<channel>> channels_;
     std::size_t sockets_ = 0;  // c-ares sockets now watched, over all channels
-
 };
 
 // current_dns() is this run's dns_glue, made on first use (a service of the

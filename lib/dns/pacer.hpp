@@ -48,7 +48,7 @@ class dns_pacer {
 public:
     static constexpr double max_window = 200;  // and the first: a default receive buffer holds 256
     static constexpr double min_window = 8;
-    static constexpr double queue_target = 32;  // queries let wait at the server
+    static constexpr double queue_target = 32;              // queries let wait at the server
     static constexpr std::chrono::seconds base_period{10};  // how long a least RTT is remembered
 
     // may_send() says whether a query that puts `weight` datagrams in flight
@@ -151,18 +151,18 @@ private:
     }
 
     double window_ = max_window;
-    unsigned in_flight_ = 0;       // datagrams c-ares has out (A and AAAA count one each)
-    std::uint64_t next_seq_ = 0;   // the next query's sequence number
+    unsigned in_flight_ = 0;      // datagrams c-ares has out (A and AAAA count one each)
+    std::uint64_t next_seq_ = 0;  // the next query's sequence number
     // The round ends when a query numbered this or later is answered; the
     // first, when one sent beyond the first window is.
     std::uint64_t round_seq_ = static_cast<std::uint64_t>(max_window);
     std::uint64_t recover_seq_ = 0;  // losses of queries sent before this belong to an episode already counted
-    double rtt_sum_ = 0;           // the round's samples, seconds
+    double rtt_sum_ = 0;             // the round's samples, seconds
     unsigned rtt_n_ = 0;
-    bool limited_ = false;         // some lookup waited for room during the round
-    bool batch_ = false;           // within read_batch() .. end_batch()
-    bool batch_first_ = false;     // no answer of the batch seen yet
-    double batch_delay_ = 0;       // how long the batch's oldest answer waited, seconds
+    bool limited_ = false;                                         // some lookup waited for room during the round
+    bool batch_ = false;                                           // within read_batch() .. end_batch()
+    bool batch_first_ = false;                                     // no answer of the batch seen yet
+    double batch_delay_ = 0;                                       // how long the batch's oldest answer waited, seconds
     double base_ = std::numeric_limits<double>::infinity();        // least RTT, seconds
     double period_min_ = std::numeric_limits<double>::infinity();  // least RTT of this period
     clock::time_point base_since_{};                               // when this period began

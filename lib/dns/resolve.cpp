@@ -83,14 +83,12 @@ bool service_port(std::string_view service, std::uint16_t& port) {
     return true;
 }
 
-std::string what_of(std::string_view host) {
-    return "weft::dns::resolve \"" + std::string(host.substr(0, 260)) + "\"";
-}
+std::string what_of(std::string_view host) { return "weft::dns::resolve \"" + std::string(host.substr(0, 260)) + "\""; }
 
 // lookup() is every resolve(): `opts` null means the run's defaults.
 // `timeout` gets the lookup's own timeout, for the message of a timeout_error.
-std::vector<net::address> lookup(std::string_view host, std::uint16_t port, const options* opts,
-                                 std::error_code& ec, std::chrono::nanoseconds& timeout) {
+std::vector<net::address> lookup(std::string_view host, std::uint16_t port, const options* opts, std::error_code& ec,
+                                 std::chrono::nanoseconds& timeout) {
     ec.clear();
     if (!detail::current_fiber()) {  // every time, numeric hosts included
         ec = make_error_code(weft::errc::no_scheduler);
@@ -153,8 +151,7 @@ void set_default_options(options opts) {
 
 const options& default_options() { return detail::current_dns("weft::dns::default_options").defaults; }
 
-std::vector<net::address> resolve(std::string_view host, std::uint16_t port, const options& opts,
-                                  std::error_code& ec) {
+std::vector<net::address> resolve(std::string_view host, std::uint16_t port, const options& opts, std::error_code& ec) {
     std::chrono::nanoseconds timeout;
     return lookup(host, port, &opts, ec, timeout);
 }

@@ -47,8 +47,8 @@ bool stale(std::error_code ec) noexcept {
 // the connection failed, not the exchange's content.
 bool retryable(std::error_code ec) noexcept {
     return stale(ec) || ec == std::errc::connection_refused || ec == std::errc::connection_aborted ||
-           ec == std::errc::network_unreachable || ec == std::errc::host_unreachable ||
-           ec == errc::truncated_body || ec == errc::proxy_unreachable;
+           ec == std::errc::network_unreachable || ec == std::errc::host_unreachable || ec == errc::truncated_body ||
+           ec == errc::proxy_unreachable;
 }
 
 // phase is where an exchange is, for what its errors say.
@@ -82,7 +82,7 @@ std::string without_message(const std::system_error& e) {
 struct call {
     const char* name;  // the function the user called
     const options& opts;
-    deadline whole;    // opts.timeout's deadline
+    deadline whole;  // opts.timeout's deadline
 
     std::string who(const request& req) const { return describe(name, req.method, req.target); }
 
@@ -131,8 +131,9 @@ struct call {
 
 void require_supported(const url& to) {
     if (to.scheme == "https" && !tls::available())
-        throw std::system_error(errc::unsupported_scheme,
-                                to.to_string() + ": https:// needs TLS, and this weft was built without it (-Dtls=disabled)");
+        throw std::system_error(
+            errc::unsupported_scheme,
+            to.to_string() + ": https:// needs TLS, and this weft was built without it (-Dtls=disabled)");
     if (to.scheme != "http" && to.scheme != "https") throw std::system_error(errc::unsupported_scheme, to.to_string());
 }
 
@@ -229,10 +230,10 @@ struct client::state {
 // connection, and what reading it needs.
 struct response_stream::state {
     std::shared_ptr<client::state> owner;
-    std::string key;                           // the connection's place in the pool
-    std::optional<detail::connection> conn;    // until the body ends
-    const char* name = "";                     // the call, for error messages:
-    std::string method, target;                // "weft::http::get http://..."
+    std::string key;                         // the connection's place in the pool
+    std::optional<detail::connection> conn;  // until the body ends
+    const char* name = "";                   // the call, for error messages:
+    std::string method, target;              // "weft::http::get http://..."
     int status = 0;
     std::string reason;
     http::headers fields;
@@ -242,9 +243,9 @@ struct response_stream::state {
     std::unique_ptr<detail::decoder> decoder;  // when the client decodes the body
     std::vector<char> raw;                     // the body as sent, read ahead of the decoder
     std::size_t raw_at = 0, raw_end = 0;
-    bool raw_done = false;                     // the body as sent has ended
+    bool raw_done = false;  // the body as sent has ended
     bool finished = false;
-    bool reuse = true;                         // options::keep_alive
+    bool reuse = true;  // options::keep_alive
     std::uint64_t read = 0;
 
     state() = default;
@@ -299,8 +300,8 @@ struct response_stream::state {
     void count(std::size_t n) {
         read += n;
         if (read > limit)
-            fail(errc::body_too_large, "more than max_body_bytes = " + std::to_string(limit) +
-                                           (decoder ? " bytes decoded" : " bytes"));
+            fail(errc::body_too_large,
+                 "more than max_body_bytes = " + std::to_string(limit) + (decoder ? " bytes decoded" : " bytes"));
     }
 
     std::size_t some(std::span<char> buf) {
@@ -553,10 +554,11 @@ struct session {
             to = url::parse(first.target);
             require_supported(to);
             detail::check_request(first);
-            if (first.body_source && (first.headers.contains("Content-Length") ||
-                                      first.headers.contains("Transfer-Encoding")))
-                throw std::system_error(errc::bad_header, "a request with a body_source sets body_length, "
-                                                          "not Content-Length or Transfer-Encoding");
+            if (first.body_source &&
+                (first.headers.contains("Content-Length") || first.headers.contains("Transfer-Encoding")))
+                throw std::system_error(errc::bad_header,
+                                        "a request with a body_source sets body_length, "
+                                        "not Content-Length or Transfer-Encoding");
         } catch (const std::system_error& e) {
             throw std::system_error(e.code(), std::string(cl.name) + ": " + without_message(e));
         }
@@ -721,9 +723,7 @@ response client::get(std::string_view url, const options& opts) {
     return send_on("weft::http::get", s_, req, opts);
 }
 response client::send(const request& req) { return send(req, s_->opts.defaults); }
-response client::send(const request& req, const options& opts) {
-    return send_on("weft::http::send", s_, req, opts);
-}
+response client::send(const request& req, const options& opts) { return send_on("weft::http::send", s_, req, opts); }
 
 response_stream client::open(const request& req) { return open(req, s_->opts.defaults); }
 response_stream client::open(const request& req, const options& opts) {

@@ -293,8 +293,7 @@ bool cookie_jar::store_one(const url& from, std::string_view line, time_point no
     if (!https) {
         for (const cookie& e : cookies_)
             if (e.secure && e.name == c.name &&
-                (domain_match(e.domain, c.domain) || domain_match(c.domain, e.domain)) &&
-                path_match(c.path, e.path))
+                (domain_match(e.domain, c.domain) || domain_match(c.domain, e.domain)) && path_match(c.path, e.path))
                 return false;
     }
 

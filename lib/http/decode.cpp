@@ -121,9 +121,7 @@ public:
             if (size != 0 && items > std::numeric_limits<std::size_t>::max() / size) return Z_NULL;
             return counted_alloc(*static_cast<std::size_t*>(opaque), std::size_t{items} * size);
         };
-        z_.zfree = [](voidpf opaque, voidpf address) {
-            counted_free(*static_cast<std::size_t*>(opaque), address);
-        };
+        z_.zfree = [](voidpf opaque, voidpf address) { counted_free(*static_cast<std::size_t*>(opaque), address); };
         z_.opaque = &held;
         if (k == kind::gzip) start(16 + MAX_WBITS);
     }
@@ -183,8 +181,10 @@ private:
     bool take_head(std::span<const char> in, step& s, bool last) {
         while (head_have_ < head_.size() && s.used < in.size()) head_[head_have_++] = in[s.used++];
         if (head_have_ < head_.size()) {
-            if (head_have_ == 0) check_end(last, 1);
-            else if (last) fail("truncated stream");
+            if (head_have_ == 0)
+                check_end(last, 1);
+            else if (last)
+                fail("truncated stream");
             return false;
         }
         // RFC 1950: CM 8 (deflate), CINFO at most 7 (a 32 KiB window), and
@@ -250,20 +250,19 @@ private:
     std::string data_error() const {
         std::string_view msg = z_.msg != nullptr ? z_.msg : "no detail";
         std::string detail = " (" + std::string(msg) + ")";
-        if (msg == "incorrect data check" || msg == "incorrect length check")
-            return "checksum mismatch" + detail;
+        if (msg == "incorrect data check" || msg == "incorrect length check") return "checksum mismatch" + detail;
         if (kind_ == kind::gzip && gz_.done != 1) return "bad gzip header" + detail;
         return "corrupt deflate data" + detail;
     }
 
     kind kind_;
     z_stream z_{};
-    gz_header gz_{};               // what zlib read of the current gzip header
-    bool started_ = false;         // inflateInit2 was called (deflate waits for two bytes)
-    std::array<char, 2> head_{};   // deflate's first two bytes
-    std::size_t head_have_ = 0;    // how many of them have come
-    std::size_t head_used_ = 2;    // how many of them inflate has taken
-    std::size_t members_ = 0;      // gzip members ended so far
+    gz_header gz_{};              // what zlib read of the current gzip header
+    bool started_ = false;        // inflateInit2 was called (deflate waits for two bytes)
+    std::array<char, 2> head_{};  // deflate's first two bytes
+    std::size_t head_have_ = 0;   // how many of them have come
+    std::size_t head_used_ = 2;   // how many of them inflate has taken
+    std::size_t members_ = 0;     // gzip members ended so far
 };
 
 #ifdef WEFT_HAVE_BROTLI
@@ -273,8 +272,7 @@ public:
     explicit brotli_coding(std::size_t& held) : coding("br") {
         state_ = BrotliDecoderCreateInstance(
             [](void* opaque, size_t size) { return counted_alloc(*static_cast<std::size_t*>(opaque), size); },
-            [](void* opaque, void* address) { counted_free(*static_cast<std::size_t*>(opaque), address); },
-            &held);
+            [](void* opaque, void* address) { counted_free(*static_cast<std::size_t*>(opaque), address); }, &held);
         if (state_ == nullptr) out_of_memory(name_);
     }
 
@@ -326,9 +324,8 @@ enum class coding_id { identity, gzip, deflate, br };
 
 coding_id coding_named(std::string_view element) {
     auto is = [&](std::string_view name) {
-        return std::equal(element.begin(), element.end(), name.begin(), name.end(), [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) == b;
-        });
+        return std::equal(element.begin(), element.end(), name.begin(), name.end(),
+                          [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
     };
     if (is("gzip") || is("x-gzip")) return coding_id::gzip;
     if (is("deflate")) return coding_id::deflate;
@@ -398,8 +395,7 @@ std::unique_ptr<decoder> decoder::make(std::string_view content_encoding) {
         if (element.empty()) continue;
         coding_id id = coding_named(element);
         if (id == coding_id::identity) continue;
-        if (applied.size() == max_codings)
-            unsupported("more than " + std::to_string(max_codings) + " content codings");
+        if (applied.size() == max_codings) unsupported("more than " + std::to_string(max_codings) + " content codings");
         applied.push_back(id);
     }
     if (applied.empty()) return nullptr;
@@ -441,10 +437,14 @@ decoder::step decoder::feed(std::span<const char> in, std::span<char> out, bool 
                 std::span<const char> src = k == 0 ? in.subspan(total.used) : s.buffers[k - 1].unread();
                 std::span<char> dst = k + 1 == n ? out.subspan(total.made) : s.buffers[k].room();
                 step st = s.layers[k]->run(src, dst, last);
-                if (k == 0) total.used += st.used;
-                else s.buffers[k - 1].begin += st.used;
-                if (k + 1 == n) total.made += st.made;
-                else s.buffers[k].end += st.made;
+                if (k == 0)
+                    total.used += st.used;
+                else
+                    s.buffers[k - 1].begin += st.used;
+                if (k + 1 == n)
+                    total.made += st.made;
+                else
+                    s.buffers[k].end += st.made;
                 moved = moved || st.used != 0 || st.made != 0;
                 bool all_used = k == 0 ? total.used == in.size() : s.buffers[k - 1].empty();
                 last = last && all_used && s.layers[k]->finished();
@@ -471,8 +471,6 @@ bool decoder::finished() const noexcept {
     return true;
 }
 
-std::size_t decoder::memory() const noexcept {
-    return s_->held + s_->buffers.size() * between::size;
-}
+std::size_t decoder::memory() const noexcept { return s_->held + s_->buffers.size() * between::size; }
 
 }  // namespace weft::http::detail

@@ -16,9 +16,8 @@ namespace weft::http {
 namespace {
 
 bool same_name(std::string_view a, std::string_view b) noexcept {
-    return std::ranges::equal(a, b, [](unsigned char x, unsigned char y) {
-        return std::tolower(x) == std::tolower(y);
-    });
+    return std::ranges::equal(a, b,
+                              [](unsigned char x, unsigned char y) { return std::tolower(x) == std::tolower(y); });
 }
 
 // after_authority() skips "scheme://authority" of an absolute target.
@@ -45,9 +44,7 @@ std::vector<std::string_view> headers::get_all(std::string_view name) const {
     return values;
 }
 
-void headers::add(std::string name, std::string value) {
-    fields_.emplace_back(std::move(name), std::move(value));
-}
+void headers::add(std::string name, std::string value) { fields_.emplace_back(std::move(name), std::move(value)); }
 
 void headers::set(std::string_view name, std::string value) {
     auto it = std::ranges::find_if(fields_, [&](const field& f) { return same_name(f.first, name); });

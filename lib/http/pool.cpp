@@ -56,8 +56,7 @@ bool pool::try_take(const std::string& key, place& p, std::optional<connection>&
         --open_;
     }
     if (limits_.max_per_host != 0 && p.open >= limits_.max_per_host) return false;
-    if (limits_.max_connections != 0 && open_ >= limits_.max_connections && !close_oldest_idle_except(&p))
-        return false;
+    if (limits_.max_connections != 0 && open_ >= limits_.max_connections && !close_oldest_idle_except(&p)) return false;
     ++p.open;
     ++open_;
     out.reset();

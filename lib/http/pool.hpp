@@ -22,8 +22,8 @@ struct fiber;
 namespace weft::http::detail {
 
 struct pool_limits {
-    std::size_t max_connections;   // open at once, all places; 0: no limit
-    std::size_t max_per_host;      // open at once to one place; 0: no limit
+    std::size_t max_connections;  // open at once, all places; 0: no limit
+    std::size_t max_per_host;     // open at once to one place; 0: no limit
     std::size_t max_idle_per_host;
     std::chrono::nanoseconds idle_timeout;
 };
@@ -56,9 +56,9 @@ private:
     };
     struct waiter;
     struct place {
-        std::size_t open = 0;            // in use, idle, or being opened
-        std::vector<parked> idle;        // most recently parked last
-        waiter* first = nullptr;         // the requests waiting, in order
+        std::size_t open = 0;      // in use, idle, or being opened
+        std::vector<parked> idle;  // most recently parked last
+        waiter* first = nullptr;   // the requests waiting, in order
         waiter* last = nullptr;
     };
 

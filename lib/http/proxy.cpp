@@ -184,8 +184,7 @@ bool parse_answer(std::string_view head, answer& out) {
         std::size_t colon = line.find(':');
         std::string_view name = line.substr(0, colon);
         // No name, a space before the colon, or a folded line (obs-fold): not HTTP.
-        if (colon == std::string_view::npos || name.empty() || !std::ranges::all_of(name, is_token_char))
-            return false;
+        if (colon == std::string_view::npos || name.empty() || !std::ranges::all_of(name, is_token_char)) return false;
         if (lower(name) == "proxy-authenticate") out.authenticate.emplace_back(trim(line.substr(colon + 1)));
     }
     return true;
@@ -216,8 +215,7 @@ std::chrono::nanoseconds left(deadline until) {
 // (which waits for the answer, or for more of it), then what else has come
 // is peeked at, and exactly the bytes up to the header's end are taken: a
 // few syscalls, whatever the header's length.
-std::string read_answer(net::tcp_stream& s, deadline until, const std::string& what,
-                        std::chrono::nanoseconds timeout) {
+std::string read_answer(net::tcp_stream& s, deadline until, const std::string& what, std::chrono::nanoseconds timeout) {
     std::string head;
     std::string peeked;
     for (;;) {
@@ -231,9 +229,8 @@ std::string read_answer(net::tcp_stream& s, deadline until, const std::string& w
         }
         head += c;
         peeked.resize(max_tunnel_header - std::min(head.size(), max_tunnel_header));
-        ssize_t n = peeked.empty()
-                        ? 0
-                        : ::recv(s.native_handle(), peeked.data(), peeked.size(), MSG_PEEK | MSG_DONTWAIT);
+        ssize_t n =
+            peeked.empty() ? 0 : ::recv(s.native_handle(), peeked.data(), peeked.size(), MSG_PEEK | MSG_DONTWAIT);
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
             fail_io(weft::detail::errno_code(), what + ", reading the proxy's answer", timeout);
         peeked.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
@@ -247,8 +244,8 @@ std::string read_answer(net::tcp_stream& s, deadline until, const std::string& w
         }
         if (end != std::string_view::npos) return head;
         if (head.size() >= max_tunnel_header)
-            tunnel_failed(what, "the proxy's answer has no end of header within " +
-                                    std::to_string(max_tunnel_header) + " bytes");
+            tunnel_failed(
+                what, "the proxy's answer has no end of header within " + std::to_string(max_tunnel_header) + " bytes");
     }
 }
 
@@ -272,8 +269,7 @@ proxy parse_proxy(std::string_view text) {
     std::string full;
     if (std::size_t sep = text.find("://"); sep != std::string_view::npos) {
         const std::string scheme = lower(text.substr(0, sep));
-        if (scheme == "https")
-            bad_proxy(text, "a proxy spoken to over TLS (https://) is not supported; use http://");
+        if (scheme == "https") bad_proxy(text, "a proxy spoken to over TLS (https://) is not supported; use http://");
         if (scheme.starts_with("socks")) bad_proxy(text, "SOCKS proxies are not supported; use an http:// proxy");
         if (scheme != "http") bad_proxy(text, "the scheme \"" + printable(scheme, 20) + "\" is not http://");
         full = text;
@@ -288,8 +284,7 @@ proxy parse_proxy(std::string_view text) {
         throw std::system_error(errc::bad_proxy, "proxy " + without_message(e));
     }
     p.at.target = "/";  // a path is ignored, as curl and Go do
-    if (!p.at.user.empty() || !p.at.password.empty())
-        p.authorization = basic_authorization(p.at.user, p.at.password);
+    if (!p.at.user.empty() || !p.at.password.empty()) p.authorization = basic_authorization(p.at.user, p.at.password);
     return p;
 }
 
@@ -381,9 +376,9 @@ net::tcp_stream connect_tunnel(const proxy& p, std::string_view host, std::uint1
     auto host_char = [](unsigned char c) { return c > 0x20 && c < 0x7f && c != '/' && c != '@'; };
     if (host.empty() || !std::ranges::all_of(host, host_char))
         throw std::system_error(errc::bad_url, "CONNECT to the host \"" + printable(host) + "\"");
-    const std::string authority = (host.find(':') != std::string_view::npos ? "[" + std::string(host) + "]"
-                                                                             : std::string(host)) +
-                                  ":" + std::to_string(port);
+    const std::string authority =
+        (host.find(':') != std::string_view::npos ? "[" + std::string(host) + "]" : std::string(host)) + ":" +
+        std::to_string(port);
     const std::string what = "proxy " + p.name() + ", CONNECT " + authority;
     net::tcp_stream s = connect_proxy(p, timeout);
     std::string request = "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n";

@@ -105,8 +105,8 @@ response call_handler(const server::handler& handle, const request& req) {
 // body_reader() is a streamed request's body_source: each read within
 // body_timeout, max_body_bytes in all.
 body_source body_reader(detail::connection& c, const server_options& opts) {
-    return [&c, timeout = opts.body_timeout, limit = opts.max_body_bytes, total = std::uint64_t(0)](
-               std::span<char> buf) mutable -> std::size_t {
+    return [&c, timeout = opts.body_timeout, limit = opts.max_body_bytes,
+            total = std::uint64_t(0)](std::span<char> buf) mutable -> std::size_t {
         std::size_t n = 0;
         std::error_code ec = with_timeout(timeout, [&] { return c.read_body_some(buf, n); });
         if (!ec && (total += n) > limit) ec = errc::body_too_large;
@@ -152,7 +152,8 @@ void server::state::serve_requests(conn& self, detail::connection& c) {
         req.body_source = nullptr;
         // An upload the handler did not read to its end: its rest is not read for it.
         keep_alive = keep_alive && !stopping && c.body_done();
-        keep_alive = with_timeout(opts.body_timeout, [&] { return c.write_response(res, keep_alive, req.method == "HEAD"); });
+        keep_alive =
+            with_timeout(opts.body_timeout, [&] { return c.write_response(res, keep_alive, req.method == "HEAD"); });
         if (!keep_alive) return;
     }
 }
@@ -229,8 +230,8 @@ void server::serve() {
             ++s->open;
             ++s->accepted;
             std::uint64_t id = s->next_id++;
-            s->conns[id].fiber = spawn(spawn_options{.name = "http connection"}, &state::serve_connection, s, id,
-                                   std::move(stream));
+            s->conns[id].fiber =
+                spawn(spawn_options{.name = "http connection"}, &state::serve_connection, s, id, std::move(stream));
         }
         // Requests in progress get stop_grace to finish; then they are cancelled.
         std::unique_lock lock(s->m);
@@ -266,9 +267,7 @@ void server::stop() noexcept {
 
 net::address server::local_address() const { return s_->listener.local_address(); }
 
-std::string server::url() const {
-    return (s_->opts.tls ? "https://" : "http://") + local_address().to_string() + "/";
-}
+std::string server::url() const { return (s_->opts.tls ? "https://" : "http://") + local_address().to_string() + "/"; }
 
 std::size_t server::connections() const noexcept { return s_ ? s_->open : 0; }
 std::uint64_t server::served() const noexcept { return s_ ? s_->accepted : 0; }

@@ -16,9 +16,7 @@ namespace {
 
 std::uint16_t default_port(std::string_view scheme) noexcept { return scheme == "https" ? 443 : 80; }
 
-bool is_host_char(unsigned char c) noexcept {
-    return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
+bool is_host_char(unsigned char c) noexcept { return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~'; }
 
 std::string lower(std::string_view s) {
     std::string out(s);
@@ -196,8 +194,7 @@ std::error_code parse_into(std::string_view text, url& u, std::string& why) {
 url url::parse(std::string_view text) {
     url u;
     std::string why;
-    if (std::error_code ec = parse_into(text, u, why))
-        throw std::system_error(ec, quote(text) + ": " + why);
+    if (std::error_code ec = parse_into(text, u, why)) throw std::system_error(ec, quote(text) + ": " + why);
     return u;
 }
 

@@ -78,8 +78,8 @@ void check_field(std::string_view name, std::string_view value) {
     if (name.empty() || !std::ranges::all_of(name, is_token_char))
         throw std::system_error(errc::bad_header, "header name \"" + std::string(name.substr(0, 100)) + "\"");
     if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
-        throw std::system_error(errc::bad_header, "the value of " + std::string(name) +
-                                                      " has a CR, LF or NUL character");
+        throw std::system_error(errc::bad_header,
+                                "the value of " + std::string(name) + " has a CR, LF or NUL character");
 }
 
 template <class Fields>
@@ -232,8 +232,7 @@ template <class Message>
 refusal check_framing(const Message& m, bool chunked) {
     if (m.count(bhttp::field::transfer_encoding) == 0) return {};
     if (m.version() < 11)
-        return refuse(errc::bad_transfer_encoding,
-                      "Transfer-Encoding in an HTTP/1.0 request (RFC 9112 section 6.1)");
+        return refuse(errc::bad_transfer_encoding, "Transfer-Encoding in an HTTP/1.0 request (RFC 9112 section 6.1)");
     if (!chunked)
         return refuse(errc::bad_transfer_encoding,
                       "a Transfer-Encoding whose last coding is not chunked (RFC 9112 section 6.3)");
@@ -365,9 +364,9 @@ struct connection::impl {
     // past the parser, straight into the caller's buffer (no second copy).
     std::optional<std::uint64_t> length_left;
     bool body_finished = true;
-    bool keep = false;              // the message allows another on the connection
-    std::size_t chunk_limit = 0;    // lim.header_bytes: bounds chunk lines and trailers
-    bool continue_owed = false;     // a server owes "100 Continue" before reading the body
+    bool keep = false;            // the message allows another on the connection
+    std::size_t chunk_limit = 0;  // lim.header_bytes: bounds chunk lines and trailers
+    bool continue_owed = false;   // a server owes "100 Continue" before reading the body
 
     // start_body() readies read_body_some() once `parser` has a header.
     template <class Parser>
@@ -447,9 +446,8 @@ struct connection::impl {
             sent += n;
             if (length) {
                 if (sent > *length)
-                    throw std::system_error(errc::bad_content_length,
-                                            "the body_source gave more than body_length = " + std::to_string(*length) +
-                                                " bytes");
+                    throw std::system_error(errc::bad_content_length, "the body_source gave more than body_length = " +
+                                                                          std::to_string(*length) + " bytes");
                 stream.write_all(std::string_view(room.data(), n));
                 continue;
             }
@@ -465,8 +463,9 @@ struct connection::impl {
             stream.write_all(std::string_view(start, static_cast<std::size_t>(len) + n + 2));
         }
         if (length && sent != *length)
-            throw std::system_error(errc::bad_content_length, "the body_source gave " + std::to_string(sent) +
-                                                                  " bytes, body_length says " + std::to_string(*length));
+            throw std::system_error(
+                errc::bad_content_length,
+                "the body_source gave " + std::to_string(sent) + " bytes, body_length says " + std::to_string(*length));
         if (chunked) stream.write_all("0\r\n\r\n");
     }
 };
@@ -504,8 +503,9 @@ void connection::write_request(const request& req, const url& to, const headers&
         bhttp::request<bhttp::empty_body> m;
         fill_head(m);
         if (req.headers.contains("Content-Length") || req.headers.contains("Transfer-Encoding"))
-            throw std::system_error(errc::bad_header, "a request with a body_source sets body_length, not "
-                                                      "Content-Length or Transfer-Encoding");
+            throw std::system_error(errc::bad_header,
+                                    "a request with a body_source sets body_length, not "
+                                    "Content-Length or Transfer-Encoding");
         if (req.body_length) {
             m.content_length(*req.body_length);
         } else {
@@ -539,7 +539,8 @@ std::error_code connection::read_response_head(response& out, const limits& lim,
         for (int interim = 0;; ++interim) {
             parser.emplace();
             parser->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(lim.header_bytes, UINT32_MAX)));
-            parser->body_limit(UINT64_MAX);  // the caller counts the body (not boost::none: Beast 1.74 compares a length with it as if it were 0)
+            parser->body_limit(
+                UINT64_MAX);  // the caller counts the body (not boost::none: Beast 1.74 compares a length with it as if it were 0)
             if (head) parser->skip(true);
             ec = p_->read_head(*parser, lim.header_bytes);
             p_->started = p_->started || parser->got_some();
@@ -550,8 +551,7 @@ std::error_code connection::read_response_head(response& out, const limits& lim,
                 if (interim == max_interim_responses) return errc::too_many_interim_responses;
                 continue;  // an interim answer is a header alone
             }
-            if (auto len = parser->content_length(); len && *len > lim.body_bytes && !head)
-                return errc::body_too_large;
+            if (auto len = parser->content_length(); len && *len > lim.body_bytes && !head) return errc::body_too_large;
             p_->head_done = true;
             break;
         }
@@ -604,8 +604,8 @@ bool connection::wait_request(std::chrono::nanoseconds idle) {
         if (p_->buffer.size() > 0 && p_->pending() != "\r") return true;  // (a CR alone: its LF is on its way)
         std::error_code ec;
         auto space = p_->buffer.prepare(4096);
-        n = p_->stream.read_some(std::span<char>(static_cast<char*>(space.data()), space.size()),
-                                 until - clock::now(), ec);
+        n = p_->stream.read_some(std::span<char>(static_cast<char*>(space.data()), space.size()), until - clock::now(),
+                                 ec);
         p_->buffer.commit(n);
         if (ec == weft::errc::cancelled) throw cancelled();
         if (n == 0) return false;
@@ -649,7 +649,8 @@ refusal connection::read_request_head(request& out, const limits& lim, std::chro
     p_->body_finished = true;
     auto& parser = p_->request_parser.emplace();
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(lim.header_bytes, UINT32_MAX)));
-    parser.body_limit(UINT64_MAX);  // the caller counts the body (not boost::none: Beast 1.74 compares a length with it as if it were 0)
+    parser.body_limit(
+        UINT64_MAX);  // the caller counts the body (not boost::none: Beast 1.74 compares a length with it as if it were 0)
     std::error_code ec = with_timeout(header_timeout, [&] { return p_->read_head(parser, lim.header_bytes); });
     if (ec) return refuse(ec);
     auto& m = parser.get();

@@ -35,8 +35,7 @@ namespace {
 // parse_ip() reads a numeric IPv4 or IPv6 address (no brackets, no port).
 bool parse_ip(std::string_view ip, address::family& fam, unsigned char* out, std::uint32_t& scope) {
     // inet_pton() reads a C string: a '\0' inside would hide what follows it.
-    if (ip.empty() || ip.size() > INET6_ADDRSTRLEN + 16 || ip.find('\0') != std::string_view::npos)
-        return false;
+    if (ip.empty() || ip.size() > INET6_ADDRSTRLEN + 16 || ip.find('\0') != std::string_view::npos) return false;
     std::string s(ip);
     scope = 0;
     if (::inet_pton(AF_INET, s.c_str(), out) == 1) {

@@ -82,8 +82,8 @@ private:
         if (begin_ == end_) begin_ = end_ = 0;
     }
 
-    std::string buf_;         // only its size grows, never shrinks
-    std::size_t begin_ = 0;   // buf_[begin_, end_) is pending
+    std::string buf_;        // only its size grows, never shrinks
+    std::size_t begin_ = 0;  // buf_[begin_, end_) is pending
     std::size_t end_ = 0;
 };
 

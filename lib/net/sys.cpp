@@ -8,8 +8,7 @@
 namespace weft::net::detail {
 
 weft::detail::reactor* fiber_reactor(std::error_code& ec) noexcept {
-    weft::detail::reactor* r =
-        weft::detail::current_fiber() ? weft::detail::running_reactor() : nullptr;
+    weft::detail::reactor* r = weft::detail::current_fiber() ? weft::detail::running_reactor() : nullptr;
     if (!r) ec = make_error_code(errc::no_scheduler);
     return r;
 }
@@ -45,13 +44,11 @@ address socket_name(int fd, bool peer, std::error_code& ec) noexcept {
 
 std::string host_port(std::string_view host, std::uint16_t port) {
     bool bare_v6 = host.find(':') != std::string_view::npos && host.front() != '[';
-    return (bare_v6 ? '[' + std::string(host) + ']' : std::string(host)) + ":" +
-           std::to_string(port);
+    return (bare_v6 ? '[' + std::string(host) + ']' : std::string(host)) + ":" + std::to_string(port);
 }
 
 bool numeric_host(std::string_view host, std::uint16_t port, address& out) noexcept {
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-        host = host.substr(1, host.size() - 2);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     std::error_code ec;
     address a = address::ip(host, port, ec);
     if (ec) return false;

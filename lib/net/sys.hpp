@@ -30,8 +30,7 @@ using weft::detail::errno_code;
 
 // sockaddr_of is an address as the kernel takes it.
 struct sockaddr_of {
-    explicit sockaddr_of(const address& a) noexcept
-        : len(a.to_sockaddr(reinterpret_cast<sockaddr*>(&ss))) {}
+    explicit sockaddr_of(const address& a) noexcept : len(a.to_sockaddr(reinterpret_cast<sockaddr*>(&ss))) {}
     const sockaddr* get() const noexcept { return reinterpret_cast<const sockaddr*>(&ss); }
     sockaddr_storage ss{};
     socklen_t len;

@@ -43,10 +43,8 @@ bool out_of_resources(const std::error_code& ec) noexcept {
 // ended the wait early, or timed_out once `until` itself is reached.
 std::error_code back_off(int fd, std::chrono::milliseconds pause, deadline until) {
     deadline at = std::min(deadline_after(pause), until);
-    wake_reason why =
-        weft::detail::park({"accept back-off (out of fds or memory)", nullptr, fd}, at);
-    if (why == wake_reason::timed_out)
-        return at == until ? make_error_code(errc::timed_out) : std::error_code{};
+    wake_reason why = weft::detail::park({"accept back-off (out of fds or memory)", nullptr, fd}, at);
+    if (why == wake_reason::timed_out) return at == until ? make_error_code(errc::timed_out) : std::error_code{};
     return weft::detail::wake_error(why);
 }
 
@@ -80,8 +78,7 @@ tcp_listener::~tcp_listener() = default;
 tcp_listener::tcp_listener(tcp_listener&&) noexcept = default;
 tcp_listener& tcp_listener::operator=(tcp_listener&&) noexcept = default;
 
-tcp_listener tcp_listener::bind(const address& at, int backlog, bind_options opts,
-                                std::error_code& ec) {
+tcp_listener tcp_listener::bind(const address& at, int backlog, bind_options opts, std::error_code& ec) {
     ec.clear();
     if (!detail::fiber_reactor(ec)) return {};
     auto st = std::make_unique<state>();
@@ -122,8 +119,7 @@ tcp_stream tcp_listener::accept(std::chrono::nanoseconds timeout) {
 }
 
 tcp_stream tcp_listener::accept() {
-    return or_throw("weft::net::tcp_listener::accept",
-                    [&](std::error_code& ec) { return accept(ec); });
+    return or_throw("weft::net::tcp_listener::accept", [&](std::error_code& ec) { return accept(ec); });
 }
 
 address tcp_listener::local_address(std::error_code& ec) const {
@@ -131,8 +127,7 @@ address tcp_listener::local_address(std::error_code& ec) const {
 }
 
 address tcp_listener::local_address() const {
-    return or_throw("weft::net::tcp_listener::local_address",
-                    [&](std::error_code& ec) { return local_address(ec); });
+    return or_throw("weft::net::tcp_listener::local_address", [&](std::error_code& ec) { return local_address(ec); });
 }
 
 void tcp_listener::close() noexcept {

@@ -38,8 +38,7 @@ std::error_code code(std::errc e) noexcept { return std::make_error_code(e); }
 
 struct tcp_stream::state {
     detail::socket_fd fd;
-    detail::read_buffer
-        ahead;  // what read_until() read past its delimiter; every read serves it first
+    detail::read_buffer ahead;  // what read_until() read past its delimiter; every read serves it first
 
     // recv() is one read of the socket itself, parking until `until` at most.
     std::size_t recv(char* data, std::size_t size, deadline until, std::error_code& ec) {
@@ -49,8 +48,8 @@ struct tcp_stream::state {
         weft::detail::reactor& r = *io;
         // fd.get(), not `sock`: a close() from another fiber while we are
         // parked leaves -1 there, and the retry then fails with EBADF.
-        ssize_t n = weft::detail::io_wait(r, sock, io_dir::read, until, ec,
-                                          [&] { return ::recv(fd.get(), data, size, 0); });
+        ssize_t n =
+            weft::detail::io_wait(r, sock, io_dir::read, until, ec, [&] { return ::recv(fd.get(), data, size, 0); });
         if (n < 0) return 0;
         // A short read drained the socket: the next read parks at once instead
         // of paying for an EAGAIN (STYLE.md, the syscall floor). The reactor
@@ -67,15 +66,14 @@ struct tcp_stream::state {
     }
 
     std::size_t read_exact(std::span<char> buf, deadline until, std::error_code& ec) {
-        return detail::read_exact(
-            buf, ec, [&](std::span<char> b, std::error_code& e) { return read_some(b, until, e); });
+        return detail::read_exact(buf, ec,
+                                  [&](std::span<char> b, std::error_code& e) { return read_some(b, until, e); });
     }
 
-    std::size_t read_until(std::string& out, std::string_view delim, std::size_t max,
-                           deadline until, std::error_code& ec) {
-        return ahead.read_until(
-            out, delim, max, ec,
-            [&](char* p, std::size_t n, std::error_code& e) { return recv(p, n, until, e); });
+    std::size_t read_until(std::string& out, std::string_view delim, std::size_t max, deadline until,
+                           std::error_code& ec) {
+        return ahead.read_until(out, delim, max, ec,
+                                [&](char* p, std::size_t n, std::error_code& e) { return recv(p, n, until, e); });
     }
 
     std::size_t write_all(std::string_view bytes, deadline until, std::error_code& ec) {
@@ -177,8 +175,7 @@ std::size_t closed(std::error_code& ec) noexcept {
 std::string read_exact_what(std::error_code ec, std::size_t got, std::size_t want) {
     std::string what = "weft::net::tcp_stream::read_exact";
     if (ec == std::errc::no_message_available)
-        what +=
-            ": peer closed after " + std::to_string(got) + " of " + std::to_string(want) + " bytes";
+        what += ": peer closed after " + std::to_string(got) + " of " + std::to_string(want) + " bytes";
     return what;
 }
 
@@ -194,8 +191,7 @@ std::string read_until_what(std::error_code ec, std::size_t max, std::size_t pen
 
 }  // namespace
 
-tcp_stream tcp_stream::connect(const address& to, std::chrono::nanoseconds timeout,
-                               std::error_code& ec) {
+tcp_stream tcp_stream::connect(const address& to, std::chrono::nanoseconds timeout, std::error_code& ec) {
     return tcp_stream(state::connect(to, deadline_after(timeout), ec));
 }
 tcp_stream tcp_stream::connect(const address& to, std::error_code& ec) {
@@ -209,14 +205,13 @@ tcp_stream tcp_stream::connect(const address& to) {
     return or_throw("weft::net::tcp_stream::connect to " + to.to_string(),
                     [&](std::error_code& ec) { return connect(to, ec); });
 }
-tcp_stream tcp_stream::connect(std::string_view host, std::uint16_t port,
-                               std::chrono::nanoseconds timeout, std::error_code& ec) {
+tcp_stream tcp_stream::connect(std::string_view host, std::uint16_t port, std::chrono::nanoseconds timeout,
+                               std::error_code& ec) {
     ec.clear();
     if (!detail::fiber_reactor(ec)) return {};  // before dns::default_options(), which would throw
     const deadline until = deadline_after(timeout);
     address numeric;
-    if (detail::numeric_host(host, port, numeric))
-        return tcp_stream(state::connect(numeric, until, ec));
+    if (detail::numeric_host(host, port, numeric)) return tcp_stream(state::connect(numeric, until, ec));
     // A name: look it up within the same budget, then try each address in turn.
     dns::options opts = dns::default_options();
     opts.timeout = std::min(opts.timeout, std::chrono::nanoseconds(until - clock::now()));
@@ -229,14 +224,12 @@ tcp_stream tcp_stream::connect(std::string_view host, std::uint16_t port,
     }
     return {};
 }
-tcp_stream tcp_stream::connect(std::string_view host, std::uint16_t port,
-                               std::chrono::nanoseconds timeout) {
+tcp_stream tcp_stream::connect(std::string_view host, std::uint16_t port, std::chrono::nanoseconds timeout) {
     return or_throw("weft::net::tcp_stream::connect to " + detail::host_port(host, port), timeout,
                     [&](std::error_code& ec) { return connect(host, port, timeout, ec); });
 }
 
-std::size_t tcp_stream::read_some(std::span<char> buf, std::chrono::nanoseconds timeout,
-                                  std::error_code& ec) {
+std::size_t tcp_stream::read_some(std::span<char> buf, std::chrono::nanoseconds timeout, std::error_code& ec) {
     return s_ ? s_->read_some(buf, deadline_after(timeout), ec) : closed(ec);
 }
 std::size_t tcp_stream::read_some(std::span<char> buf, std::error_code& ec) {
@@ -247,12 +240,10 @@ std::size_t tcp_stream::read_some(std::span<char> buf, std::chrono::nanoseconds 
                     [&](std::error_code& ec) { return read_some(buf, timeout, ec); });
 }
 std::size_t tcp_stream::read_some(std::span<char> buf) {
-    return or_throw("weft::net::tcp_stream::read_some",
-                    [&](std::error_code& ec) { return read_some(buf, ec); });
+    return or_throw("weft::net::tcp_stream::read_some", [&](std::error_code& ec) { return read_some(buf, ec); });
 }
 
-std::size_t tcp_stream::read_exact(std::span<char> buf, std::chrono::nanoseconds timeout,
-                                   std::error_code& ec) {
+std::size_t tcp_stream::read_exact(std::span<char> buf, std::chrono::nanoseconds timeout, std::error_code& ec) {
     return s_ ? s_->read_exact(buf, deadline_after(timeout), ec) : closed(ec);
 }
 std::size_t tcp_stream::read_exact(std::span<char> buf, std::error_code& ec) {
@@ -269,25 +260,21 @@ std::size_t tcp_stream::read_until(std::string& out, std::string_view delimiter,
                                    std::chrono::nanoseconds timeout, std::error_code& ec) {
     return s_ ? s_->read_until(out, delimiter, max, deadline_after(timeout), ec) : closed(ec);
 }
-std::size_t tcp_stream::read_until(std::string& out, std::string_view delimiter, std::size_t max,
-                                   std::error_code& ec) {
+std::size_t tcp_stream::read_until(std::string& out, std::string_view delimiter, std::size_t max, std::error_code& ec) {
     return read_until(out, delimiter, max, no_timeout, ec);
 }
 std::size_t tcp_stream::read_until(std::string& out, std::string_view delimiter, std::size_t max,
                                    std::chrono::nanoseconds timeout) {
     std::error_code ec;
     std::size_t n = read_until(out, delimiter, max, timeout, ec);
-    if (ec)
-        weft::detail::throw_error(ec, read_until_what(ec, max, s_ ? s_->ahead.pending().size() : 0),
-                                  timeout);
+    if (ec) weft::detail::throw_error(ec, read_until_what(ec, max, s_ ? s_->ahead.pending().size() : 0), timeout);
     return n;
 }
 std::size_t tcp_stream::read_until(std::string& out, std::string_view delimiter, std::size_t max) {
     return read_until(out, delimiter, max, no_timeout);
 }
 
-std::size_t tcp_stream::write_all(std::string_view bytes, std::chrono::nanoseconds timeout,
-                                  std::error_code& ec) {
+std::size_t tcp_stream::write_all(std::string_view bytes, std::chrono::nanoseconds timeout, std::error_code& ec) {
     return s_ ? s_->write_all(bytes, deadline_after(timeout), ec) : closed(ec);
 }
 std::size_t tcp_stream::write_all(std::string_view bytes, std::error_code& ec) {
@@ -298,8 +285,7 @@ void tcp_stream::write_all(std::string_view bytes, std::chrono::nanoseconds time
              [&](std::error_code& ec) { return write_all(bytes, timeout, ec); });
 }
 void tcp_stream::write_all(std::string_view bytes) {
-    or_throw("weft::net::tcp_stream::write_all",
-             [&](std::error_code& ec) { return write_all(bytes, ec); });
+    or_throw("weft::net::tcp_stream::write_all", [&](std::error_code& ec) { return write_all(bytes, ec); });
 }
 
 void tcp_stream::shutdown(std::error_code& ec) noexcept {
@@ -327,19 +313,13 @@ void tcp_stream::set_nodelay(bool on) {
         weft::detail::throw_error(errno_code(), "weft::net::tcp_stream::set_nodelay");
 }
 
-address tcp_stream::local_address(std::error_code& ec) const {
-    return detail::socket_name(native_handle(), false, ec);
-}
-address tcp_stream::remote_address(std::error_code& ec) const {
-    return detail::socket_name(native_handle(), true, ec);
-}
+address tcp_stream::local_address(std::error_code& ec) const { return detail::socket_name(native_handle(), false, ec); }
+address tcp_stream::remote_address(std::error_code& ec) const { return detail::socket_name(native_handle(), true, ec); }
 address tcp_stream::local_address() const {
-    return or_throw("weft::net::tcp_stream::local_address",
-                    [&](std::error_code& ec) { return local_address(ec); });
+    return or_throw("weft::net::tcp_stream::local_address", [&](std::error_code& ec) { return local_address(ec); });
 }
 address tcp_stream::remote_address() const {
-    return or_throw("weft::net::tcp_stream::remote_address",
-                    [&](std::error_code& ec) { return remote_address(ec); });
+    return or_throw("weft::net::tcp_stream::remote_address", [&](std::error_code& ec) { return remote_address(ec); });
 }
 
 }  // namespace weft::net

@@ -35,12 +35,11 @@ ssize_t io(const detail::socket_fd* s, io_dir dir, deadline until, std::error_co
     return weft::detail::io_wait(*r, s->get(), dir, until, ec, op);
 }
 
-std::size_t do_send(const detail::socket_fd* s, std::span<const char> data, const address* to,
-                    deadline until, std::error_code& ec) {
+std::size_t do_send(const detail::socket_fd* s, std::span<const char> data, const address* to, deadline until,
+                    std::error_code& ec) {
     const detail::sockaddr_of sa(to ? *to : address());
     ssize_t n = io(s, io_dir::write, until, ec, [&] {
-        return ::sendto(s->get(), data.data(), data.size(), 0, to ? sa.get() : nullptr,
-                        to ? sa.len : 0);
+        return ::sendto(s->get(), data.data(), data.size(), 0, to ? sa.get() : nullptr, to ? sa.len : 0);
     });
     return n < 0 ? 0 : static_cast<std::size_t>(n);
 }
@@ -54,8 +53,7 @@ std::size_t do_recv(const detail::socket_fd* s, std::span<char> buf, address* fr
     socklen_t len = 0;
     ssize_t n = io(s, io_dir::read, until, ec, [&] {
         len = sizeof ss;
-        return ::recvfrom(s->get(), buf.data(), buf.size(), MSG_TRUNC,
-                          reinterpret_cast<sockaddr*>(&ss), &len);
+        return ::recvfrom(s->get(), buf.data(), buf.size(), MSG_TRUNC, reinterpret_cast<sockaddr*>(&ss), &len);
     });
     if (n < 0) return 0;
     if (from) {
@@ -90,8 +88,7 @@ udp_socket udp_socket::open(address::family f, std::error_code& ec) {
 }
 
 udp_socket udp_socket::open(address::family f) {
-    return or_throw("weft::net::udp_socket::open",
-                    [&](std::error_code& ec) { return open(f, ec); });
+    return or_throw("weft::net::udp_socket::open", [&](std::error_code& ec) { return open(f, ec); });
 }
 
 udp_socket udp_socket::bind(const address& local, std::error_code& ec) {
@@ -100,8 +97,7 @@ udp_socket udp_socket::bind(const address& local, std::error_code& ec) {
     int fd = s.native_handle();
     int one = 1;
     const detail::sockaddr_of sa(local);
-    if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        ::bind(fd, sa.get(), sa.len) != 0) {
+    if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 || ::bind(fd, sa.get(), sa.len) != 0) {
         ec = errno_code();
         return {};
     }
@@ -133,20 +129,18 @@ void udp_socket::connect(const address& peer) {
     });
 }
 
-std::size_t udp_socket::send_to(std::span<const char> data, const address& to,
-                                std::error_code& ec) {
+std::size_t udp_socket::send_to(std::span<const char> data, const address& to, std::error_code& ec) {
     return do_send(fd_.get(), data, &to, never, ec);
 }
-std::size_t udp_socket::send_to(std::span<const char> data, const address& to,
-                                std::chrono::nanoseconds timeout, std::error_code& ec) {
+std::size_t udp_socket::send_to(std::span<const char> data, const address& to, std::chrono::nanoseconds timeout,
+                                std::error_code& ec) {
     return do_send(fd_.get(), data, &to, deadline_after(timeout), ec);
 }
 std::size_t udp_socket::send_to(std::span<const char> data, const address& to) {
     return or_throw("weft::net::udp_socket::send_to " + to.to_string(),
                     [&](std::error_code& ec) { return send_to(data, to, ec); });
 }
-std::size_t udp_socket::send_to(std::span<const char> data, const address& to,
-                                std::chrono::nanoseconds timeout) {
+std::size_t udp_socket::send_to(std::span<const char> data, const address& to, std::chrono::nanoseconds timeout) {
     return or_throw("weft::net::udp_socket::send_to " + to.to_string(), timeout,
                     [&](std::error_code& ec) { return send_to(data, to, timeout, ec); });
 }
@@ -154,13 +148,11 @@ std::size_t udp_socket::send_to(std::span<const char> data, const address& to,
 std::size_t udp_socket::send(std::span<const char> data, std::error_code& ec) {
     return do_send(fd_.get(), data, nullptr, never, ec);
 }
-std::size_t udp_socket::send(std::span<const char> data, std::chrono::nanoseconds timeout,
-                             std::error_code& ec) {
+std::size_t udp_socket::send(std::span<const char> data, std::chrono::nanoseconds timeout, std::error_code& ec) {
     return do_send(fd_.get(), data, nullptr, deadline_after(timeout), ec);
 }
 std::size_t udp_socket::send(std::span<const char> data) {
-    return or_throw("weft::net::udp_socket::send",
-                    [&](std::error_code& ec) { return send(data, ec); });
+    return or_throw("weft::net::udp_socket::send", [&](std::error_code& ec) { return send(data, ec); });
 }
 std::size_t udp_socket::send(std::span<const char> data, std::chrono::nanoseconds timeout) {
     return or_throw("weft::net::udp_socket::send", timeout,
@@ -170,16 +162,14 @@ std::size_t udp_socket::send(std::span<const char> data, std::chrono::nanosecond
 std::size_t udp_socket::recv_from(std::span<char> buf, address& from, std::error_code& ec) {
     return do_recv(fd_.get(), buf, &from, never, ec);
 }
-std::size_t udp_socket::recv_from(std::span<char> buf, address& from,
-                                  std::chrono::nanoseconds timeout, std::error_code& ec) {
+std::size_t udp_socket::recv_from(std::span<char> buf, address& from, std::chrono::nanoseconds timeout,
+                                  std::error_code& ec) {
     return do_recv(fd_.get(), buf, &from, deadline_after(timeout), ec);
 }
 std::size_t udp_socket::recv_from(std::span<char> buf, address& from) {
-    return or_throw("weft::net::udp_socket::recv_from",
-                    [&](std::error_code& ec) { return recv_from(buf, from, ec); });
+    return or_throw("weft::net::udp_socket::recv_from", [&](std::error_code& ec) { return recv_from(buf, from, ec); });
 }
-std::size_t udp_socket::recv_from(std::span<char> buf, address& from,
-                                  std::chrono::nanoseconds timeout) {
+std::size_t udp_socket::recv_from(std::span<char> buf, address& from, std::chrono::nanoseconds timeout) {
     return or_throw("weft::net::udp_socket::recv_from", timeout,
                     [&](std::error_code& ec) { return recv_from(buf, from, timeout, ec); });
 }
@@ -187,33 +177,25 @@ std::size_t udp_socket::recv_from(std::span<char> buf, address& from,
 std::size_t udp_socket::recv(std::span<char> buf, std::error_code& ec) {
     return do_recv(fd_.get(), buf, nullptr, never, ec);
 }
-std::size_t udp_socket::recv(std::span<char> buf, std::chrono::nanoseconds timeout,
-                             std::error_code& ec) {
+std::size_t udp_socket::recv(std::span<char> buf, std::chrono::nanoseconds timeout, std::error_code& ec) {
     return do_recv(fd_.get(), buf, nullptr, deadline_after(timeout), ec);
 }
 std::size_t udp_socket::recv(std::span<char> buf) {
-    return or_throw("weft::net::udp_socket::recv",
-                    [&](std::error_code& ec) { return recv(buf, ec); });
+    return or_throw("weft::net::udp_socket::recv", [&](std::error_code& ec) { return recv(buf, ec); });
 }
 std::size_t udp_socket::recv(std::span<char> buf, std::chrono::nanoseconds timeout) {
     return or_throw("weft::net::udp_socket::recv", timeout,
                     [&](std::error_code& ec) { return recv(buf, timeout, ec); });
 }
 
-address udp_socket::local_address(std::error_code& ec) const {
-    return detail::socket_name(native_handle(), false, ec);
-}
-address udp_socket::remote_address(std::error_code& ec) const {
-    return detail::socket_name(native_handle(), true, ec);
-}
+address udp_socket::local_address(std::error_code& ec) const { return detail::socket_name(native_handle(), false, ec); }
+address udp_socket::remote_address(std::error_code& ec) const { return detail::socket_name(native_handle(), true, ec); }
 
 address udp_socket::local_address() const {
-    return or_throw("weft::net::udp_socket::local_address",
-                    [&](std::error_code& ec) { return local_address(ec); });
+    return or_throw("weft::net::udp_socket::local_address", [&](std::error_code& ec) { return local_address(ec); });
 }
 address udp_socket::remote_address() const {
-    return or_throw("weft::net::udp_socket::remote_address",
-                    [&](std::error_code& ec) { return remote_address(ec); });
+    return or_throw("weft::net::udp_socket::remote_address", [&](std::error_code& ec) { return remote_address(ec); });
 }
 
 bool udp_socket::is_open() const noexcept { return fd_ && *fd_; }

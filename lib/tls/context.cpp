@@ -241,8 +241,7 @@ bool is_ip(const std::string& name) {
 
 }  // namespace
 
-context context::self_signed(const std::vector<std::string>& names, std::chrono::hours valid_for,
-                             server_options opts) {
+context context::self_signed(const std::vector<std::string>& names, std::chrono::hours valid_for, server_options opts) {
     if (names.empty())
         throw std::system_error(std::make_error_code(std::errc::invalid_argument),
                                 "weft::tls::context::self_signed: give at least one name");
@@ -255,8 +254,8 @@ context context::self_signed(const std::vector<std::string>& names, std::chrono:
     X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
     X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(valid_for.count()) * 3600);
     X509_NAME* subject = X509_get_subject_name(cert.get());
-    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
-                               reinterpret_cast<const unsigned char*>(names[0].c_str()), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(names[0].c_str()),
+                               -1, -1, 0);
     X509_set_issuer_name(cert.get(), subject);
     std::string san;
     for (const auto& n : names) {
@@ -281,8 +280,7 @@ context context::self_signed(const std::vector<std::string>& names, std::chrono:
     if (!X509_sign(cert.get(), key.get(), EVP_sha256())) fail(errc::bad_certificate_file, "self_signed: signing");
     opts.cert_file.clear();
     opts.key_file.clear();
-    opts.cert_pem = to_pem([](BIO* b, void* c) { return PEM_write_bio_X509(b, static_cast<X509*>(c)); },
-                           cert.get());
+    opts.cert_pem = to_pem([](BIO* b, void* c) { return PEM_write_bio_X509(b, static_cast<X509*>(c)); }, cert.get());
     opts.key_pem = to_pem(
         [](BIO* b, void* k) {
             return PEM_write_bio_PrivateKey(b, static_cast<EVP_PKEY*>(k), nullptr, nullptr, 0, nullptr, nullptr);

@@ -332,8 +332,7 @@ engine::~engine() {
     SSL_free(ssl);  // frees the BIO; the socket closes with tcp
 }
 
-bool engine::client_handshake(std::string_view host, const context_data& ctx, deadline until,
-                              handshake_error& err) {
+bool engine::client_handshake(std::string_view host, const context_data& ctx, deadline until, handshake_error& err) {
     if (ctx.server) {
         err = {std::make_error_code(std::errc::invalid_argument), "a server context cannot connect"};
         return false;
@@ -348,8 +347,8 @@ bool engine::client_handshake(std::string_view host, const context_data& ctx, de
         return false;
     }
     if (ctx.verify) {
-        int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str())
-                    : SSL_set1_host(ssl, name.c_str());
+        int ok =
+            ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str()) : SSL_set1_host(ssl, name.c_str());
         if (!ok) {
             err = {errc::host_mismatch, "cannot check a certificate against \"" + name + "\""};
             ERR_clear_error();

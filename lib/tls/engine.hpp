@@ -47,16 +47,16 @@ struct handshake_error {
 // engine is what a tls::stream holds (stream::state is an engine).
 struct engine {
     net::tcp_stream tcp;
-    net::detail::read_buffer ahead;        // read_until()'s plaintext read past the delimiter
-    ssl_st* ssl = nullptr;                 // owned; its BIO reads and writes tcp's socket
-    weft::detail::reactor* io = nullptr;   // the reactor tcp's socket is registered with
-    int sys_error = 0;                     // errno of the BIO's last failed syscall (0: none)
-    bool eof = false;                      // the BIO read the TCP end of stream
-    bool broken = false;                   // a TLS error (not a socket one) ended the connection
-    std::string name;                      // client: the host connected to; server: the SNI received
-    std::string why;                       // OpenSSL's reason for the last error, for messages
-    std::string cache_key;                 // client: its key in the run's session cache ("" = none)
-    weft::mutex turn[2];                   // held by the one fiber waiting on the socket, per io_dir
+    net::detail::read_buffer ahead;       // read_until()'s plaintext read past the delimiter
+    ssl_st* ssl = nullptr;                // owned; its BIO reads and writes tcp's socket
+    weft::detail::reactor* io = nullptr;  // the reactor tcp's socket is registered with
+    int sys_error = 0;                    // errno of the BIO's last failed syscall (0: none)
+    bool eof = false;                     // the BIO read the TCP end of stream
+    bool broken = false;                  // a TLS error (not a socket one) ended the connection
+    std::string name;                     // client: the host connected to; server: the SNI received
+    std::string why;                      // OpenSSL's reason for the last error, for messages
+    std::string cache_key;                // client: its key in the run's session cache ("" = none)
+    weft::mutex turn[2];                  // held by the one fiber waiting on the socket, per io_dir
 
     explicit engine(net::tcp_stream t) : tcp(std::move(t)) {}
     ~engine();

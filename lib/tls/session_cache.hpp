@@ -39,8 +39,8 @@ public:
 
 private:
     struct entry {
-        std::deque<ssl_session_st*> sessions;   // oldest first
-        std::list<std::string>::iterator age;   // its place in order_
+        std::deque<ssl_session_st*> sessions;  // oldest first
+        std::list<std::string>::iterator age;  // its place in order_
     };
     void drop(std::unordered_map<std::string, entry>::iterator it);
     std::unordered_map<std::string, entry> entries_;

@@ -54,8 +54,8 @@ std::string client_what(std::string_view host, std::uint16_t port) {
 }
 }  // namespace
 
-stream stream::connect(net::tcp_stream tcp, std::string_view host, const context& ctx,
-                       std::chrono::nanoseconds timeout, std::error_code& ec) {
+stream stream::connect(net::tcp_stream tcp, std::string_view host, const context& ctx, std::chrono::nanoseconds timeout,
+                       std::error_code& ec) {
     ec.clear();
     auto st = std::make_unique<state>(std::move(tcp));
     detail::handshake_error err;
@@ -77,8 +77,8 @@ stream stream::connect(net::tcp_stream tcp, std::string_view host, const context
     return stream(std::move(st));
 }
 
-stream stream::connect(std::string_view host, std::uint16_t port, const context& ctx,
-                       std::chrono::nanoseconds timeout, std::error_code& ec) {
+stream stream::connect(std::string_view host, std::uint16_t port, const context& ctx, std::chrono::nanoseconds timeout,
+                       std::error_code& ec) {
     const deadline until = deadline_after(timeout);
     net::tcp_stream tcp = net::tcp_stream::connect(host, port, timeout, ec);
     if (ec) return {};
@@ -97,8 +97,7 @@ stream stream::connect(std::string_view host, std::uint16_t port, const context&
     return stream(std::move(st));
 }
 
-stream stream::accept(net::tcp_stream tcp, const context& ctx, std::chrono::nanoseconds timeout,
-                      std::error_code& ec) {
+stream stream::accept(net::tcp_stream tcp, const context& ctx, std::chrono::nanoseconds timeout, std::error_code& ec) {
     ec.clear();
     auto st = std::make_unique<state>(std::move(tcp));
     detail::handshake_error err;
@@ -151,9 +150,8 @@ std::size_t stream::read_some(std::span<char> buf) {
 
 std::size_t stream::read_exact(std::span<char> buf, std::chrono::nanoseconds timeout, std::error_code& ec) {
     const deadline until = deadline_after(timeout);
-    return net::detail::read_exact(buf, ec, [&](std::span<char> b, std::error_code& e) {
-        return read_some(b, until - clock::now(), e);
-    });
+    return net::detail::read_exact(
+        buf, ec, [&](std::span<char> b, std::error_code& e) { return read_some(b, until - clock::now(), e); });
 }
 std::size_t stream::read_exact(std::span<char> buf, std::error_code& ec) {
     return net::detail::read_exact(buf, ec, [&](std::span<char> b, std::error_code& e) { return read_some(b, e); });
@@ -172,8 +170,7 @@ void stream::read_exact(std::span<char> buf, std::chrono::nanoseconds timeout) {
     std::error_code ec;
     std::size_t n = read_exact(buf, timeout, ec);
     if (ec)
-        raise(ec, read_exact_what(ec, n, buf.size()), s_ && ec.category() == error_category() ? s_->why : "",
-              timeout);
+        raise(ec, read_exact_what(ec, n, buf.size()), s_ && ec.category() == error_category() ? s_->why : "", timeout);
 }
 void stream::read_exact(std::span<char> buf) {
     std::error_code ec;
@@ -186,12 +183,10 @@ std::size_t stream::read_until(std::string& out, std::string_view delimiter, std
     out.clear();
     if (!usable(s_, ec)) return 0;
     const deadline until = deadline_after(timeout);
-    return s_->ahead.read_until(out, delimiter, max, ec, [&](char* p, std::size_t n, std::error_code& e) {
-        return s_->recv(p, n, until, e);
-    });
+    return s_->ahead.read_until(out, delimiter, max, ec,
+                                [&](char* p, std::size_t n, std::error_code& e) { return s_->recv(p, n, until, e); });
 }
-std::size_t stream::read_until(std::string& out, std::string_view delimiter, std::size_t max,
-                               std::error_code& ec) {
+std::size_t stream::read_until(std::string& out, std::string_view delimiter, std::size_t max, std::error_code& ec) {
     return read_until(out, delimiter, max, std::chrono::nanoseconds::max(), ec);
 }
 

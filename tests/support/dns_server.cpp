@@ -103,8 +103,8 @@ void dns_server::set_suffix(const std::string& suffix, entry e) {
 void dns_server::overload(std::size_t queue, unsigned answers_per_second) {
     std::lock_guard lock(m_);
     queue_limit_ = queue;
-    reply_gap_ = answers_per_second ? std::chrono::nanoseconds(1'000'000'000 / answers_per_second)
-                                    : std::chrono::nanoseconds(0);
+    reply_gap_ =
+        answers_per_second ? std::chrono::nanoseconds(1'000'000'000 / answers_per_second) : std::chrono::nanoseconds(0);
 }
 
 void dns_server::handle(const unsigned char* q, std::size_t len, bool tcp, int reply_fd, const void* peer,
@@ -189,8 +189,8 @@ void dns_server::handle(const unsigned char* q, std::size_t len, bool tcp, int r
             if (::inet_pton(family, ip.c_str(), raw) != 1) return;
             put16(answers, 0xc00c);  // the name: a pointer to the question's
             put16(answers, type);
-            put16(answers, 1);       // IN
-            put16(answers, 0);       // TTL 60
+            put16(answers, 1);  // IN
+            put16(answers, 0);  // TTL 60
             put16(answers, 60);
             put16(answers, size);
             answers.insert(answers.end(), raw, raw + size);

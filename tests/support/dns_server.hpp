@@ -23,16 +23,16 @@ class dns_server {
 public:
     // behavior is how the server answers one name.
     enum class behavior {
-        answer,      // NOERROR with the entry's addresses (none of the asked type: NODATA)
-        nxdomain,    // NXDOMAIN (also what names missing from the table get)
-        servfail,    // SERVFAIL
-        refused,     // REFUSED
-        truncate,    // over UDP: TC bit and no answers; over TCP: the full answer
-        garbage,     // right id and question, then an answer section that does not parse
-        wrong_id,    // a good answer with another query id (a resolver must drop it)
-        silence,     // no reply at all
-        noise,       // a burst of junk datagrams (random bytes, short, wrong ids), then the answer
-        respond,     // exactly the replies the entry's `respond` makes from the query, in order
+        answer,    // NOERROR with the entry's addresses (none of the asked type: NODATA)
+        nxdomain,  // NXDOMAIN (also what names missing from the table get)
+        servfail,  // SERVFAIL
+        refused,   // REFUSED
+        truncate,  // over UDP: TC bit and no answers; over TCP: the full answer
+        garbage,   // right id and question, then an answer section that does not parse
+        wrong_id,  // a good answer with another query id (a resolver must drop it)
+        silence,   // no reply at all
+        noise,     // a burst of junk datagrams (random bytes, short, wrong ids), then the answer
+        respond,   // exactly the replies the entry's `respond` makes from the query, in order
     };
 
     struct entry {
@@ -43,8 +43,8 @@ public:
         // behavior::respond: called on the server's thread with the whole query
         // (and whether it came over TCP); returns the replies' bytes
         // (fuzz/dns_reply.cpp answers with fuzzed bytes this way).
-        std::function<std::vector<std::vector<unsigned char>>(std::span<const unsigned char> query, bool tcp)>
-            respond = {};
+        std::function<std::vector<std::vector<unsigned char>>(std::span<const unsigned char> query, bool tcp)> respond =
+            {};
     };
 
     // Binds UDP and TCP on 127.0.0.1:port (0: a free port) and starts the
@@ -80,8 +80,8 @@ public:
 private:
     struct pending;
     void serve();
-    void handle(const unsigned char* q, std::size_t len, bool tcp, int reply_fd, const void* peer,
-                unsigned peer_len, std::vector<pending>& out);
+    void handle(const unsigned char* q, std::size_t len, bool tcp, int reply_fd, const void* peer, unsigned peer_len,
+                std::vector<pending>& out);
 
     int udp_ = -1;
     int tcp_ = -1;
@@ -91,12 +91,12 @@ private:
     std::atomic<std::size_t> tcp_queries_{0};
     std::atomic<std::size_t> dropped_{0};
     std::mutex m_;
-    std::size_t queue_limit_ = 0;              // overload(): 0 is none (guarded by m_)
-    std::chrono::nanoseconds reply_gap_{0};    // overload(): least time between two UDP replies (m_)
+    std::size_t queue_limit_ = 0;                         // overload(): 0 is none (guarded by m_)
+    std::chrono::nanoseconds reply_gap_{0};               // overload(): least time between two UDP replies (m_)
     std::chrono::steady_clock::time_point next_reply_{};  // the server thread's: when the next may leave
     std::map<std::string, entry> table_;
     std::vector<std::pair<std::string, entry>> suffixes_;  // (".bench", entry)
-    std::thread thread_;  // last: starts after everything it uses
+    std::thread thread_;                                   // last: starts after everything it uses
 };
 
 }  // namespace weft::test

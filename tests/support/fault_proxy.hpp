@@ -57,8 +57,8 @@ private:
             if (ec) return;
             std::erase_if(conns, [](const task<void>& t) { return t.done(); });
             int n = connections_++;
-            conns.push_back(spawn([this, n](net::tcp_stream c) { serve(choose_(n), std::move(c)); },
-                                  std::move(client)));
+            conns.push_back(
+                spawn([this, n](net::tcp_stream c) { serve(choose_(n), std::move(c)); }, std::move(client)));
         }
     }
 

@@ -31,23 +31,17 @@ struct endless {
 // endless_line(head): a line that never ends (a start line, a header value).
 inline endless endless_line(std::string head) { return {std::move(head), std::string(4096, 'a')}; }
 // endless_fields(head): header fields, one after another, without the empty line.
-inline endless endless_fields(std::string head) {
-    return {std::move(head), "X-Flood: 0123456789abcdef\r\n"};
-}
+inline endless endless_fields(std::string head) { return {std::move(head), "X-Flood: 0123456789abcdef\r\n"}; }
 // endless_chunk_extension(head): head (whose header says chunked), then a
 // chunk-size line whose extensions never end — valid ones, ";e=x" each.
 inline endless endless_chunk_extension(std::string head) { return {std::move(head) + "1", ";e=x"}; }
 // endless_trailers(head): head (whose header says chunked), the last chunk,
 // then trailer fields without the empty line that would end them.
-inline endless endless_trailers(std::string head) {
-    return {std::move(head) + "0\r\n", "X-Trailer: 0123456789\r\n"};
-}
+inline endless endless_trailers(std::string head) { return {std::move(head) + "0\r\n", "X-Trailer: 0123456789\r\n"}; }
 // endless_interim(): a server that answers "100 Continue" forever.
 inline endless endless_interim() { return {"", "HTTP/1.1 100 Continue\r\n\r\n"}; }
 // flood(head): head (whose header says chunked), then 4 KiB chunks of body forever.
-inline endless flood(std::string head) {
-    return {std::move(head), "1000\r\n" + std::string(4096, 'f') + "\r\n"};
-}
+inline endless flood(std::string head) { return {std::move(head), "1000\r\n" + std::string(4096, 'f') + "\r\n"}; }
 
 // poured is how pouring ended.
 struct poured {
@@ -63,8 +57,7 @@ inline std::uint64_t rss_bytes() {
         if (std::fscanf(f, "%lu %lu", &size, &resident) != 2) resident = 0;
         std::fclose(f);
     }
-    return static_cast<std::uint64_t>(resident) *
-           static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    return static_cast<std::uint64_t>(resident) * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
 // pour(s, e) sends e on s while reading what comes back, and returns when
@@ -72,8 +65,7 @@ inline std::uint64_t rss_bytes() {
 // write makes no progress for `stall`; then it shuts down its sending side
 // and reads what is left for at most `stall`. It never throws for the
 // other side's doing.
-inline poured pour(net::tcp_stream& s, const endless& e,
-                   std::chrono::milliseconds stall = std::chrono::seconds(2)) {
+inline poured pour(net::tcp_stream& s, const endless& e, std::chrono::milliseconds stall = std::chrono::seconds(2)) {
     poured out;
     auto reader = spawn([&] {
         char buf[4096];
@@ -90,8 +82,7 @@ inline poured pour(net::tcp_stream& s, const endless& e,
         while (block.size() < 64 * 1024) block += e.unit;
     std::error_code ec;
     auto send = [&](std::string_view bytes) {
-        bytes = bytes.substr(
-            0, static_cast<std::size_t>(std::min<std::uint64_t>(bytes.size(), e.cap - out.sent)));
+        bytes = bytes.substr(0, static_cast<std::size_t>(std::min<std::uint64_t>(bytes.size(), e.cap - out.sent)));
         out.sent += s.write_all(bytes, stall, ec);
     };
     send(e.head);
@@ -129,8 +120,7 @@ private:
             std::error_code ec;
             net::tcp_stream s = listener_.accept(ec);
             if (ec) return;
-            conns.push_back(
-                spawn([this](net::tcp_stream s) { serve(std::move(s)); }, std::move(s)));
+            conns.push_back(spawn([this](net::tcp_stream s) { serve(std::move(s)); }, std::move(s)));
         }
     }
 

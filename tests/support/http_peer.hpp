@@ -39,7 +39,9 @@ public:
 
     // A peer that sends `bytes` to every connection, then does `after`.
     explicit http_peer(std::string bytes, then after = then::close)
-        : http_peer([bytes = std::move(bytes), after](int, const std::string&) { return reply{bytes, after}; }) {}
+        : http_peer([bytes = std::move(bytes), after](int, const std::string&) {
+              return reply{bytes, after};
+          }) {}
 
     ~http_peer() {
         listener_.close();
@@ -59,8 +61,8 @@ private:
             std::error_code ec;
             net::tcp_stream s = listener_.accept(ec);
             if (ec) return;
-            conns.push_back(spawn([this, n = connections_++](net::tcp_stream s) { serve(n, std::move(s)); },
-                                  std::move(s)));
+            conns.push_back(
+                spawn([this, n = connections_++](net::tcp_stream s) { serve(n, std::move(s)); }, std::move(s)));
         }
     }
 

@@ -54,8 +54,8 @@ public:
         : thread_([this, limit, what = std::move(what)] {
               std::unique_lock lock(m_);
               if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
-                  std::fprintf(stderr, "watchdog: '%s' still running after %lld ms; aborting\n",
-                               what.c_str(), static_cast<long long>(limit.count()));
+                  std::fprintf(stderr, "watchdog: '%s' still running after %lld ms; aborting\n", what.c_str(),
+                               static_cast<long long>(limit.count()));
                   std::abort();
               }
           }) {}
@@ -75,9 +75,7 @@ private:
     std::thread thread_;  // last: starts after the members it uses
 };
 
-inline std::string current_test_name() {
-    return Catch::getResultCapture().getCurrentTestName();
-}
+inline std::string current_test_name() { return Catch::getResultCapture().getCurrentTestName(); }
 
 // run_bounded(limit, opts, fn) is run_bounded(limit, fn) with run_options.
 template <class Rep, class Period, class Fn>

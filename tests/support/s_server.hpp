@@ -127,8 +127,7 @@ public:
             }
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && errno != EAGAIN) sys_fail("s_server: write to stdin");
-            if (std::chrono::steady_clock::now() >= end)
-                throw std::runtime_error("s_server: stdin is full");
+            if (std::chrono::steady_clock::now() >= end) throw std::runtime_error("s_server: stdin is full");
             pollfd p{stdin_, POLLOUT, 0};
             ::poll(&p, 1, 50);
         }

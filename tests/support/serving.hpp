@@ -15,8 +15,7 @@ struct serving {
     http::server srv;
     task<void> fiber;
 
-    explicit serving(http::server::handler h, http::server_options o = {},
-                     net::address at = net::address::loopback())
+    explicit serving(http::server::handler h, http::server_options o = {}, net::address at = net::address::loopback())
         : srv(http::server::bind(at, std::move(h), o)), fiber(spawn([this] { srv.serve(); })) {}
     ~serving() {
         srv.stop();

@@ -17,9 +17,9 @@
 namespace weft::test {
 
 struct child_result {
-    int exit_code = -1;    // when it exited
-    int signal = 0;        // when a signal killed it
-    std::string output;    // stdout and stderr, interleaved
+    int exit_code = -1;  // when it exited
+    int signal = 0;      // when a signal killed it
+    std::string output;  // stdout and stderr, interleaved
 };
 
 namespace detail {

@@ -69,11 +69,8 @@ std::string cert_to_pem(X509* x) {
 }
 
 std::string key_to_pem(EVP_PKEY* k) {
-    return to_pem(
-        [k](BIO* b) {
-            return PEM_write_bio_PrivateKey(b, k, nullptr, nullptr, 0, nullptr, nullptr);
-        },
-        "PEM_write_bio_PrivateKey");
+    return to_pem([k](BIO* b) { return PEM_write_bio_PrivateKey(b, k, nullptr, nullptr, 0, nullptr, nullptr); },
+                  "PEM_write_bio_PrivateKey");
 }
 
 // add_ext(x, ctx, nid, value) adds one extension in openssl.cnf syntax.
@@ -91,8 +88,8 @@ void set_serial(X509* x) {
     check(RAND_bytes(bytes, sizeof bytes), "RAND_bytes");
     bytes[0] &= 0x7f;
     bytes[0] |= 0x01;  // keep the full length: no leading zero byte
-    std::unique_ptr<BIGNUM, decltype(&BN_free)> bn(
-        check(BN_bin2bn(bytes, sizeof bytes, nullptr), "BN_bin2bn"), BN_free);
+    std::unique_ptr<BIGNUM, decltype(&BN_free)> bn(check(BN_bin2bn(bytes, sizeof bytes, nullptr), "BN_bin2bn"),
+                                                   BN_free);
     check(BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(x)), "BN_to_ASN1_INTEGER");
 }
 
@@ -102,17 +99,15 @@ x509_ptr make_cert(const cert_spec& spec, EVP_PKEY* key, X509* issuer, EVP_PKEY*
     x509_ptr x(check(X509_new(), "X509_new"));
     check(X509_set_version(x.get(), X509_VERSION_3), "X509_set_version");
     set_serial(x.get());
-    check(X509_time_adj_ex(X509_getm_notBefore(x.get()), 0, spec.not_before_s, nullptr),
-          "notBefore");
+    check(X509_time_adj_ex(X509_getm_notBefore(x.get()), 0, spec.not_before_s, nullptr), "notBefore");
     check(X509_time_adj_ex(X509_getm_notAfter(x.get()), 0, spec.not_after_s, nullptr), "notAfter");
     check(X509_set_pubkey(x.get(), key), "X509_set_pubkey");
 
     X509_NAME* name = X509_get_subject_name(x.get());
     auto cn = reinterpret_cast<const unsigned char*>(spec.common_name.c_str());
-    check(
-        X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                                   reinterpret_cast<const unsigned char*>("weft tests"), -1, -1, 0),
-        "subject O");
+    check(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("weft tests"), -1,
+                                     -1, 0),
+          "subject O");
     check(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, cn, -1, -1, 0), "subject CN");
     X509* signer = issuer ? issuer : x.get();
     check(X509_set_issuer_name(x.get(), X509_get_subject_name(signer)), "X509_set_issuer_name");
@@ -198,8 +193,7 @@ issued self_signed(const cert_spec& spec) {
 bundle::bundle() : owner_(::getpid()) {
     const char* tmp = std::getenv("TMPDIR");
     std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/weft-pki-XXXXXX";
-    if (!::mkdtemp(templ.data()))
-        throw std::system_error(errno, std::generic_category(), "test_pki: mkdtemp " + templ);
+    if (!::mkdtemp(templ.data())) throw std::system_error(errno, std::generic_category(), "test_pki: mkdtemp " + templ);
     dir = templ;
     try {
         auto root = authority::root("weft test root CA");
@@ -210,9 +204,7 @@ bundle::bundle() : owner_(::getpid()) {
         write_file(dir + "/intermediate.crt", inter.cert_pem());
 
         const long day = 24L * 3600;
-        cert_spec local{.common_name = "localhost",
-                        .dns_names = {"localhost"},
-                        .ip_addresses = {"127.0.0.1", "::1"}};
+        cert_spec local{.common_name = "localhost", .dns_names = {"localhost"}, .ip_addresses = {"127.0.0.1", "::1"}};
         cert_spec expired = local;
         expired.not_before_s = -2 * day;
         expired.not_after_s = -day;

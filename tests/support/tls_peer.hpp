@@ -51,8 +51,9 @@ public:
 
     // A peer that sends `bytes` to every connection, then does `after`.
     tls_peer(tls::context ctx, std::string bytes, then after)
-        : tls_peer(std::move(ctx),
-                   [bytes = std::move(bytes), after](int, const std::string&) { return reply{bytes, after}; }) {}
+        : tls_peer(std::move(ctx), [bytes = std::move(bytes), after](int, const std::string&) {
+              return reply{bytes, after};
+          }) {}
 
     ~tls_peer() {
         listener_.close();
@@ -77,8 +78,8 @@ private:
             net::tcp_stream s = listener_.accept(ec);
             if (ec) return;
             std::erase_if(conns, [](const task<void>& t) { return t.done(); });
-            conns.push_back(spawn([this, n = connections_++](net::tcp_stream s) { serve(n, std::move(s)); },
-                                  std::move(s)));
+            conns.push_back(
+                spawn([this, n = connections_++](net::tcp_stream s) { serve(n, std::move(s)); }, std::move(s)));
         }
     }
 
@@ -125,9 +126,7 @@ private:
                 s.close();
                 break;
             }
-            case then::hang:
-                drain(s);
-                break;
+            case then::hang: drain(s); break;
         }
     }
 

@@ -20,9 +20,9 @@ namespace weft::detail {
 
 #if !defined(NDEBUG) || defined(WEFT_ASSERTIONS)
 #define WEFT_ASSERTIONS_ON 1
-#define WEFT_ASSERT(condition, invariant)                                                           \
-    (__builtin_expect(static_cast<bool>(condition), 1)                                              \
-         ? static_cast<void>(0)                                                                     \
+#define WEFT_ASSERT(condition, invariant)              \
+    (__builtin_expect(static_cast<bool>(condition), 1) \
+         ? static_cast<void>(0)                        \
          : ::weft::detail::assert_failed(#condition, invariant, __FILE__, __LINE__))
 #else
 #define WEFT_ASSERTIONS_ON 0

@@ -29,16 +29,16 @@ class cross_list;
 // cross_waiter is one fiber or thread waiting on a shared object; it lives on
 // the waiter's stack for the length of the wait.
 struct cross_waiter : remote_work {
-    cross_waiter* prev_w = nullptr;   // links in a cross_list, under the object's mutex
+    cross_waiter* prev_w = nullptr;  // links in a cross_list, under the object's mutex
     cross_waiter* next_w = nullptr;
-    cross_list* list = nullptr;       // non-null while linked
-    void* slot = nullptr;             // what the waker hands over (a value, a place to take one from)
-    int status = 0;                   // the waker's word on the outcome (e.g. closed), 0 by default
-    bool taken = false;               // a waker unlinked it and set slot/status (under the mutex)
+    cross_list* list = nullptr;  // non-null while linked
+    void* slot = nullptr;        // what the waker hands over (a value, a place to take one from)
+    int status = 0;              // the waker's word on the outcome (e.g. closed), 0 by default
+    bool taken = false;          // a waker unlinked it and set slot/status (under the mutex)
     // Set by cross_wait(), for cross_wake():
-    bool arrived = false;             // the wake reached the waiter (its thread only)
-    void* loop = nullptr;             // the waiting fiber's reactor; null for a plain thread
-    fiber* fib = nullptr;             // the waiting fiber
+    bool arrived = false;                  // the wake reached the waiter (its thread only)
+    void* loop = nullptr;                  // the waiting fiber's reactor; null for a plain thread
+    fiber* fib = nullptr;                  // the waiting fiber
     std::binary_semaphore* sem = nullptr;  // a plain thread's
 };
 

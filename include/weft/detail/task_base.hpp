@@ -46,15 +46,15 @@ public:
 
     std::uint64_t id = 0;
     std::string name;
-    fiber* fib = nullptr;            // the running fiber; null before spawn and after it ends
-    task_state final_state{};        // pending; meaningful once done
+    fiber* fib = nullptr;      // the running fiber; null before spawn and after it ends
+    task_state final_state{};  // pending; meaningful once done
     bool done = false;
     bool detached = false;
-    bool retrieved = false;          // join() has observed the outcome
-    unsigned refs = 2;               // the fiber + the handle
+    bool retrieved = false;            // join() has observed the outcome
+    unsigned refs = 2;                 // the fiber + the handle
     std::uint32_t cancels_thrown = 0;  // weft::cancelled thrown in this fiber (one that swallows them is reported)
-    std::exception_ptr error;        // set when failed or cancelled
-    wait_list joiners;               // fibers parked in join()
+    std::exception_ptr error;          // set when failed or cancelled
+    wait_list joiners;                 // fibers parked in join()
     // stop is made by the first this_fiber::stop_token() call (until then it
     // holds no state and costs nothing) and requested when the task is cancelled.
     std::stop_source stop{std::nostopstate};
@@ -64,18 +64,20 @@ public:
 void start_task(task_base* t, spawn_options&& opts);  // throws on stack failure (and frees t)
 void wait_task(task_base* t);                         // parks until t is done; throws as park does
 bool wait_task_until(task_base* t, deadline at);      // wait_task() that gives up at `at`: false then
-void cancel_task(task_base* t) noexcept;               // also requests t->stop
+void cancel_task(task_base* t) noexcept;              // also requests t->stop
 // request_stop() requests t->stop if a stop_token was ever handed out for it.
 void request_stop(task_base* t) noexcept;
 void detach_task(task_base* t) noexcept;
-void drop_task(task_base* t) noexcept;                // the handle's destructor
+void drop_task(task_base* t) noexcept;  // the handle's destructor
 task_state state_of(const task_base* t) noexcept;
 void print_task(std::ostream& os, const task_base* t);
 // report_failure() writes "weft: task #3 'name' <how>: <what()>" to stderr.
 void report_failure(const task_base* t, const char* how) noexcept;
 
 template <class T>
-concept printable = requires(std::ostream& os, const T& v) { os << v; };
+concept printable = requires(std::ostream& os, const T& v) {
+    os << v;
+};
 
 // task_result<R> stores what the fiber returned; task<R> reads it.
 template <class R>
@@ -98,8 +100,7 @@ template <class R, class Fn, class... Args>
 class task_impl final : public task_result<R> {
 public:
     template <class F, class... A>
-    explicit task_impl(F&& f, A&&... a)
-        : call_(std::in_place, std::forward<F>(f), std::forward<A>(a)...) {}
+    explicit task_impl(F&& f, A&&... a) : call_(std::in_place, std::forward<F>(f), std::forward<A>(a)...) {}
 
     void run_body() override {
         // The callable and its arguments die when the fiber's work ends, not

@@ -37,8 +37,8 @@ struct waiter {
     waiter(const waiter&) = delete;
     waiter& operator=(const waiter&) = delete;
 
-    void* slot;           // what the waker hands over (a channel value), owned by the waiter
-    fiber* fib;           // the fiber to unpark
+    void* slot;  // what the waker hands over (a channel value), owned by the waiter
+    fiber* fib;  // the fiber to unpark
     waiter* prev = nullptr;
     waiter* next = nullptr;
     wait_list* list = nullptr;  // non-null while linked

@@ -88,8 +88,7 @@ std::vector<net::address> resolve(std::string_view host, std::uint16_t port, con
 // weft::errc::cancelled for the two interruptions, weft::errc::no_scheduler
 // outside a fiber) and return an empty vector.
 std::vector<net::address> resolve(std::string_view host, std::uint16_t port, std::error_code& ec);
-std::vector<net::address> resolve(std::string_view host, std::uint16_t port, const options& opts,
-                                  std::error_code& ec);
+std::vector<net::address> resolve(std::string_view host, std::uint16_t port, const options& opts, std::error_code& ec);
 // resolve(host, service) takes a port number ("8080") or a service name of
 // /etc/services ("http", TCP); an unknown one is errc::bad_service.
 std::vector<net::address> resolve(std::string_view host, std::string_view service);

@@ -13,9 +13,9 @@ namespace weft::http {
 // "http://[::1]:8080/a/b?q=1#top" has scheme "http", host "::1", port 8080,
 // target "/a/b?q=1" (the fragment is dropped: it never goes on the wire).
 struct url {
-    std::string scheme;   // "http" or "https", lower case
-    std::string host;     // a name or an IP, IPv6 without brackets, lower case
-    std::uint16_t port = 80;  // the explicit port, else the scheme's (80, 443)
+    std::string scheme;        // "http" or "https", lower case
+    std::string host;          // a name or an IP, IPv6 without brackets, lower case
+    std::uint16_t port = 80;   // the explicit port, else the scheme's (80, 443)
     std::string target = "/";  // path and query, never empty
     // user and password are the "user:password@" of the authority,
     // %-decoded (empty when absent). The client sends them as Basic

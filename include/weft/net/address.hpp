@@ -64,8 +64,8 @@ public:
     const unsigned char* bytes() const noexcept { return ip_; }  // 4 or 16 in network order
 
 private:
-    unsigned char ip_[16] = {};     // v4 uses the first 4 bytes
-    std::uint32_t scope_id_ = 0;    // v6 link-local scope
+    unsigned char ip_[16] = {};   // v4 uses the first 4 bytes
+    std::uint32_t scope_id_ = 0;  // v6 link-local scope
     std::uint16_t port_ = 0;
     family family_ = family::v4;
 };

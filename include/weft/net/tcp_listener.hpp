@@ -44,8 +44,7 @@ public:
     // [::]:p and 0.0.0.0:p are two listeners). Throws std::system_error
     // (address_in_use, permission_denied, ...). Never blocks.
     static tcp_listener bind(const address& at, int backlog = 1024, bind_options opts = {});
-    static tcp_listener bind(const address& at, int backlog, bind_options opts,
-                             std::error_code& ec);
+    static tcp_listener bind(const address& at, int backlog, bind_options opts, std::error_code& ec);
 
     // accept() parks until a connection comes and returns it, connected and
     // non-blocking. Throws std::system_error (EBADF once closed), and

@@ -21,8 +21,7 @@ class tcp_listener;
 // std::vector<char>, std::array<char, N> or std::span<char>. write_all()
 // takes those beside std::string_view (strings and literals go there).
 template <class R>
-concept char_bytes = std::is_convertible_v<R&&, std::span<const char>> &&
-    !std::is_convertible_v<R&&, std::string_view>;
+concept char_bytes = std::is_convertible_v<R&&, std::span<const char>> && !std::is_convertible_v<R&&, std::string_view>;
 
 // tcp_stream is a connected TCP socket whose calls read like blocking code:
 // one that cannot go on parks the calling fiber (not the thread) until the
@@ -58,18 +57,16 @@ public:
     static tcp_stream connect(const address& to);
     static tcp_stream connect(const address& to, std::chrono::nanoseconds timeout);
     static tcp_stream connect(const address& to, std::error_code& ec);
-    static tcp_stream connect(const address& to, std::chrono::nanoseconds timeout,
-                              std::error_code& ec);
+    static tcp_stream connect(const address& to, std::chrono::nanoseconds timeout, std::error_code& ec);
     // connect(host, port, timeout) connects to a numeric host ("127.0.0.1",
     // "::1", "[::1]") or to a name, which it resolves with weft::dns::resolve
     // (the running run()'s default dns::options) and then tries each address
     // in order, returning the first connection. `timeout` bounds the lookup
     // and every attempt together. Errors: the lookup's (weft::dns::errc), or
     // the last attempt's.
-    static tcp_stream connect(std::string_view host, std::uint16_t port,
-                              std::chrono::nanoseconds timeout);
-    static tcp_stream connect(std::string_view host, std::uint16_t port,
-                              std::chrono::nanoseconds timeout, std::error_code& ec);
+    static tcp_stream connect(std::string_view host, std::uint16_t port, std::chrono::nanoseconds timeout);
+    static tcp_stream connect(std::string_view host, std::uint16_t port, std::chrono::nanoseconds timeout,
+                              std::error_code& ec);
 
     // read_some() reads at least one byte into buf, parking until some come,
     // and returns how many; 0 means the peer closed its side (EOF), or buf is
@@ -78,8 +75,7 @@ public:
     std::size_t read_some(std::span<char> buf);
     std::size_t read_some(std::span<char> buf, std::chrono::nanoseconds timeout);
     std::size_t read_some(std::span<char> buf, std::error_code& ec);
-    std::size_t read_some(std::span<char> buf, std::chrono::nanoseconds timeout,
-                          std::error_code& ec);
+    std::size_t read_some(std::span<char> buf, std::chrono::nanoseconds timeout, std::error_code& ec);
 
     // read_exact() fills all of buf. When the peer closes first it throws
     // std::system_error(no_message_available) saying "peer closed after N of
@@ -87,8 +83,7 @@ public:
     void read_exact(std::span<char> buf);
     void read_exact(std::span<char> buf, std::chrono::nanoseconds timeout);
     std::size_t read_exact(std::span<char> buf, std::error_code& ec);
-    std::size_t read_exact(std::span<char> buf, std::chrono::nanoseconds timeout,
-                           std::error_code& ec);
+    std::size_t read_exact(std::span<char> buf, std::chrono::nanoseconds timeout, std::error_code& ec);
 
     // read_until() reads up to and including the first `delimiter`, puts those
     // bytes in `out` (replacing what it held) and returns their count; what
@@ -97,12 +92,10 @@ public:
     // for later reads: std::system_error(message_size) when the delimiter does
     // not end within `max` bytes, no_message_available when the peer closes
     // in the middle of a message, invalid_argument for an empty delimiter.
-    std::size_t read_until(std::string& out, std::string_view delimiter,
-                           std::size_t max = 64 * 1024);
+    std::size_t read_until(std::string& out, std::string_view delimiter, std::size_t max = 64 * 1024);
     std::size_t read_until(std::string& out, std::string_view delimiter, std::size_t max,
                            std::chrono::nanoseconds timeout);
-    std::size_t read_until(std::string& out, std::string_view delimiter, std::size_t max,
-                           std::error_code& ec);
+    std::size_t read_until(std::string& out, std::string_view delimiter, std::size_t max, std::error_code& ec);
     std::size_t read_until(std::string& out, std::string_view delimiter, std::size_t max,
                            std::chrono::nanoseconds timeout, std::error_code& ec);
 
@@ -113,8 +106,7 @@ public:
     void write_all(std::string_view bytes);
     void write_all(std::string_view bytes, std::chrono::nanoseconds timeout);
     std::size_t write_all(std::string_view bytes, std::error_code& ec);
-    std::size_t write_all(std::string_view bytes, std::chrono::nanoseconds timeout,
-                          std::error_code& ec);
+    std::size_t write_all(std::string_view bytes, std::chrono::nanoseconds timeout, std::error_code& ec);
     // write_all(r) sends a vector / array / span of char the same way.
     template <char_bytes R>
     void write_all(R&& bytes) {

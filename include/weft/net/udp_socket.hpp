@@ -62,19 +62,17 @@ public:
     // Throws as the class comment says; message_size for a datagram larger
     // than UDP allows.
     std::size_t send_to(std::span<const char> data, const address& to);
-    std::size_t send_to(std::span<const char> data, const address& to,
-                        std::chrono::nanoseconds timeout);
+    std::size_t send_to(std::span<const char> data, const address& to, std::chrono::nanoseconds timeout);
     std::size_t send_to(std::span<const char> data, const address& to, std::error_code& ec);
-    std::size_t send_to(std::span<const char> data, const address& to,
-                        std::chrono::nanoseconds timeout, std::error_code& ec);
+    std::size_t send_to(std::span<const char> data, const address& to, std::chrono::nanoseconds timeout,
+                        std::error_code& ec);
 
     // send() is send_to() the connected peer. Throws destination_address_required
     // when not connected, connection_refused after the peer's port was found closed.
     std::size_t send(std::span<const char> data);
     std::size_t send(std::span<const char> data, std::chrono::nanoseconds timeout);
     std::size_t send(std::span<const char> data, std::error_code& ec);
-    std::size_t send(std::span<const char> data, std::chrono::nanoseconds timeout,
-                     std::error_code& ec);
+    std::size_t send(std::span<const char> data, std::chrono::nanoseconds timeout, std::error_code& ec);
 
     // The text forms of send_to() and send() take a std::string, a
     // std::string_view or a string literal (its characters, without the '\0').
@@ -91,8 +89,7 @@ public:
         return send_to(bytes_of(text), to, ec);
     }
     template <std::convertible_to<std::string_view> Text>
-    std::size_t send_to(const Text& text, const address& to, std::chrono::nanoseconds timeout,
-                        std::error_code& ec) {
+    std::size_t send_to(const Text& text, const address& to, std::chrono::nanoseconds timeout, std::error_code& ec) {
         return send_to(bytes_of(text), to, timeout, ec);
     }
     template <std::convertible_to<std::string_view> Text>
@@ -121,8 +118,7 @@ public:
     std::size_t recv_from(std::span<char> buf, address& from);
     std::size_t recv_from(std::span<char> buf, address& from, std::chrono::nanoseconds timeout);
     std::size_t recv_from(std::span<char> buf, address& from, std::error_code& ec);
-    std::size_t recv_from(std::span<char> buf, address& from, std::chrono::nanoseconds timeout,
-                          std::error_code& ec);
+    std::size_t recv_from(std::span<char> buf, address& from, std::chrono::nanoseconds timeout, std::error_code& ec);
 
     // recv() is recv_from() without the sender, for a connected socket (which
     // only receives from its peer). Throws connection_refused when the peer's

@@ -73,24 +73,20 @@ public:
     std::size_t read_some(std::span<char> buf);
     std::size_t read_some(std::span<char> buf, std::chrono::nanoseconds timeout);
     std::size_t read_some(std::span<char> buf, std::error_code& ec);
-    std::size_t read_some(std::span<char> buf, std::chrono::nanoseconds timeout,
-                          std::error_code& ec);
+    std::size_t read_some(std::span<char> buf, std::chrono::nanoseconds timeout, std::error_code& ec);
 
     // read_exact() fills all of buf; a clean close first is
     // std::errc::no_message_available ("peer closed after N of M bytes").
     void read_exact(std::span<char> buf);
     void read_exact(std::span<char> buf, std::chrono::nanoseconds timeout);
     std::size_t read_exact(std::span<char> buf, std::error_code& ec);
-    std::size_t read_exact(std::span<char> buf, std::chrono::nanoseconds timeout,
-                           std::error_code& ec);
+    std::size_t read_exact(std::span<char> buf, std::chrono::nanoseconds timeout, std::error_code& ec);
 
     // read_until() is tcp_stream::read_until() over the plaintext.
-    std::size_t read_until(std::string& out, std::string_view delimiter,
-                           std::size_t max = 64 * 1024);
+    std::size_t read_until(std::string& out, std::string_view delimiter, std::size_t max = 64 * 1024);
     std::size_t read_until(std::string& out, std::string_view delimiter, std::size_t max,
                            std::chrono::nanoseconds timeout);
-    std::size_t read_until(std::string& out, std::string_view delimiter, std::size_t max,
-                           std::error_code& ec);
+    std::size_t read_until(std::string& out, std::string_view delimiter, std::size_t max, std::error_code& ec);
     std::size_t read_until(std::string& out, std::string_view delimiter, std::size_t max,
                            std::chrono::nanoseconds timeout, std::error_code& ec);
 
@@ -99,8 +95,7 @@ public:
     void write_all(std::string_view bytes);
     void write_all(std::string_view bytes, std::chrono::nanoseconds timeout);
     std::size_t write_all(std::string_view bytes, std::error_code& ec);
-    std::size_t write_all(std::string_view bytes, std::chrono::nanoseconds timeout,
-                          std::error_code& ec);
+    std::size_t write_all(std::string_view bytes, std::chrono::nanoseconds timeout, std::error_code& ec);
     template <net::char_bytes R>
     void write_all(R&& bytes) {
         std::span<const char> s(bytes);
