@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "dns/pacer.hpp"
+#include "support/daemon.hpp"
 #include "support/dns_server.hpp"
 #include "support/run_bounded.hpp"
 
@@ -82,9 +83,8 @@ public:
             const std::uint16_t port = free_port();
             if (port != 0 && start(port)) port_ = port;
         }
-        if (port_ == 0) throw std::runtime_error("dnsmasq did not start; its output:\n" + output_);
+        if (port_ == 0) throw std::runtime_error("dnsmasq did not start; its output:\n" + proc_.output());
     }
-    ~dnsmasq() { stop(); }
     dnsmasq(const dnsmasq&) = delete;
     dnsmasq& operator=(const dnsmasq&) = delete;
 
@@ -110,88 +110,19 @@ private:
         return 0;
     }
 
-    // start() runs dnsmasq on `port` and waits for it to serve; false if it exits first.
+    // start() runs dnsmasq on `port` and waits for it to serve ("started"
+    // once its sockets are bound); false if it exits first.
     bool start(std::uint16_t port) {
         // --no-daemon: the foreground, no pid file, no change of user, no
         // forked TCP helpers; its log goes to stderr (--log-facility=-).
-        std::vector<std::string> args = {path,
-                                         "--no-daemon",
-                                         "--conf-file=/dev/null",
-                                         "--no-resolv",
-                                         "--no-hosts",
-                                         "--port=" + std::to_string(port),
-                                         "--listen-address=127.0.0.1",
-                                         "--bind-interfaces",
-                                         "--address=/burst.test/127.0.0.2",
-                                         "--log-facility=-"};
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        int out[2];
-        if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-        const pid_t parent = ::getpid();
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-            if (::getppid() != parent) ::_exit(127);
-            ::dup2(out[1], STDOUT_FILENO);
-            ::dup2(out[1], STDERR_FILENO);
-            ::close_range(3, ~0U, 0);
-            ::execv(argv[0], argv.data());
-            ::_exit(127);
-        }
-        ::close(out[1]);
-        out_ = out[0];
-        ::fcntl(out_, F_SETFL, ::fcntl(out_, F_GETFL) | O_NONBLOCK);
-        // dnsmasq logs "started" once its sockets are bound.
-        const auto end = std::chrono::steady_clock::now() + 10s;
-        while (std::chrono::steady_clock::now() < end) {
-            const bool open = read_some(50);
-            if (output_.find("started, version") != std::string::npos) return true;
-            if (!open) break;  // it exited (the port was taken, or a bad option)
-        }
-        stop();
-        return false;
+        return proc_.start({path, "--no-daemon", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+                            "--port=" + std::to_string(port), "--listen-address=127.0.0.1", "--bind-interfaces",
+                            "--address=/burst.test/127.0.0.2", "--log-facility=-"},
+                           "started, version");
     }
 
-    // read_some() appends what dnsmasq printed, waiting up to `wait_ms`; false at EOF.
-    bool read_some(int wait_ms) {
-        pollfd p{out_, POLLIN, 0};
-        ::poll(&p, 1, wait_ms);
-        char buf[4096];
-        for (;;) {
-            ssize_t n = ::read(out_, buf, sizeof buf);
-            if (n > 0) {
-                output_.append(buf, static_cast<std::size_t>(n));
-                continue;
-            }
-            return n < 0;  // EAGAIN: still running
-        }
-    }
-
-    void stop() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGTERM);
-            int status = 0;
-            const auto end = std::chrono::steady_clock::now() + 2s;
-            while (::waitpid(pid_, &status, WNOHANG) == 0) {
-                if (std::chrono::steady_clock::now() >= end) {
-                    ::kill(pid_, SIGKILL);
-                    ::waitpid(pid_, &status, 0);
-                    break;
-                }
-                std::this_thread::sleep_for(5ms);
-            }
-            pid_ = -1;
-        }
-        if (out_ >= 0) ::close(out_);
-        out_ = -1;
-    }
-
-    pid_t pid_ = -1;
-    int out_ = -1;
+    weft::test::daemon proc_;
     std::uint16_t port_ = 0;
-    std::string output_;
 };
 
 // burst_result is how a burst of lookups went.

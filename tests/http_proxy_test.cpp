@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "http/proxy.hpp"
+#include "support/daemon.hpp"
 #include "support/error_of.hpp"
 #include "support/http_peer.hpp"
 #include "support/http_proxy.hpp"
@@ -183,11 +184,11 @@ public:
         }
         if (port_ == 0) {
             std::filesystem::remove_all(dir_);
-            throw std::runtime_error("tinyproxy did not start; its output:\n" + output_);
+            throw std::runtime_error("tinyproxy did not start; its output:\n" + proc_.output());
         }
     }
     ~tinyproxy() {
-        stop();
+        proc_.stop();
         std::error_code ec;
         std::filesystem::remove_all(dir_, ec);
     }
@@ -196,7 +197,7 @@ public:
 
     std::uint16_t port() const { return port_; }
     std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-    const std::string& output() const { return output_; }
+    const std::string& output() const { return proc_.output(); }
 
 private:
     static std::uint16_t free_port() {
@@ -212,62 +213,11 @@ private:
     }
 
     // start() runs tinyproxy and waits for it to listen; false if it exits first.
-    bool start(const std::string& conf) {
-        std::string exe = path, d = "-d", c = "-c", conf_arg = conf;
-        char* argv[] = {exe.data(), d.data(), c.data(), conf_arg.data(), nullptr};
-        int out[2];
-        if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-        const pid_t parent = ::getpid();
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-            if (::getppid() != parent) ::_exit(127);
-            ::dup2(out[1], STDOUT_FILENO);
-            ::dup2(out[1], STDERR_FILENO);
-            ::close_range(3, ~0U, 0);
-            ::execv(argv[0], argv);
-            ::_exit(127);
-        }
-        ::close(out[1]);
-        out_ = out[0];
-        const auto end = std::chrono::steady_clock::now() + 10s;
-        while (std::chrono::steady_clock::now() < end) {
-            pollfd p{out_, POLLIN, 0};
-            ::poll(&p, 1, 50);
-            char buf[4096];
-            ssize_t n = (p.revents & (POLLIN | POLLHUP)) ? ::read(out_, buf, sizeof buf) : -1;
-            if (n > 0) output_.append(buf, static_cast<std::size_t>(n));
-            if (contains(output_, "Starting main loop")) return true;
-            if (n == 0) break;  // it exited
-        }
-        stop();
-        return false;
-    }
-
-    void stop() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGTERM);
-            int status = 0;
-            const auto end = std::chrono::steady_clock::now() + 2s;
-            while (::waitpid(pid_, &status, WNOHANG) == 0) {
-                if (std::chrono::steady_clock::now() >= end) {
-                    ::kill(pid_, SIGKILL);
-                    ::waitpid(pid_, &status, 0);
-                    break;
-                }
-                std::this_thread::sleep_for(5ms);
-            }
-            pid_ = -1;
-        }
-        if (out_ >= 0) ::close(out_);
-        out_ = -1;
-    }
+    bool start(const std::string& conf) { return proc_.start({path, "-d", "-c", conf}, "Starting main loop"); }
 
     std::string dir_;
-    pid_t pid_ = -1;
-    int out_ = -1;
+    weft::test::daemon proc_;
     std::uint16_t port_ = 0;
-    std::string output_;
 };
 
 // have_tinyproxy() is whether tinyproxy is installed; a test without it says it skipped.

@@ -35,6 +35,17 @@ std::string timeout_detail(std::chrono::nanoseconds timeout, std::string_view na
 // "5 s", "250 ms", "1500 us", "2 min"; "no limit" for weft::no_timeout.
 std::string format_duration(std::chrono::nanoseconds d);
 
+// without_message(e) is e's what() without the ": <message>" that
+// std::system_error appends, so that an error rewrapped with more context
+// says its message once.
+inline std::string without_message(const std::system_error& e) {
+    std::string w = e.what();
+    const std::string tail = ": " + e.code().message();
+    if (w.size() >= tail.size() && w.compare(w.size() - tail.size(), tail.size(), tail) == 0)
+        w.resize(w.size() - tail.size());
+    return w;
+}
+
 // exception_text(e) is e's what(), for a std::exception or weft::cancelled.
 std::string exception_text(const std::exception_ptr& e);
 

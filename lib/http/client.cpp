@@ -66,15 +66,7 @@ const char* text_of(phase p) noexcept {
     return "";
 }
 
-// without_message() is e's what() without the ": <message>" that
-// std::system_error appended, so that a rewrapped error says it once.
-std::string without_message(const std::system_error& e) {
-    std::string w = e.what();
-    const std::string tail = ": " + e.code().message();
-    if (w.size() >= tail.size() && w.compare(w.size() - tail.size(), tail.size(), tail) == 0)
-        w.resize(w.size() - tail.size());
-    return w;
-}
+using weft::detail::without_message;
 
 // call is one request as the user made it, for its error messages
 // ("weft::http::get http://host/path", "weft::http::send POST http://host/")

@@ -30,6 +30,7 @@
 #include <system_error>
 #include <vector>
 
+#include "detail/sys_error.hpp"
 #include "weft/http/errors.hpp"
 
 namespace weft::http::detail {
@@ -452,13 +453,7 @@ decoder::step decoder::feed(std::span<const char> in, std::span<char> out, bool 
             if (!moved || total.made == out.size()) return total;
         }
     } catch (const std::system_error& e) {
-        if (e.code() == errc::bad_content_encoding) {
-            std::string_view what = e.what();
-            // what() ends with the category's message; keep the decoder's part.
-            std::string tail = ": " + e.code().message();
-            if (what.ends_with(tail)) what.remove_suffix(tail.size());
-            s.error = std::string(what);
-        }
+        if (e.code() == errc::bad_content_encoding) s.error = weft::detail::without_message(e);  // the decoder's part
         throw;
     }
 }

@@ -59,15 +59,7 @@ std::string without_password(std::string_view text) {
     return printable(std::string(text.substr(0, start + colon + 1)) + "***" + std::string(text.substr(start + at)));
 }
 
-// without_message() is e's what() without the ": <message>" that
-// std::system_error appended.
-std::string without_message(const std::system_error& e) {
-    std::string w = e.what();
-    const std::string tail = ": " + e.code().message();
-    if (w.size() >= tail.size() && w.compare(w.size() - tail.size(), tail.size(), tail) == 0)
-        w.resize(w.size() - tail.size());
-    return w;
-}
+using weft::detail::without_message;
 
 [[noreturn]] void bad_proxy(std::string_view text, std::string_view why) {
     throw std::system_error(errc::bad_proxy, "proxy " + without_password(text) + ": " + std::string(why));

@@ -357,6 +357,10 @@ struct connection::impl {
         return {};
     }
 
+    template <class Parser>
+    refusal read_request_header(Parser& parser, request& out, const limits& lim,
+                                std::chrono::nanoseconds header_timeout);
+
     // --- a body read piece by piece (read_body_some), either direction
     std::optional<bhttp::response_parser<bhttp::buffer_body>> response_parser;
     std::optional<bhttp::request_parser<bhttp::buffer_body>> request_parser;
@@ -539,8 +543,9 @@ std::error_code connection::read_response_head(response& out, const limits& lim,
         for (int interim = 0;; ++interim) {
             parser.emplace();
             parser->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(lim.header_bytes, UINT32_MAX)));
-            parser->body_limit(
-                UINT64_MAX);  // the caller counts the body (not boost::none: Beast 1.74 compares a length with it as if it were 0)
+            // The caller counts the body. (Not boost::none: Beast 1.74
+            // compares a Content-Length with that as if it were 0.)
+            parser->body_limit(UINT64_MAX);
             if (head) parser->skip(true);
             ec = p_->read_head(*parser, lim.header_bytes);
             p_->started = p_->started || parser->got_some();
@@ -612,31 +617,43 @@ bool connection::wait_request(std::chrono::nanoseconds idle) {
     }
 }
 
+// read_request_header() reads a request's header into `parser` within
+// header_timeout and checks it (RFC 9112's rules on Host and framing, the
+// announced length against the limit); `out` gets the method, target and
+// fields. What read_request() and read_request_head() share.
+template <class Parser>
+refusal connection::impl::read_request_header(Parser& parser, request& out, const limits& lim,
+                                              std::chrono::nanoseconds header_timeout) {
+    parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(lim.header_bytes, UINT32_MAX)));
+    std::error_code ec = with_timeout(header_timeout, [&] { return read_head(parser, lim.header_bytes); });
+    if (ec) return refuse(ec);
+    auto& m = parser.get();
+    version = m.version() == 10 ? 10 : 11;
+    if (refusal r = check_host(m)) return r;
+    if (refusal r = check_framing(m, parser.chunked())) return r;
+    if (auto len = parser.content_length(); len && *len > lim.body_bytes) return refuse(errc::body_too_large);
+    out.method = std::string(m.method_string());
+    out.target = std::string(m.target());
+    out.headers = {};
+    copy_fields(m, out.headers);
+    return {};
+}
+
 refusal connection::read_request(request& out, const limits& lim, std::chrono::nanoseconds header_timeout,
                                  std::chrono::nanoseconds body_timeout, bool& keep_alive) {
     keep_alive = false;
     bhttp::request_parser<capped_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(lim.header_bytes, UINT32_MAX)));
     parser.body_limit(lim.body_bytes);
     parser.get().body().limit = lim.body_bytes;
-    std::error_code ec = with_timeout(header_timeout, [&] { return p_->read_head(parser, lim.header_bytes); });
-    if (ec) return refuse(ec);
+    if (refusal r = p_->read_request_header(parser, out, lim, header_timeout)) return r;
     auto& m = parser.get();
-    p_->version = m.version() == 10 ? 10 : 11;
-    if (refusal r = check_host(m)) return r;
-    if (refusal r = check_framing(m, parser.chunked())) return r;
-    if (auto len = parser.content_length(); len && *len > lim.body_bytes) return refuse(errc::body_too_large);
-    ec = with_timeout(body_timeout, [&] {
+    std::error_code ec = with_timeout(body_timeout, [&] {
         // RFC 9110 10.1.1: never 100 Continue to an HTTP/1.0 client (it would take it for the answer).
         if (m.version() >= 11 && beast::iequals(m[bhttp::field::expect], "100-continue") && !parser.is_done())
             p_->stream.write_all("HTTP/1.1 100 Continue\r\n\r\n");
         return p_->read_body(parser, lim.header_bytes);
     });
     if (ec) return refuse(ec);
-    out.method = std::string(m.method_string());
-    out.target = std::string(m.target());
-    out.headers = {};
-    copy_fields(m, out.headers);
     out.body = std::move(m.body().data);
     keep_alive = m.keep_alive();
     return {};
@@ -648,20 +665,11 @@ refusal connection::read_request_head(request& out, const limits& lim, std::chro
     p_->response_parser.reset();
     p_->body_finished = true;
     auto& parser = p_->request_parser.emplace();
-    parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(lim.header_bytes, UINT32_MAX)));
-    parser.body_limit(
-        UINT64_MAX);  // the caller counts the body (not boost::none: Beast 1.74 compares a length with it as if it were 0)
-    std::error_code ec = with_timeout(header_timeout, [&] { return p_->read_head(parser, lim.header_bytes); });
-    if (ec) return refuse(ec);
+    // The caller counts the body. (Not boost::none: Beast 1.74 compares a
+    // Content-Length with that as if it were 0.)
+    parser.body_limit(UINT64_MAX);
+    if (refusal r = p_->read_request_header(parser, out, lim, header_timeout)) return r;
     auto& m = parser.get();
-    p_->version = m.version() == 10 ? 10 : 11;
-    if (refusal r = check_host(m)) return r;
-    if (refusal r = check_framing(m, parser.chunked())) return r;
-    if (auto len = parser.content_length(); len && *len > lim.body_bytes) return refuse(errc::body_too_large);
-    out.method = std::string(m.method_string());
-    out.target = std::string(m.target());
-    out.headers = {};
-    copy_fields(m, out.headers);
     out.body.clear();
     // RFC 9110 10.1.1: never 100 Continue to an HTTP/1.0 client (it would take it for the answer).
     p_->continue_owed = m.version() >= 11 && beast::iequals(m[bhttp::field::expect], "100-continue");
