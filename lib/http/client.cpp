@@ -321,25 +321,20 @@ struct response_stream::state {
                 fail(e.code(), without_message(e));
             }
             raw_at += s.used;
-            if (s.used == 0 && s.made == 0 && raw_at < raw_end && !decoder->finished())
-                fail(errc::bad_content_encoding, "the decoder made no progress");
             if (s.made > 0) {
                 count(s.made);
                 return s.made;
             }
-            if (decoder->finished() || (raw_done && s.used == 0)) {
-                // The compressed stream has ended: so must the body.
-                while (!raw_done && raw_at == raw_end) {
-                    raw_at = 0;
-                    raw_end = raw_some(raw);
-                    raw_done = raw_end == 0;
-                }
-                if (raw_at != raw_end) fail(errc::bad_content_encoding, "bytes after the end of the compressed data");
+            if (raw_done && raw_at == raw_end) {
+                // The body has ended: so must the compressed data. (Bytes
+                // after its end are the decoder's error; another gzip member
+                // is more of the body.)
                 if (!decoder->finished()) fail(errc::bad_content_encoding, "the compressed data ends early");
                 finished = true;
                 give_back();
                 return 0;
             }
+            if (s.used == 0 && raw_at < raw_end) fail(errc::bad_content_encoding, "the decoder made no progress");
         }
     }
 };
