@@ -236,9 +236,8 @@ TEST_CASE("gzip and deflate bodies are decoded, Content-Encoding stays visible",
             if (req.path() == "/raw-deflate") return encoded(compress(plain, -15), "deflate");
             if (req.path() == "/two-members") {  // gzip members one after the other: one body (RFC 1952 2.2)
                 const std::size_t half = plain.size() / 2;
-                return encoded(gzip(std::string_view(plain).substr(0, half)) +
-                                   gzip(std::string_view(plain).substr(half)),
-                               "gzip");
+                return encoded(
+                    gzip(std::string_view(plain).substr(0, half)) + gzip(std::string_view(plain).substr(half)), "gzip");
             }
             if (req.path() == "/chunked-gzip") {
                 auto body = std::make_shared<std::string>(gzip(plain));
