@@ -17,14 +17,18 @@ void check(bool ok) {
     if (!ok) std::abort();
 }
 
-// round_trip(u): u printed and parsed again is u; its target is never empty.
+// round_trip(u): u printed and parsed again is u, but for its user and
+// password, which to_string() never prints; its target is never empty.
 void round_trip(const weft::http::url& u) {
     check(!u.target.empty() && (u.target.front() == '/'));
     check(u.scheme == "http" || u.scheme == "https");
     check(!u.host.empty() && u.port != 0);
     std::error_code ec;
     weft::http::url again = weft::http::url::parse(u.to_string(), ec);
-    check(!ec && again == u);
+    weft::http::url bare = u;
+    bare.user.clear();
+    bare.password.clear();
+    check(!ec && again == bare);
 }
 
 }  // namespace
