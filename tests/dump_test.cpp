@@ -105,6 +105,38 @@ TEST_CASE("dump says how long each parked fiber has waited, and when its deadlin
     });
 }
 
+TEST_CASE("dump names the call a fiber is in: the HTTP request and its URL, the DNS lookup and its name") {
+    weft::test::run_bounded(20s, [] {
+        // A server that accepts and never answers, and a DNS server that never answers.
+        auto mute = weft::net::tcp_listener::bind(weft::net::address::loopback());
+        std::vector<weft::net::tcp_stream> held;
+        auto acceptor = weft::spawn([&] {
+            for (;;) held.push_back(mute.accept());
+        });
+        auto silent = weft::net::udp_socket::bind(weft::net::address::loopback());
+        const std::string url = "http://user:secret@" + mute.local_address().to_string() + "/page";
+        auto fetch = weft::spawn(weft::spawn_options{.name = "fetch"}, [&] { (void)weft::http::get(url); });
+        auto lookup = weft::spawn(weft::spawn_options{.name = "lookup"}, [&] {
+            weft::dns::options o;
+            o.servers = {silent.local_address().to_string()};
+            o.timeout = 10s;
+            (void)weft::dns::resolve("somewhere.test", 80, o);
+        });
+        weft::this_fiber::sleep_for(200ms);  // both are parked by now
+        std::ostringstream out;
+        weft::dump(out);
+        const std::string text = out.str();
+        INFO(text);
+        CHECK_THAT(line_of(text, "fetch"),
+                   Catch::Contains("in weft::http::get http://" + mute.local_address().to_string() + "/page"));
+        CHECK_THAT(text, !Catch::Contains("secret"));  // never the password
+        CHECK_THAT(line_of(text, "lookup"), Catch::Contains("in weft::dns::resolve \"somewhere.test\""));
+        fetch.cancel();
+        lookup.cancel();
+        acceptor.cancel();
+    });
+}
+
 // The child of the next test: a run that dumps on SIGUSR1, with fibers parked
 // in a channel recv, a sleep and a socket read. It says "parked" once they
 // are, and ends when its stdin is closed.

@@ -59,8 +59,9 @@ struct fiber {
     // Colder fields last, so that the ones every switch touches stay in as
     // few cache lines (eh must not straddle one: its copy is one 16-byte
     // load and store each way; static_assert below).
-    std::int64_t first_refused = 0;   // coarse_now() of the first of refused_parks
-    std::uint32_t refused_parks = 0;  // blocking calls refused since run()'s teardown cancelled it
+    std::int64_t first_refused = 0;                   // coarse_now() of the first of refused_parks
+    std::uint32_t refused_parks = 0;                  // blocking calls refused since run()'s teardown cancelled it
+    const struct activity_label* activity = nullptr;  // the call it is in, for the dump (detail/activity.hpp)
 };
 
 // The block sits 64-aligned at the top of its stack (scheduler::spawn).

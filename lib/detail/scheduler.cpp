@@ -7,6 +7,7 @@
 //  - a fiber's control block sits at the top of its own stack and is dead once
 //    the fiber's last switch lands: the landing side gives the stack back;
 //  - the task_base outlives the fiber while the handle holds its reference.
+#include "detail/activity.hpp"
 #include "detail/scheduler.hpp"
 
 #include <cxxabi.h>
@@ -339,6 +340,10 @@ void describe(std::ostream& os, const fiber* f, const fiber* running, std::int64
             os << ")";
         }
         if (!f->interruptible) os << ", uninterruptible";
+        if (f->activity) {
+            os << ", in ";
+            f->activity->describe(f->activity->ctx, os);
+        }
     } else {
         os << " is ready";
     }

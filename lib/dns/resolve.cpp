@@ -8,6 +8,7 @@
 
 #include <charconv>
 
+#include "detail/activity.hpp"
 #include "detail/io_wait.hpp"
 #include "dns/ares_glue.hpp"
 #include "net/sys.hpp"
@@ -109,6 +110,9 @@ std::vector<net::address> lookup(std::string_view host, std::uint16_t port, cons
     }
     detail::tls_scheduler->io_turn();  // names from /etc/hosts never park: take turns anyway
     const std::string name(host);
+    // weft::dump names the lookup: "in weft::dns::resolve "example.com"".
+    const detail::activity doing(
+        [](const void* n, std::ostream& os) { os << what_of(*static_cast<const std::string*>(n)); }, &name);
     // The whole lookup, every try included, ends here at the latest.
     const deadline until = deadline_after(o.timeout);
     detail::dns_query_ptr q = glue.start(name.c_str(), port, o, ec);

@@ -10,8 +10,10 @@
 #include <cstring>
 #include <ctime>
 #include <optional>
+#include <ostream>
 #include <random>
 
+#include "detail/activity.hpp"
 #include "detail/runtime.hpp"
 #include "detail/sys_error.hpp"
 #include "http/decode.hpp"
@@ -90,6 +92,17 @@ struct call {
         std::error_code ec;
         url u = url::parse(target, ec);
         return ec ? std::string(target.substr(0, 200)) : u.to_string();
+    }
+};
+
+// call_label is a call as weft::dump names the fiber making it ("in
+// weft::http::get http://host/"): formatted only when a dump asks.
+struct call_label {
+    const char* name;
+    const request* req;
+    static void describe(const void* ctx, std::ostream& os) {
+        auto* c = static_cast<const call_label*>(ctx);
+        os << call::describe(c->name, c->req->method, c->req->target);
     }
 };
 
@@ -677,6 +690,8 @@ response send_on(const char* name, const std::shared_ptr<client::state>& owner, 
                  const options& opts) {
     weft::detail::require_fiber(name);
     const call cl{name, opts, deadline_after(opts.timeout)};
+    const call_label label{name, &req};
+    const weft::detail::activity doing(&call_label::describe, &label);
     return weft::detail::with_scope(cl.whole, name, [&] {
         auto st = session{cl, owner, req}.run();
         response res;
@@ -717,6 +732,8 @@ response_stream client::open(const request& req, const options& opts) {
     const char* name = "weft::http::client::open";
     weft::detail::require_fiber(name);
     const call cl{name, opts, deadline_after(opts.timeout)};
+    const call_label label{name, &req};
+    const weft::detail::activity doing(&call_label::describe, &label);
     return response_stream(weft::detail::with_scope(cl.whole, name, [&] { return session{cl, s_, req}.run(); }));
 }
 
