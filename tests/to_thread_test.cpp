@@ -205,7 +205,7 @@ TEST_CASE("a job still queued when its fiber gives up never runs", "[to_thread][
 }
 
 TEST_CASE("run() ends while fibers wait in to_thread: they unwind, run() waits for the jobs", "[to_thread][threads]") {
-    std::atomic<int> finished{0};
+    std::atomic<int> started{0}, finished{0};
     int unwound = 0;
     weft::test::run_bounded(30s, [&] {
         for (int i = 0; i < 4; ++i)
@@ -215,11 +215,13 @@ TEST_CASE("run() ends while fibers wait in to_thread: they unwind, run() waits f
                     ~on_unwind() { ++n; }
                 } guard{unwound};
                 weft::to_thread([&] {
+                    ++started;
                     std::this_thread::sleep_for(50ms);
                     ++finished;
                 });
             }).detach();
-        weft::this_fiber::sleep_for(5ms);  // they are all in their jobs
+        // They are all in their jobs (workers start on demand: slowly under TSan).
+        while (started.load() < 4) weft::this_fiber::sleep_for(1ms);
     });
     CHECK(unwound == 4);
     CHECK(finished.load() == 4);
