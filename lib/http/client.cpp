@@ -686,8 +686,9 @@ void read_whole(response_stream::state& st, response& out) {
     }
 }
 
-response send_on(const char* name, const std::shared_ptr<client::state>& owner, const request& req,
-                 const options& opts) {
+// (The call holds its own reference to the client's state: a client
+// destroyed by another fiber meanwhile cannot take the pool from under it.)
+response send_on(const char* name, std::shared_ptr<client::state> owner, const request& req, const options& opts) {
     weft::detail::require_fiber(name);
     const call cl{name, opts, deadline_after(opts.timeout)};
     const call_label label{name, &req};
@@ -734,7 +735,8 @@ response_stream client::open(const request& req, const options& opts) {
     const call cl{name, opts, deadline_after(opts.timeout)};
     const call_label label{name, &req};
     const weft::detail::activity doing(&call_label::describe, &label);
-    return response_stream(weft::detail::with_scope(cl.whole, name, [&] { return session{cl, s_, req}.run(); }));
+    const std::shared_ptr<state> owner = s_;  // held for the call, as send_on() does
+    return response_stream(weft::detail::with_scope(cl.whole, name, [&] { return session{cl, owner, req}.run(); }));
 }
 
 const client_options& client::settings() const noexcept { return s_->opts; }
