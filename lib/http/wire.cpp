@@ -7,6 +7,7 @@
 #include "http/wire.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstdio>
 #include <cstring>
@@ -18,16 +19,12 @@
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include "weft/errors.hpp"
 #include "weft/http/errors.hpp"
-#include "weft/net/beast_stream.hpp"
 #include "weft/timeout.hpp"
 #include "weft/tls/errors.hpp"
 
@@ -70,30 +67,107 @@ refusal refuse(std::error_code e, std::string reason) {
     return r;
 }
 
-bool is_token_char(unsigned char c) noexcept {
-    return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+// tchar (RFC 9110 5.6.2), by byte: what a method and a field name are made of.
+constexpr std::array<bool, 256> token_chars = [] {
+    std::array<bool, 256> t{};
+    for (int c = '0'; c <= '9'; ++c) t[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c) t[c] = t[c - 'a' + 'A'] = true;
+    for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+    return t;
+}();
+
+bool is_token(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (!token_chars[static_cast<unsigned char>(c)]) return false;
+    return true;
 }
 
 void check_field(std::string_view name, std::string_view value) {
-    if (name.empty() || !std::ranges::all_of(name, is_token_char))
+    if (!is_token(name))
         throw std::system_error(errc::bad_header, "header name \"" + std::string(name.substr(0, 100)) + "\"");
-    if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
-        throw std::system_error(errc::bad_header,
-                                "the value of " + std::string(name) + " has a CR, LF or NUL character");
-}
-
-template <class Fields>
-void copy_fields(const headers& from, Fields& to) {
-    for (const auto& [name, value] : from) {
-        check_field(name, value);
-        to.insert(name, value);
-    }
+    for (char c : value)
+        if (c == '\r' || c == '\n' || c == '\0')
+            throw std::system_error(errc::bad_header,
+                                    "the value of " + std::string(name) + " has a CR, LF or NUL character");
 }
 
 void check_method(const std::string& method) {
-    if (method.empty() || !std::ranges::all_of(method, is_token_char))
-        throw std::system_error(errc::bad_header, "method \"" + method.substr(0, 100) + "\"");
+    if (!is_token(method)) throw std::system_error(errc::bad_header, "method \"" + method.substr(0, 100) + "\"");
 }
+
+// iequals() compares ASCII case-insensitively, as field names and tokens are.
+bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; };
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (lower(a[i]) != lower(b[i])) return false;
+    return true;
+}
+
+bool has_field(const headers& h, std::string_view name) noexcept {
+    for (const auto& f : h)
+        if (iequals(f.first, name)) return true;
+    return false;
+}
+
+// --- a message's head, written by hand
+// The start line and the fields go into one per-connection buffer that is
+// sent with a small body in one write. (Beast's serializer took some 7,000
+// instructions for a hello-world response walking its buffer sequences, 40%
+// of the server's user-space work in bench/http_server.)
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+    out.append(name).append(": ", 2).append(value).append("\r\n", 2);
+}
+
+void append_number(std::string& out, std::uint64_t n) {
+    char digits[20];
+    char* end = digits + sizeof digits;
+    char* p = end;
+    do {
+        *--p = static_cast<char>('0' + n % 10);
+        n /= 10;
+    } while (n != 0);
+    out.append(p, static_cast<std::size_t>(end - p));
+}
+
+// connection_options is what a message's own Connection fields say: the
+// options other than close and keep-alive (which the writer decides), and
+// whether one of them was close.
+struct connection_options {
+    std::string others;
+    bool close = false;
+};
+
+connection_options read_connection(const headers& h) {
+    connection_options o;
+    for (const auto& [name, value] : h) {
+        if (!iequals(name, "Connection")) continue;
+        std::string_view list = value;
+        while (!list.empty()) {
+            std::size_t comma = list.find(',');
+            std::string_view item = list.substr(0, comma);
+            list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+            while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+            while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+            if (item.empty() || iequals(item, "keep-alive")) continue;
+            if (iequals(item, "close")) {
+                o.close = true;
+                continue;
+            }
+            if (!o.others.empty()) o.others += ", ";
+            o.others += item;
+        }
+    }
+    return o;
+}
+
+// A body up to inline_body goes out in the head's write (one send, one
+// TLS record); a larger one in a write of its own rather than copied.
+constexpr std::size_t inline_body = 16 * 1024;
+// The head buffer keeps its capacity between messages up to this much.
+constexpr std::size_t kept_head_capacity = 32 * 1024;
 
 template <class Fields>
 void copy_fields(const Fields& from, headers& to) {
@@ -283,11 +357,11 @@ struct connection::impl {
     static constexpr std::size_t read_block = 64 * 1024;
 
     transport stream;
-    net::basic_beast_stream<transport> adapter{stream};
     beast::flat_buffer buffer;  // read and not parsed yet (the next message's bytes, or a part of this one)
     bool started = false;       // the last read_response() got a byte
     bool head_done = false;     // ... and the final response's whole header
     unsigned version = 11;      // of the last request read (the response uses it)
+    std::string head;           // the head being written (its capacity kept between messages)
 
     explicit impl(transport s) : stream(std::move(s)) {}
 
@@ -431,6 +505,19 @@ struct connection::impl {
         }
     }
 
+    // send() writes `head` with `body` after it: in one write when the body
+    // is small, else in two rather than copy it.
+    void send(std::string_view body) {
+        if (body.size() <= inline_body) {
+            head.append(body);
+            stream.write_all(head);
+        } else {
+            stream.write_all(head);
+            stream.write_all(body);
+        }
+        if (head.capacity() > kept_head_capacity) head = std::string();
+    }
+
     // write_body() sends what `source` gives: `length` bytes exactly when
     // there is a length, else chunked, or as it comes (a body that the
     // connection's end delimits, for HTTP/1.0).
@@ -487,47 +574,54 @@ bool connection::header_done() const noexcept { return p_->head_done; }
 void connection::write_request(const request& req, const url& to, const headers& added, bool absolute_form) {
     check_method(req.method);
     const bool streamed = static_cast<bool>(req.body_source);
-    auto fill_head = [&](auto& m) {
-        m.method_string(req.method);
-        if (absolute_form) {
-            m.target(to.to_string());
-        } else {
-            m.target(to.target);
-        }
-        m.version(11);
-        copy_fields(req.headers, m);
-        if (!req.headers.contains("Host")) m.set(bhttp::field::host, to.authority());
-        for (const auto& [name, value] : added) {
-            if (req.headers.contains(name)) continue;
-            check_field(name, value);
-            m.insert(name, value);
-        }
-    };
+    const bool has_length = has_field(req.headers, "Content-Length");
+    const bool has_coding = has_field(req.headers, "Transfer-Encoding");
+    if (streamed && (has_length || has_coding))
+        throw std::system_error(errc::bad_header,
+                                "a request with a body_source sets body_length, not "
+                                "Content-Length or Transfer-Encoding");
+    std::string& out = p_->head;
+    out.clear();
+    out.append(req.method).append(" ", 1);
+    if (absolute_form) {
+        out.append(to.to_string());
+    } else {
+        out.append(to.target);
+    }
+    out.append(" HTTP/1.1\r\n", 11);
+    // Host first (RFC 9112 3.2), then the request's fields, then what the
+    // client adds that the request does not set.
+    if (!has_field(req.headers, "Host")) append_field(out, "Host", to.authority());
+    for (const auto& [name, value] : req.headers) {
+        check_field(name, value);
+        append_field(out, name, value);
+    }
+    for (const auto& [name, value] : added) {
+        if (has_field(req.headers, name)) continue;
+        check_field(name, value);
+        append_field(out, name, value);
+    }
     if (streamed) {
-        bhttp::request<bhttp::empty_body> m;
-        fill_head(m);
-        if (req.headers.contains("Content-Length") || req.headers.contains("Transfer-Encoding"))
-            throw std::system_error(errc::bad_header,
-                                    "a request with a body_source sets body_length, not "
-                                    "Content-Length or Transfer-Encoding");
         if (req.body_length) {
-            m.content_length(*req.body_length);
+            out.append("Content-Length: ", 16);
+            append_number(out, *req.body_length);
+            out.append("\r\n", 2);
         } else {
-            m.chunked(true);
+            out.append("Transfer-Encoding: chunked\r\n", 28);
         }
-        bhttp::serializer<true, bhttp::empty_body> sr(m);
-        bhttp::write_header(p_->adapter, sr);
+        out.append("\r\n", 2);
+        p_->send({});
         p_->write_body(req.body_source, req.body_length, !req.body_length);
         return;
     }
-    bhttp::request<bhttp::string_body> m;
-    fill_head(m);
-    bool wants_length = !req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
-    if (wants_length && !req.headers.contains("Content-Length") && !req.headers.contains("Transfer-Encoding"))
-        m.content_length(req.body.size());
-    m.body() = req.body;
-    bhttp::serializer<true, bhttp::string_body> sr(m);
-    bhttp::write(p_->adapter, sr);
+    const bool wants_length = !req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
+    if (wants_length && !has_length && !has_coding) {
+        out.append("Content-Length: ", 16);
+        append_number(out, req.body.size());
+        out.append("\r\n", 2);
+    }
+    out.append("\r\n", 2);
+    p_->send(req.body);
 }
 
 std::error_code connection::read_response_head(response& out, const limits& lim, bool head, bool upgrade) {
@@ -680,42 +774,70 @@ refusal connection::read_request_head(request& out, const limits& lim, std::chro
 }
 
 bool connection::write_response(const response& res, bool keep_alive, bool head) {
-    bhttp::response<bhttp::string_body> m;
-    m.version(p_->version);
-    m.result(static_cast<unsigned>(res.status));
+    if (res.status < 100 || res.status > 999)
+        throw std::system_error(
+            std::make_error_code(std::errc::invalid_argument),
+            "weft::http::server: status " + std::to_string(res.status) + " is not a three-digit code");
     std::string_view reason = res.reason.empty() ? reason_phrase(res.status) : std::string_view(res.reason);
     if (reason.find_first_of("\r\n") != std::string_view::npos)
         throw std::system_error(errc::bad_header, "reason phrase has a CR or LF");
-    m.reason(beast::string_view(reason.data(), reason.size()));
-    copy_fields(res.headers, m);
-    if (!res.headers.contains("Server")) m.set(bhttp::field::server, "weft");
-    m.keep_alive(keep_alive);
-    if (res.body_source && !has_no_body(res.status)) {
-        bhttp::response<bhttp::empty_body> h{std::move(m.base())};
-        // HTTP/1.0 has no chunked coding: a body of unknown length ends with the connection.
-        const bool chunked = !res.body_length && p_->version >= 11;
-        if (res.body_length) {
-            h.content_length(*res.body_length);
-        } else if (chunked) {
-            h.chunked(true);
-        } else {
-            h.keep_alive(false);
+    const unsigned version = p_->version;
+    std::string& out = p_->head;
+    out.clear();
+    out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ", 9);
+    append_number(out, static_cast<unsigned>(res.status));
+    out.append(" ", 1).append(reason).append("\r\n", 2);
+    // The server frames a body itself: the handler's Content-Length and
+    // Transfer-Encoding give way to its own, and Connection to what the
+    // connection does (a handler's "Connection: close" closes it).
+    const bool framed = !has_no_body(res.status);
+    bool has_server = false;
+    bool has_connection = false;
+    for (const auto& [name, value] : res.headers) {
+        check_field(name, value);
+        if (framed && (iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding"))) continue;
+        if (iequals(name, "Connection")) {
+            has_connection = true;
+            continue;
         }
-        bhttp::serializer<false, bhttp::empty_body> sr(h);
-        bhttp::write_header(p_->adapter, sr);
+        has_server = has_server || iequals(name, "Server");
+        append_field(out, name, value);
+    }
+    if (!has_server) out.append("Server: weft\r\n", 14);
+    const bool streamed = framed && res.body_source;
+    bool chunked = false;
+    if (streamed && res.body_length) {
+        out.append("Content-Length: ", 16);
+        append_number(out, *res.body_length);
+        out.append("\r\n", 2);
+    } else if (streamed && version >= 11) {
+        out.append("Transfer-Encoding: chunked\r\n", 28);
+        chunked = true;
+    } else if (streamed) {
+        keep_alive = false;  // HTTP/1.0 has no chunked coding: the connection's end ends the body
+    } else if (framed) {
+        out.append("Content-Length: ", 16);
+        append_number(out, res.body.size());
+        out.append("\r\n", 2);
+    }
+    connection_options options;
+    if (has_connection) options = read_connection(res.headers);
+    keep_alive = keep_alive && !options.close;
+    // HTTP/1.1 keeps a connection unless told to close; HTTP/1.0 closes it
+    // unless told to keep it.
+    std::string_view token = version >= 11 ? (keep_alive ? "" : "close") : (keep_alive ? "keep-alive" : "");
+    if (!options.others.empty() || !token.empty()) {
+        out.append("Connection: ", 12).append(options.others);
+        if (!options.others.empty() && !token.empty()) out.append(", ", 2);
+        out.append(token).append("\r\n", 2);
+    }
+    out.append("\r\n", 2);
+    if (streamed) {
+        p_->send({});
         if (!head) p_->write_body(res.body_source, res.body_length, chunked);
-        return h.keep_alive();
+        return keep_alive;
     }
-    if (!has_no_body(res.status)) {
-        m.content_length(res.body.size());
-        if (!head) m.body() = res.body;
-    }
-    bhttp::serializer<false, bhttp::string_body> sr(m);
-    if (head) {
-        bhttp::write_header(p_->adapter, sr);
-    } else {
-        bhttp::write(p_->adapter, sr);
-    }
+    p_->send(head || !framed ? std::string_view() : std::string_view(res.body));
     return keep_alive;
 }
 
