@@ -18,10 +18,8 @@
 
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 
 #include "weft/errors.hpp"
 #include "weft/http/errors.hpp"
@@ -111,6 +109,34 @@ bool has_field(const headers& h, std::string_view name) noexcept {
     return false;
 }
 
+// each_item() calls fn with each item of the comma-separated lists in h's
+// fields named `name` (RFC 9110 5.6.1), without the whitespace around it or
+// its parameters (";q=1"); empty items are skipped.
+template <class Fn>
+void each_item(const headers& h, std::string_view name, Fn fn) {
+    for (const auto& [field, value] : h) {
+        if (!iequals(field, name)) continue;
+        std::string_view list = value;
+        while (!list.empty()) {
+            std::size_t comma = list.find(',');
+            std::string_view item = list.substr(0, comma);
+            list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+            item = item.substr(0, item.find(';'));
+            while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+            while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+            if (!item.empty()) fn(item);
+        }
+    }
+}
+
+// last_coding_chunked() is whether the last transfer coding h's
+// Transfer-Encoding fields name is chunked (RFC 9112 6.3).
+bool last_coding_chunked(const headers& h) {
+    std::string_view last;
+    each_item(h, "Transfer-Encoding", [&](std::string_view item) { last = item; });
+    return iequals(last, "chunked");
+}
+
 // --- a message's head, written by hand
 // The start line and the fields go into one per-connection buffer that is
 // sent with a small body in one write. (Beast's serializer took some 7,000
@@ -142,24 +168,15 @@ struct connection_options {
 
 connection_options read_connection(const headers& h) {
     connection_options o;
-    for (const auto& [name, value] : h) {
-        if (!iequals(name, "Connection")) continue;
-        std::string_view list = value;
-        while (!list.empty()) {
-            std::size_t comma = list.find(',');
-            std::string_view item = list.substr(0, comma);
-            list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-            while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-            while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-            if (item.empty() || iequals(item, "keep-alive")) continue;
-            if (iequals(item, "close")) {
-                o.close = true;
-                continue;
-            }
-            if (!o.others.empty()) o.others += ", ";
-            o.others += item;
+    each_item(h, "Connection", [&](std::string_view item) {
+        if (iequals(item, "keep-alive")) return;
+        if (iequals(item, "close")) {
+            o.close = true;
+            return;
         }
-    }
+        if (!o.others.empty()) o.others += ", ";
+        o.others += item;
+    });
     return o;
 }
 
@@ -168,85 +185,6 @@ connection_options read_connection(const headers& h) {
 constexpr std::size_t inline_body = 16 * 1024;
 // The head buffer keeps its capacity between messages up to this much.
 constexpr std::size_t kept_head_capacity = 32 * 1024;
-
-template <class Fields>
-void copy_fields(const Fields& from, headers& to) {
-    for (const auto& f : from) to.add(std::string(f.name_string()), std::string(f.value()));
-}
-
-bool has_no_body(int status) noexcept { return (status >= 100 && status < 200) || status == 204 || status == 304; }
-
-// capped_body is Beast's string_body with a ceiling on the string's
-// capacity. A body whose length is announced gets that much reserved (the
-// pages are committed only as bytes come); one whose length is not grows by
-// doubling, but never past the limit: std::string alone would double a body
-// near the limit to twice the limit.
-struct capped_body {
-    struct value_type {
-        std::string data;
-        std::uint64_t limit = 0;  // the most the body may hold (max_body_bytes); set before reading
-    };
-    static std::uint64_t size(const value_type& v) noexcept { return v.data.size(); }
-
-    class reader {
-    public:
-        template <bool isRequest, class Fields>
-        reader(bhttp::header<isRequest, Fields>&, value_type& b) : body_(b) {}
-
-        // init() comes once the header is read (the parser makes its reader
-        // before the limit is set: it is read here).
-        void init(const boost::optional<std::uint64_t>& length, boost::system::error_code& ec) {
-            ec = {};
-            ceiling_ = body_.limit;
-            if (!length) return;
-            ceiling_ = std::min(ceiling_, *length);
-            grow(*length, ec);
-        }
-
-        template <class ConstBufferSequence>
-        std::size_t put(const ConstBufferSequence& buffers, boost::system::error_code& ec) {
-            ec = {};
-            const std::size_t n = beast::buffer_bytes(buffers);
-            const std::size_t size = body_.data.size();
-            if (n > body_.data.capacity() - size) {
-                std::uint64_t want = std::max<std::uint64_t>(2 * body_.data.capacity(), size + n);
-                grow(std::min(want, std::max<std::uint64_t>(ceiling_, size + n)), ec);
-                if (ec) return 0;
-            }
-            body_.data.resize(size + n);  // within the capacity: no reallocation
-            char* to = body_.data.data() + size;
-            for (auto b : beast::buffers_range_ref(buffers)) {
-                std::memcpy(to, b.data(), b.size());
-                to += b.size();
-            }
-            return n;
-        }
-
-        void finish(boost::system::error_code& ec) { ec = {}; }
-
-    private:
-        // grow() makes the capacity exactly `want`: a new string reserved
-        // from empty (reserve() on a full one would double past `want`).
-        void grow(std::uint64_t want, boost::system::error_code& ec) {
-            if (want <= body_.data.capacity()) return;
-            if (want > body_.data.max_size()) {
-                ec = bhttp::error::body_limit;
-                return;
-            }
-            try {
-                std::string bigger;
-                bigger.reserve(static_cast<std::size_t>(want));
-                bigger.append(body_.data);
-                body_.data.swap(bigger);
-            } catch (const std::bad_alloc&) {
-                ec = bhttp::error::body_limit;  // a length within the limit that memory cannot hold
-            }
-        }
-
-        value_type& body_;
-        std::uint64_t ceiling_ = 0;  // the limit, or the announced length when lower
-    };
-};
 
 bool is_host_char(unsigned char c) noexcept {  // unreserved / sub-delims (RFC 3986)
     return std::isalnum(c) || std::string_view("-._~!$&'()*+,;=").find(static_cast<char>(c)) != std::string_view::npos;
@@ -284,16 +222,166 @@ bool valid_host(std::string_view v) {
            std::ranges::all_of(rest.substr(1), [](unsigned char c) { return std::isdigit(c) != 0; });
 }
 
+bool has_no_body(int status) noexcept { return (status >= 100 && status < 200) || status == 204 || status == 304; }
+
+// message_reader is Beast's HTTP/1.1 parser (basic_parser) reading a
+// message's head straight into weft's request or response, with no Beast
+// message in between, and its body either whole into the message's string
+// or piece by piece into the caller's buffer. Trailer fields are read past
+// (they count against the limit on chunk lines and trailers).
+template <bool isRequest>
+class message_reader final : public bhttp::basic_parser<isRequest> {
+public:
+    using message = std::conditional_t<isRequest, request, response>;
+
+    explicit message_reader(message& m) noexcept : m_(&m) {}
+
+    // What the head said, for the checks of RFC 9112 (valid once the head is read).
+    unsigned version() const noexcept { return version_; }
+    std::size_t hosts() const noexcept { return hosts_; }
+    bool host_valid() const noexcept { return host_valid_; }
+    bool has_transfer_encoding() const noexcept { return codings_; }
+    bool expects_continue() const noexcept { return expect_continue_; }
+
+    // read_whole() makes the body go into the message's `body`, at most
+    // `limit` bytes: a body whose length is announced gets that much
+    // reserved (pages are committed only as bytes come), one whose length is
+    // not grows by doubling but never past the limit (std::string alone
+    // would double a body near the limit to twice the limit).
+    void read_whole(std::uint64_t limit) noexcept {
+        whole_ = true;
+        ceiling_ = limit;
+    }
+    // read_into() makes the next body bytes go into buf; taken() is how
+    // many went there since.
+    void read_into(std::span<char> buf) noexcept {
+        whole_ = false;
+        into_ = buf;
+        taken_ = 0;
+    }
+    std::size_t taken() const noexcept { return taken_; }
+    const headers& fields() const noexcept { return m_->headers; }
+
+private:
+    using error_code = boost::system::error_code;
+
+    void on_request_impl(bhttp::verb, beast::string_view method, beast::string_view target, int version,
+                         error_code& ec) override {
+        if constexpr (isRequest) {
+            m_->method.assign(method.data(), method.size());
+            m_->target.assign(target.data(), target.size());
+        }
+        version_ = static_cast<unsigned>(version);
+        ec = {};
+    }
+
+    void on_response_impl(int status, beast::string_view reason, int version, error_code& ec) override {
+        if constexpr (!isRequest) {
+            m_->status = status;
+            m_->reason.assign(reason.data(), reason.size());
+        }
+        version_ = static_cast<unsigned>(version);
+        ec = {};
+    }
+
+    void on_field_impl(bhttp::field f, beast::string_view name, beast::string_view value, error_code& ec) override {
+        ec = {};
+        if (head_done_) return;  // a trailer field
+        if (f == bhttp::field::host && hosts_++ == 0)
+            host_valid_ = valid_host(std::string_view(value.data(), value.size()));
+        if (f == bhttp::field::transfer_encoding) codings_ = true;
+        if (f == bhttp::field::expect && !expect_seen_) {
+            expect_seen_ = true;
+            expect_continue_ = beast::iequals(value, "100-continue");
+        }
+        m_->headers.add(std::string(name.data(), name.size()), std::string(value.data(), value.size()));
+    }
+
+    void on_header_impl(error_code& ec) override {
+        head_done_ = true;
+        ec = {};
+    }
+
+    void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code& ec) override {
+        ec = {};
+        if (!whole_) return;
+        m_->body.clear();
+        if (!length) return;
+        ceiling_ = std::min(ceiling_, *length);
+        grow(*length, ec);
+    }
+
+    std::size_t on_body_impl(beast::string_view bytes, error_code& ec) override { return take(bytes, ec); }
+    void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code& ec) override { ec = {}; }
+    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view bytes, error_code& ec) override {
+        return take(bytes, ec);
+    }
+    void on_finish_impl(error_code& ec) override { ec = {}; }
+
+    // take() puts body bytes where they go; into the caller's buffer, what
+    // does not fit waits (need_buffer) for the next read_into().
+    std::size_t take(beast::string_view bytes, error_code& ec) {
+        ec = {};
+        const std::size_t n = bytes.size();
+        if (!whole_) {
+            const std::size_t fits = std::min(n, into_.size());
+            if (fits > 0) std::memcpy(into_.data(), bytes.data(), fits);
+            into_ = into_.subspan(fits);
+            taken_ += fits;
+            if (fits < n) ec = bhttp::error::need_buffer;
+            return fits;
+        }
+        std::string& body = m_->body;
+        const std::size_t size = body.size();
+        if (n > body.capacity() - size) {
+            std::uint64_t want = std::max<std::uint64_t>(2 * body.capacity(), size + n);
+            grow(std::min(want, std::max<std::uint64_t>(ceiling_, size + n)), ec);
+            if (ec) return 0;
+        }
+        body.append(bytes.data(), n);  // within the capacity: no reallocation
+        return n;
+    }
+
+    // grow() makes the body's capacity exactly `want`: a new string reserved
+    // from empty (reserve() on a full one would double past `want`).
+    void grow(std::uint64_t want, error_code& ec) {
+        std::string& body = m_->body;
+        if (want <= body.capacity()) return;
+        if (want > body.max_size()) {
+            ec = bhttp::error::body_limit;
+            return;
+        }
+        try {
+            std::string bigger;
+            bigger.reserve(static_cast<std::size_t>(want));
+            bigger.append(body);
+            body.swap(bigger);
+        } catch (const std::bad_alloc&) {
+            ec = bhttp::error::body_limit;  // a length within the limit that memory cannot hold
+        }
+    }
+
+    message* m_;
+    unsigned version_ = 11;
+    std::size_t hosts_ = 0;
+    bool host_valid_ = false;
+    bool codings_ = false;
+    bool expect_seen_ = false;
+    bool expect_continue_ = false;
+    bool head_done_ = false;
+    bool whole_ = false;
+    std::uint64_t ceiling_ = 0;  // read_whole(): the limit, or the announced length when lower
+    std::span<char> into_;
+    std::size_t taken_ = 0;
+};
+
 // check_host() applies RFC 9112 3.2: an HTTP/1.1 request has one valid Host
 // field, an HTTP/1.0 request at most one.
-template <class Message>
-refusal check_host(const Message& m) {
-    const std::size_t n = m.count(bhttp::field::host);
-    if (n == 0 && m.version() >= 11)
+refusal check_host(const message_reader<true>& r) {
+    if (r.hosts() == 0 && r.version() >= 11)
         return refuse(errc::bad_host, "an HTTP/1.1 request without Host (RFC 9112 section 3.2)");
-    if (n > 1) return refuse(errc::bad_host, "a request with more than one Host (RFC 9112 section 3.2)");
-    const auto host = m[bhttp::field::host];
-    if (n == 1 && !valid_host(std::string_view(host.data(), host.size())))
+    if (r.hosts() > 1) return refuse(errc::bad_host, "a request with more than one Host (RFC 9112 section 3.2)");
+    if (r.hosts() == 1 && !r.host_valid())
         return refuse(errc::bad_host, "a request with an invalid Host (RFC 9112 section 3.2)");
     return {};
 }
@@ -302,31 +390,18 @@ refusal check_host(const Message& m) {
 // Transfer-Encoding: none in HTTP/1.0 (where it is how requests are
 // smuggled past a proxy that reads Content-Length), chunked last (else the
 // length cannot be known) and alone (no other coding is implemented: 501).
-template <class Message>
-refusal check_framing(const Message& m, bool chunked) {
-    if (m.count(bhttp::field::transfer_encoding) == 0) return {};
-    if (m.version() < 11)
+refusal check_framing(const message_reader<true>& r, const headers& fields) {
+    if (!r.has_transfer_encoding()) return {};
+    if (r.version() < 11)
         return refuse(errc::bad_transfer_encoding, "Transfer-Encoding in an HTTP/1.0 request (RFC 9112 section 6.1)");
-    if (!chunked)
+    if (!r.chunked())
         return refuse(errc::bad_transfer_encoding,
                       "a Transfer-Encoding whose last coding is not chunked (RFC 9112 section 6.3)");
     std::vector<std::string> codings;
-    for (const auto& f : m) {
-        if (f.name() != bhttp::field::transfer_encoding) continue;
-        std::string_view list(f.value().data(), f.value().size());
-        while (!list.empty()) {
-            std::size_t comma = list.find(',');
-            std::string_view item = list.substr(0, comma);
-            list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-            item = item.substr(0, item.find(';'));
-            while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-            while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-            if (!item.empty()) codings.emplace_back(item);
-        }
-    }
+    each_item(fields, "Transfer-Encoding", [&](std::string_view item) { codings.emplace_back(item); });
     if (codings.size() < 2) return {};
     codings.pop_back();  // chunked
-    if (std::ranges::any_of(codings, [](const std::string& c) { return beast::iequals(c, "chunked"); }))
+    if (std::ranges::any_of(codings, [](const std::string& c) { return iequals(c, "chunked"); }))
         return refuse(errc::bad_transfer_encoding, "chunked applied twice (RFC 9112 section 7.1)");
     return refuse(errc::unsupported_transfer_coding, "transfer coding \"" + codings.front().substr(0, 100) +
                                                          "\" is not implemented (RFC 9112 section 6.1)");
@@ -384,8 +459,9 @@ struct connection::impl {
     // header block counts against `limit`, from the start line to the empty
     // line (Beast counts the start line and the fields apart when the line
     // comes whole, so a block could pass its limit by the line's length).
-    template <bool isRequest, class Body>
-    std::error_code read_head(bhttp::parser<isRequest, Body>& parser, std::size_t limit) {
+    template <class Parser>
+    std::error_code read_head(Parser& parser, std::size_t limit) {
+        constexpr bool isRequest = Parser::is_request::value;
         parser.eager(false);
         std::size_t seen = 0;  // bytes of this header the parser has taken
         for (;;) {
@@ -411,8 +487,9 @@ struct connection::impl {
     // read_body() reads the rest of the message whose header `parser` has.
     // What the parser leaves buffered is a chunk-size line or the trailer
     // section that has not ended: it counts against `limit`.
-    template <bool isRequest, class Body>
-    std::error_code read_body(bhttp::parser<isRequest, Body>& parser, std::size_t limit) {
+    template <class Parser>
+    std::error_code read_body(Parser& parser, std::size_t limit) {
+        constexpr bool isRequest = Parser::is_request::value;
         parser.eager(true);
         while (!parser.is_done()) {
             if (buffer.size() > 0) {
@@ -431,13 +508,12 @@ struct connection::impl {
         return {};
     }
 
-    template <class Parser>
-    refusal read_request_header(Parser& parser, request& out, const limits& lim,
+    refusal read_request_header(message_reader<true>& parser, const limits& lim,
                                 std::chrono::nanoseconds header_timeout);
 
     // --- a body read piece by piece (read_body_some), either direction
-    std::optional<bhttp::response_parser<bhttp::buffer_body>> response_parser;
-    std::optional<bhttp::request_parser<bhttp::buffer_body>> request_parser;
+    std::optional<message_reader<false>> response_parser;
+    std::optional<message_reader<true>> request_parser;
     // length_left: a body of known length without a transfer coding is read
     // past the parser, straight into the caller's buffer (no second copy).
     std::optional<std::uint64_t> length_left;
@@ -473,16 +549,13 @@ struct connection::impl {
             body_finished = *length_left == 0;
             return {};
         }
-        auto& body = parser.get().body();
         parser.eager(true);
         for (;;) {
-            body.data = buf.data();
-            body.size = buf.size();
-            body.more = true;
+            parser.read_into(buf);
             if (buffer.size() > 0) {
                 boost::system::error_code ec;
                 buffer.consume(parser.put(buffer.data(), ec));
-                n = buf.size() - body.size;
+                n = parser.taken();
                 if (parser.is_done()) {
                     body_finished = true;
                     return {};
@@ -621,6 +694,20 @@ void connection::write_request(const request& req, const url& to, const headers&
         out.append("\r\n", 2);
     }
     out.append("\r\n", 2);
+    if (has_coding && last_coding_chunked(req.headers)) {
+        // The request says its body is chunked: it goes as one chunk and the last.
+        if (!req.body.empty()) {
+            char line[20];
+            const int len = std::snprintf(line, sizeof line, "%zx\r\n", req.body.size());
+            out.append(line, static_cast<std::size_t>(len));
+            p_->send(req.body);
+            out.clear();
+            out.append("\r\n", 2);
+        }
+        out.append("0\r\n\r\n", 5);
+        p_->send({});
+        return;
+    }
     p_->send(req.body);
 }
 
@@ -635,7 +722,8 @@ std::error_code connection::read_response_head(response& out, const limits& lim,
     try {
         // Interim answers (100 Continue, 103 Early Hints) may come before the real one.
         for (int interim = 0;; ++interim) {
-            parser.emplace();
+            out.headers = {};
+            parser.emplace(out);
             parser->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(lim.header_bytes, UINT32_MAX)));
             // The caller counts the body. (Not boost::none: Beast 1.74
             // compares a Content-Length with that as if it were 0.)
@@ -644,7 +732,7 @@ std::error_code connection::read_response_head(response& out, const limits& lim,
             ec = p_->read_head(*parser, lim.header_bytes);
             p_->started = p_->started || parser->got_some();
             if (ec) return ec;
-            const unsigned status = parser->get().result_int();
+            const int status = out.status;
             if (status == 101 && !upgrade) return errc::unrequested_upgrade;
             if (status / 100 == 1 && status != 101) {
                 if (interim == max_interim_responses) return errc::too_many_interim_responses;
@@ -658,14 +746,9 @@ std::error_code connection::read_response_head(response& out, const limits& lim,
         p_->started = p_->started || (parser && parser->got_some()) || p_->buffer.size() > 0;
         throw;
     }
-    auto& m = parser->get();
-    out.status = static_cast<int>(m.result_int());
-    out.reason = std::string(m.reason());
-    out.headers = {};
-    copy_fields(m, out.headers);
     out.body.clear();
     // After a 101 the connection speaks another protocol.
-    p_->keep = out.status != 101 && m.keep_alive() && !parser->need_eof();
+    p_->keep = out.status != 101 && parser->keep_alive();
     p_->start_body(*parser, lim.header_bytes);
     return {};
 }
@@ -713,43 +796,38 @@ bool connection::wait_request(std::chrono::nanoseconds idle) {
 
 // read_request_header() reads a request's header into `parser` within
 // header_timeout and checks it (RFC 9112's rules on Host and framing, the
-// announced length against the limit); `out` gets the method, target and
-// fields. What read_request() and read_request_head() share.
-template <class Parser>
-refusal connection::impl::read_request_header(Parser& parser, request& out, const limits& lim,
+// announced length against the limit); the parser's request gets the
+// method, target and fields as they come. What read_request() and
+// read_request_head() share.
+refusal connection::impl::read_request_header(message_reader<true>& parser, const limits& lim,
                                               std::chrono::nanoseconds header_timeout) {
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(lim.header_bytes, UINT32_MAX)));
     std::error_code ec = with_timeout(header_timeout, [&] { return read_head(parser, lim.header_bytes); });
     if (ec) return refuse(ec);
-    auto& m = parser.get();
-    version = m.version() == 10 ? 10 : 11;
-    if (refusal r = check_host(m)) return r;
-    if (refusal r = check_framing(m, parser.chunked())) return r;
+    version = parser.version() == 10 ? 10 : 11;
+    if (refusal r = check_host(parser)) return r;
+    if (refusal r = check_framing(parser, parser.fields())) return r;
     if (auto len = parser.content_length(); len && *len > lim.body_bytes) return refuse(errc::body_too_large);
-    out.method = std::string(m.method_string());
-    out.target = std::string(m.target());
-    out.headers = {};
-    copy_fields(m, out.headers);
     return {};
 }
 
 refusal connection::read_request(request& out, const limits& lim, std::chrono::nanoseconds header_timeout,
                                  std::chrono::nanoseconds body_timeout, bool& keep_alive) {
     keep_alive = false;
-    bhttp::request_parser<capped_body> parser;
+    out.headers = {};
+    out.body.clear();
+    message_reader<true> parser(out);
     parser.body_limit(lim.body_bytes);
-    parser.get().body().limit = lim.body_bytes;
-    if (refusal r = p_->read_request_header(parser, out, lim, header_timeout)) return r;
-    auto& m = parser.get();
+    parser.read_whole(lim.body_bytes);
+    if (refusal r = p_->read_request_header(parser, lim, header_timeout)) return r;
     std::error_code ec = with_timeout(body_timeout, [&] {
         // RFC 9110 10.1.1: never 100 Continue to an HTTP/1.0 client (it would take it for the answer).
-        if (m.version() >= 11 && beast::iequals(m[bhttp::field::expect], "100-continue") && !parser.is_done())
+        if (parser.version() >= 11 && parser.expects_continue() && !parser.is_done())
             p_->stream.write_all("HTTP/1.1 100 Continue\r\n\r\n");
         return p_->read_body(parser, lim.header_bytes);
     });
     if (ec) return refuse(ec);
-    out.body = std::move(m.body().data);
-    keep_alive = m.keep_alive();
+    keep_alive = parser.keep_alive();
     return {};
 }
 
@@ -758,16 +836,16 @@ refusal connection::read_request_head(request& out, const limits& lim, std::chro
     keep_alive = false;
     p_->response_parser.reset();
     p_->body_finished = true;
-    auto& parser = p_->request_parser.emplace();
+    out.headers = {};
+    out.body.clear();
+    auto& parser = p_->request_parser.emplace(out);
     // The caller counts the body. (Not boost::none: Beast 1.74 compares a
     // Content-Length with that as if it were 0.)
     parser.body_limit(UINT64_MAX);
-    if (refusal r = p_->read_request_header(parser, out, lim, header_timeout)) return r;
-    auto& m = parser.get();
-    out.body.clear();
+    if (refusal r = p_->read_request_header(parser, lim, header_timeout)) return r;
     // RFC 9110 10.1.1: never 100 Continue to an HTTP/1.0 client (it would take it for the answer).
-    p_->continue_owed = m.version() >= 11 && beast::iequals(m[bhttp::field::expect], "100-continue");
-    keep_alive = m.keep_alive();
+    p_->continue_owed = parser.version() >= 11 && parser.expects_continue();
+    keep_alive = parser.keep_alive();
     p_->keep = keep_alive;
     p_->start_body(parser, lim.header_bytes);
     return {};
