@@ -45,7 +45,7 @@ struct fiber {
                                     // what park() writes anyway: in the same cache line
     wake_reason reason = wake_reason::ready;
     bool parked = false;                // in park(), not yet woken
-    bool started = false;               // has run at least once
+    bool started = false;               // has been switched to (scheduler::resume)
     bool cancel_requested = false;      // sticky: every later park() returns `cancelled`;
                                         // always set on the loop's block, so yield() needs one test
     bool interruptible = true;          // whether cancel() wakes the current park()

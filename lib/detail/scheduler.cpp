@@ -71,7 +71,6 @@ void scheduler::entry(transfer t) {
     scheduler& s = *tls_scheduler;
     s.land(t);
     fiber* self = s.running_;
-    self->started = true;
     s.run_body(self);
     s.finish(self);
 }
@@ -112,7 +111,7 @@ void scheduler::finish(fiber* self) noexcept {
     __builtin_memcpy(eh_, &next->eh, sizeof(eh_state));
     self->asan.start(next->asan_bottom, next->asan_size, true);
     next->tsan.enter();
-    jump(next->ctx, reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(self) | ended_tag_));
+    resume(next, reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(self) | ended_tag_));
     __builtin_unreachable();
 }
 

@@ -195,7 +195,8 @@ private:
         return &loop_;
     }
 
-    // land() runs first thing after every switch, on the fiber that resumed.
+    // land() runs first thing after every switch, on the fiber that resumed:
+    // in entry() for a fiber's first run, in landed() for every later one.
     void land(transfer t) noexcept {
         const void* from_bottom = nullptr;
         std::size_t from_size = 0;
@@ -211,12 +212,35 @@ private:
     // when something switches back.
     void switch_to(fiber* next) noexcept {
         fiber* self = running_;
-        if (next == self) return;
+        WEFT_ASSERT(next != self, "a fiber never switches to itself: it is not in the run queue while it runs");
         running_ = next;
         swap_eh(self, next);
         self->asan.start(next->asan_bottom, next->asan_size, false);
         next->tsan.enter();
-        land(jump(next->ctx, self));
+        resume(next, self);
+    }
+
+    // resume() jumps to `next`, passing `from` (the suspending fiber's block,
+    // maybe tagged), and returns once something resumes the caller, landed.
+    // A fiber's first run starts in entry(), which lands itself; every later
+    // one lands in landed(), called on top of the jump (see jump_ontop()).
+    void resume(fiber* next, void* from) noexcept {
+        if (next->started) [[likely]] {
+            jump_ontop(next->ctx, from, &landed);
+        } else {
+            next->started = true;
+            jump(next->ctx, from);
+        }
+    }
+    // landed() is land() for a resumed fiber; the common case, a fiber that
+    // suspended itself, is one store and needs not even the scheduler.
+    static transfer landed(transfer t) noexcept {
+        auto tag = reinterpret_cast<std::uintptr_t>(t.data);
+        if (asan_enabled || (tag & ended_tag_)) [[unlikely]]
+            tls_scheduler->land(t);
+        else
+            reinterpret_cast<fiber*>(tag)->ctx = t.fctx;
+        return t;
     }
 
     void swap_eh(fiber* from, fiber* to) noexcept {
