@@ -74,6 +74,22 @@ constexpr auto trim_when_idle_for = std::chrono::milliseconds(2);
 // How long the loop watches for a to_thread result before it sleeps.
 constexpr auto remote_spin = std::chrono::microseconds(50);
 
+// The kernel may end a sleep in epoll late by its slack: the thread's timer
+// slack (50 µs by default) or, when more, 0.1% of the timeout, up to 100 ms
+// (select_estimate_accuracy). Every sleeper of a turn that slept 300 ms woke
+// some 300 µs late, and one that slept 10 s would be 10 ms late. So the loop
+// sleeps no longer than exact_sleep in one go with the deadline it means:
+// a longer sleep ends early by its 0.1%, and the loop sleeps the rest, now
+// with the plain slack (one more wake-up per long sleep).
+constexpr auto exact_sleep = std::chrono::milliseconds(50);
+
+// poll_until() is when the loop should wake to meet `next` (see exact_sleep).
+deadline poll_until(deadline next) noexcept {
+    if (next == never) return next;
+    const auto left = next - clock::now();
+    return left > exact_sleep ? next - left / 1000 : next;
+}
+
 }  // namespace
 
 reactor& current_reactor(const char* what) {
@@ -217,7 +233,7 @@ void run_scope::drive(task_base* main) {
             if (io.soon_waiters() > 0 && io.spin_for_posts(std::min(next, clock::now() + remote_spin))) {
                 if (io.active()) io.poll(deadline{});  // fds may be ready too: look, without sleeping
             } else {
-                io.poll(next);
+                io.poll(poll_until(next));
                 s.note_time();
             }
             if (io.has_posted()) io.run_posted();
