@@ -15,7 +15,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 [ $# -ge 1 ] || { echo "usage: $0 REV_A [REV_B]" >&2; exit 2; }
-rev_a=$1 rev_b=${2:-WORKTREE}
+# Revisions are named by their commit, so that "HEAD" means the same in every run.
+rev_a=$(git -C "$root" rev-parse --short "$1")
+rev_b=WORKTREE
+[ $# -ge 2 ] && rev_b=$(git -C "$root" rev-parse --short "$2")
 rounds=${AB_ROUNDS:-5} secs=${ECHO_SECONDS:-4} warm=${ECHO_WARMUP:-1}
 out=$root/build-ab
 mkdir -p "$out"
