@@ -20,6 +20,7 @@
 #include "http/pool.hpp"
 #include "http/proxy.hpp"
 #include "http/wire.hpp"
+#include "net/sys.hpp"
 #include "weft/errors.hpp"
 #include "weft/net/tcp_stream.hpp"
 #include "weft/this_fiber.hpp"
@@ -78,7 +79,7 @@ struct call {
     const options& opts;
     deadline whole;  // opts.timeout's deadline
 
-    std::string who(const request& req) const { return describe(name, req.method, req.target); }
+    std::string who(std::string_view method, std::string_view target) const { return describe(name, method, target); }
 
     // describe() is "<name> [<method>] <url>": the method unless it is get(),
     // the URL without a password.
@@ -99,10 +100,10 @@ struct call {
 // weft::http::get http://host/"): formatted only when a dump asks.
 struct call_label {
     const char* name;
-    const request* req;
+    std::string_view method, target;
     static void describe(const void* ctx, std::ostream& os) {
         auto* c = static_cast<const call_label*>(ctx);
-        os << call::describe(c->name, c->req->method, c->req->target);
+        os << call::describe(c->name, c->method, c->target);
     }
 };
 
@@ -223,11 +224,38 @@ struct client::state {
     client_options opts;
     detail::pool pool;
     std::optional<cookie_jar> jar;
+    // key is where a request writes its pool key just before the pool looks
+    // it up (the pool keeps no reference to it): no string made per request.
+    std::string key;
+    // common is what most requests add to their fields: the client's
+    // headers, User-Agent and Accept-Encoding, made once for the user_agent
+    // and decompress of the first request; a request with others makes its
+    // own. Never changed once made: a request that is writing it may be
+    // waiting on its socket.
+    struct common_fields {
+        std::string user_agent;
+        bool decode;
+        http::headers fields;
+    };
+    std::optional<common_fields> common;
 
     explicit state(client_options o)
         : opts(std::move(o)),
           pool({opts.max_connections, opts.max_connections_per_host, opts.max_idle_per_host, opts.idle_timeout}) {
         if (opts.cookies) jar.emplace();
+    }
+
+    // common_for() is `common` when it was made for these options, else nullptr.
+    const http::headers* common_for(const std::string& user_agent, bool decode) {
+        if (!common) common.emplace(common_fields{user_agent, decode, make_common(user_agent, decode)});
+        return common->decode == decode && common->user_agent == user_agent ? &common->fields : nullptr;
+    }
+    http::headers make_common(const std::string& user_agent, bool decode) const {
+        http::headers h;
+        for (const auto& [name, value] : opts.headers) h.add(name, value);
+        if (!user_agent.empty()) h.add("User-Agent", user_agent);
+        if (decode) h.add("Accept-Encoding", std::string(detail::accept_encoding()));
+        return h;
     }
 };
 
@@ -235,13 +263,12 @@ struct client::state {
 // connection, and what reading it needs.
 struct response_stream::state {
     std::shared_ptr<client::state> owner;
-    std::string key;                         // the connection's place in the pool
+    detail::pool::place* place = nullptr;    // the connection's place in the pool
     std::optional<detail::connection> conn;  // until the body ends
     const char* name = "";                   // the call, for error messages:
-    std::string method, target;              // "weft::http::get http://..."
-    int status = 0;
-    std::string reason;
-    http::headers fields;
+    std::string_view method, target;         // "weft::http::get http://...": the request's,
+    std::string own_method, own_target;      // or these copies (keep_names())
+    response head;                           // status, reason and headers (no body)
     std::optional<std::uint64_t> length;
     std::chrono::nanoseconds read_timeout{};
     std::uint64_t limit = 0;                   // max_body_bytes
@@ -264,11 +291,20 @@ struct response_stream::state {
         std::optional<detail::connection> c;
         if (conn && finished && reuse && conn->reusable()) c = std::move(conn);
         conn.reset();
-        owner->pool.release(key, std::move(c));
+        owner->pool.release(*place, std::move(c));
         owner.reset();
     }
 
     std::string who() const { return call::describe(name, method, target); }
+
+    // keep_names() copies the request's method and target, for a stream
+    // that outlives its request (open(), or the request a redirect made).
+    void keep_names() {
+        own_method = method;
+        own_target = target;
+        method = own_method;
+        target = own_target;
+    }
 
     [[noreturn]] void fail(std::error_code ec, const std::string& detail = {}) {
         conn.reset();
@@ -355,23 +391,28 @@ struct response_stream::state {
 namespace {
 
 // exchange is one try at one URL: the connection, the request, the head.
+// (Its frame and session's lie under every read of a response: what they
+// hold is kept small, the rare paths out of line, so that a request's
+// deepest frame, Beast's header parser with its 4 KB buffer, stays within
+// a fiber's second page of stack.)
 struct exchange {
     const call& cl;
     client::state& cs;
     const std::shared_ptr<client::state>& owner;
     const request& req;
+    std::string_view target;  // req's URL (get() makes a request without one)
     const url& to;
     phase at = phase::waiting;
     deadline connect_until = never;
     bool read_timed = false;
 
+    // who() is the call as an error message names it (only errors need it).
+    std::string who() const { return cl.who(req.method, target); }
+
     // open() makes a new connection to `to` (through `px` when given):
     // TCP, a CONNECT tunnel for https through a proxy, then TLS for https,
     // all within connect_timeout.
-    // who() is the call as an error message names it (only errors need it).
-    std::string who() const { return cl.who(req); }
-
-    detail::connection open(const tls::context* ctx, const std::optional<detail::proxy>& px) {
+    [[gnu::noinline]] detail::connection open(const tls::context* ctx, const detail::proxy* px) {
         at = phase::connecting;
         const auto& opts = cl.opts;
         connect_until = deadline_after(opts.connect_timeout);
@@ -381,7 +422,11 @@ struct exchange {
         } else if (px) {
             tcp.emplace(detail::connect_proxy(*px, opts.connect_timeout));
         } else {
-            tcp.emplace(net::tcp_stream::connect(to.host, to.port, opts.connect_timeout));
+            // The error_code form, and the message made only on an error: the
+            // throwing form makes it before it connects.
+            std::error_code ec;
+            tcp.emplace(net::tcp_stream::connect(to.host, to.port, opts.connect_timeout, ec));
+            if (ec) connect_failed(ec);
         }
         tcp->set_nodelay(true);
         if (!ctx) return detail::connection(detail::transport(std::move(*tcp)));
@@ -390,33 +435,82 @@ struct exchange {
         return detail::connection(detail::transport(std::move(s)));
     }
 
+    // connect_failed() throws what tcp_stream::connect(host, port, timeout) would.
+    [[noreturn, gnu::noinline, gnu::cold]] void connect_failed(std::error_code ec) const {
+        weft::detail::throw_error(ec, "weft::net::tcp_stream::connect to " + net::detail::host_port(to.host, to.port),
+                                  cl.opts.connect_timeout);
+    }
+
+    // proxy() is the proxy this request goes through, or nullptr.
+    [[gnu::noinline]] std::unique_ptr<detail::proxy> proxy() const {
+        std::optional<detail::proxy> px = detail::proxy_for(to, cl.opts);
+        return px ? std::make_unique<detail::proxy>(std::move(*px)) : nullptr;
+    }
+
+    // pool_key() is where connections to `to` are kept: per scheme, host and
+    // port, per TLS context (one made with verification off never serves a
+    // verifying request), and per proxy. It is written into the client's
+    // scratch string, which the next request overwrites: look it up at once.
+    std::string_view pool_key(const tls::context* ctx, const detail::proxy* px) const {
+        std::string& key = cs.key;
+        key.assign(to.scheme).append(" ").append(to.host).append(" ");
+        append_number(key, to.port);
+        if (ctx) append_number(key.append(" tls "), ctx->id());
+        if (px) key.append(" via ").append(px->key());
+        return key;
+    }
+    static void append_number(std::string& out, std::uint64_t n) {
+        char digits[20];
+        out.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
+    }
+
+    // added() is the fields this request adds to its own: the common ones,
+    // and Authorization, Cookie and Proxy-Authorization when it has them
+    // (then in `own`).
+    const headers* added(headers& own, bool decode, const detail::proxy* px, bool absolute) const {
+        const headers* common = cs.common_for(cl.opts.user_agent, decode);
+        const bool auth = !to.user.empty() || !to.password.empty();
+        const bool cookies = cs.jar && !req.headers.contains("Cookie");
+        const bool proxy_auth = absolute && !px->authorization.empty();
+        if (common && !auth && !cookies && !proxy_auth) return common;
+        add_own(own, common, decode, auth, cookies, proxy_auth ? px : nullptr);
+        return &own;
+    }
+    [[gnu::noinline]] void add_own(headers& own, const headers* common, bool decode, bool auth, bool cookies,
+                                   const detail::proxy* proxy_auth) const {
+        own = common ? *common : cs.make_common(cl.opts.user_agent, decode);
+        if (auth) own.add("Authorization", detail::basic_authorization(to.user, to.password));
+        if (cookies) {
+            std::string header = cs.jar->cookie_header(to);
+            if (!header.empty()) own.add("Cookie", std::move(header));
+        }
+        if (proxy_auth) own.add("Proxy-Authorization", proxy_auth->authorization);
+    }
+
+    // failed() rethrows the error in flight as the call's, naming its URL
+    // and phase (an error that already names the call goes as it is).
+    [[noreturn, gnu::noinline, gnu::cold]] void failed() const {
+        const std::string name = who();
+        try {
+            throw;
+        } catch (const std::system_error& e) {
+            if (e.code().category() == http::error_category() && std::string_view(e.what()).starts_with(name)) throw;
+        } catch (...) {
+        }
+        rethrow_in(cl, name, at, connect_until, read_timed);
+    }
+
     // run() sends the request and reads the response's head: the stream
     // that reads its body.
     std::unique_ptr<response_stream::state> run() {
         const options& opts = cl.opts;
         const tls::context* ctx = nullptr;
         if (to.scheme == "https") ctx = opts.tls ? &*opts.tls : &default_tls(cl.name);
-        std::optional<detail::proxy> px = detail::proxy_for(to, opts);
-        // Connections are kept per scheme, host and port, per TLS context (one
-        // made with verification off never serves a verifying request), and
-        // per proxy.
-        std::string key = to.scheme + " " + to.host + " " + std::to_string(to.port);
-        if (ctx) key.append(" tls ").append(std::to_string(ctx->id()));
-        if (px) key.append(" via ").append(px->key());
-
-        headers added;
-        for (const auto& [name, value] : cs.opts.headers) added.add(name, value);
-        if (!opts.user_agent.empty()) added.add("User-Agent", opts.user_agent);
-        const bool decode = opts.decompress && !req.headers.contains("Accept-Encoding");
-        if (decode) added.add("Accept-Encoding", std::string(detail::accept_encoding()));
-        if (!to.user.empty() || !to.password.empty())
-            added.add("Authorization", detail::basic_authorization(to.user, to.password));
-        if (cs.jar && !req.headers.contains("Cookie")) {
-            std::string cookies = cs.jar->cookie_header(to);
-            if (!cookies.empty()) added.add("Cookie", std::move(cookies));
-        }
+        const std::unique_ptr<detail::proxy> px = proxy();
         const bool absolute = px && to.scheme == "http";
-        if (absolute && !px->authorization.empty()) added.add("Proxy-Authorization", px->authorization);
+        const bool decode = opts.decompress && !req.headers.contains("Accept-Encoding");
+        headers own;
+        const headers* fields = added(own, decode, px.get(), absolute);
 
         const detail::limits lim{opts.max_header_bytes, opts.max_body_bytes};
         const bool head = req.method == "HEAD";
@@ -424,7 +518,8 @@ struct exchange {
         try {
             for (;;) {  // again only when a pooled connection had gone stale
                 at = phase::waiting;
-                std::optional<detail::connection> c = cs.pool.acquire(key, cl.name);
+                detail::pool::place* place = nullptr;
+                std::optional<detail::connection> c = cs.pool.acquire(pool_key(ctx, px.get()), place, cl.name);
                 // keep_alive = false: the slot stays ours, for a new connection
                 // that closes after this exchange.
                 if (c && !opts.keep_alive) c.reset();
@@ -432,26 +527,25 @@ struct exchange {
                 // From here the slot is ours: every way out gives it back.
                 auto st = std::make_unique<response_stream::state>();
                 st->owner = owner;
-                st->key = key;
+                st->place = place;
                 if (!reused) {
                     try {
-                        c.emplace(open(ctx, px));
+                        c.emplace(open(ctx, px.get()));
                     } catch (...) {
                         st->give_back();
                         throw;
                     }
                 }
                 st->conn = std::move(c);
-                response res;
                 std::error_code ec;
                 bool written = false;
                 try {
                     at = phase::sending;
-                    st->conn->write_request(req, to, added, absolute);
+                    st->conn->write_request(req, to, *fields, absolute);
                     written = true;
                     at = phase::headers;
                     ec = timed(opts.read_timeout, read_timed,
-                               [&] { return st->conn->read_response_head(res, lim, head, upgrade); });
+                               [&] { return st->conn->read_response_head(st->head, lim, head, upgrade); });
                 } catch (const std::system_error& e) {
                     // A pooled connection the server had closed: once more, on a new one.
                     bool retry = reused && !st->conn->response_started() && stale(e.code()) &&
@@ -479,41 +573,39 @@ struct exchange {
                 st->reuse = opts.keep_alive;
                 st->name = cl.name;
                 st->method = req.method;
-                st->target = req.target;
-                st->status = res.status;
-                st->reason = std::move(res.reason);
-                st->fields = std::move(res.headers);
-                if (auto len = st->fields.get("Content-Length"); len && !head) {
+                st->target = target;
+                if (auto len = st->head.headers.get("Content-Length"); len && !head) {
                     std::uint64_t v = 0;
                     if (std::from_chars(len->data(), len->data() + len->size(), v).ec == std::errc{}) st->length = v;
                 }
                 st->read_timeout = opts.read_timeout;
                 st->limit = opts.max_body_bytes;
-                if (decode && !st->conn->body_done()) {
-                    if (auto ce = st->fields.get("Content-Encoding")) {
-                        try {
-                            st->decoder = detail::decoder::make(*ce);
-                        } catch (const std::system_error& e) {
-                            st->conn.reset();
-                            st->give_back();
-                            throw std::system_error(e.code(), who() + ": " + without_message(e));
-                        }
-                        if (st->decoder) st->raw.resize(64 * 1024);
-                    }
-                }
+                if (decode && !st->conn->body_done()) start_decoder(*st);
                 if (st->conn->body_done() && !st->decoder) {
                     st->finished = true;
                     st->give_back();
                 }
                 return st;
             }
-        } catch (const std::system_error& e) {
-            const std::string name = who();
-            if (e.code().category() == http::error_category() && std::string_view(e.what()).starts_with(name)) throw;
-            rethrow_in(cl, name, at, connect_until, read_timed);
+        } catch (const std::system_error&) {
+            failed();
         } catch (const cancelled&) {
-            rethrow_in(cl, who(), at, connect_until, read_timed);
+            failed();
         }
+    }
+
+    // start_decoder() gives the stream a decoder for its Content-Encoding.
+    [[gnu::noinline]] void start_decoder(response_stream::state& st) const {
+        auto ce = st.head.headers.get("Content-Encoding");
+        if (!ce) return;
+        try {
+            st.decoder = detail::decoder::make(*ce);
+        } catch (const std::system_error& e) {
+            st.conn.reset();
+            st.give_back();
+            throw std::system_error(e.code(), who() + ": " + without_message(e));
+        }
+        if (st.decoder) st.raw.resize(64 * 1024);
     }
 };
 
@@ -547,11 +639,30 @@ struct session {
     const call& cl;
     const std::shared_ptr<client::state>& owner;
     const request& first;
+    std::string_view first_target;  // first's URL (get() makes a request without one)
 
     std::unique_ptr<response_stream::state> run() {
-        url to;
+        url to = first_url();
+        const request* req = &first;
+        std::string_view target = first_target;
+        std::unique_ptr<request> redirected;  // the request a redirect made
+        for (int redirects = 0;; ++redirects) {
+            auto st = with_retries(*req, target, to);
+            if (owner->jar) owner->jar->store(to, st->head.headers);
+            if (!cl.opts.follow_redirects || !is_redirect(st->head.status) ||
+                !redirect(st, *req, target, to, redirected, redirects)) {
+                if (req != &first) st->keep_names();  // `redirected` goes with this frame
+                return st;
+            }
+            req = redirected.get();
+            target = req->target;
+        }
+    }
+
+    // first_url() is the first request's URL, once the request is checked.
+    [[gnu::noinline]] url first_url() const {
         try {
-            to = url::parse(first.target);
+            url to = url::parse(first_target);
             require_supported(to);
             detail::check_request(first);
             if (first.body_source &&
@@ -559,49 +670,54 @@ struct session {
                 throw std::system_error(errc::bad_header,
                                         "a request with a body_source sets body_length, "
                                         "not Content-Length or Transfer-Encoding");
+            return to;
         } catch (const std::system_error& e) {
             throw std::system_error(e.code(), std::string(cl.name) + ": " + without_message(e));
         }
-        const request* req = &first;
-        request redirected;
-        for (int redirects = 0;; ++redirects) {
-            auto st = with_retries(*req, to);
-            if (owner->jar) owner->jar->store(to, st->fields);
-            if (!cl.opts.follow_redirects || !is_redirect(st->status)) return st;
-            auto location = st->fields.get("Location");
-            if (!location) return st;
-            // A streamed body cannot be sent again: the redirect is the answer.
-            if (req->body_source && (st->status == 307 || st->status == 308)) return st;
-            if (redirects >= cl.opts.max_redirects)
-                throw std::system_error(errc::too_many_redirects,
-                                        cl.who(first) + ": more than " + std::to_string(cl.opts.max_redirects) +
-                                            " redirects, the last to " + call::url_text(*location));
-            url next;
-            try {
-                next = to.resolve(*location);
-                require_supported(next);
-            } catch (const std::system_error& e) {
-                throw std::system_error(e.code().category() == http::error_category() && e.code() == errc::bad_url
-                                            ? make_error_code(errc::bad_redirect)
-                                            : e.code(),
-                                        cl.who(*req) + " redirects to " + without_message(e));
-            }
-            // A redirect within the origin keeps the URL's user and password
-            // (a relative Location does by itself); to another origin, never.
-            if (next.user.empty() && next.password.empty() && next.scheme == to.scheme && next.host == to.host &&
-                next.port == to.port) {
-                next.user = to.user;
-                next.password = to.password;
-            }
-            // The redirect's own body is read away (up to 64 KiB) so that its
-            // connection can serve the next request.
-            const int status = st->status;
-            drain(*st);
-            st.reset();
-            redirected = follow(*req, status, to, next);
-            req = &redirected;
-            to = std::move(next);
+    }
+
+    // redirect() follows the redirect that `st` (the answer to `req` at
+    // `target`, `to`) is: it reads its body away, gives st back, and sets
+    // `next` to the request to make and `to` to its URL. False when st is
+    // the answer: it has no Location, or it asks to send a streamed body again.
+    [[gnu::noinline]] bool redirect(std::unique_ptr<response_stream::state>& st, const request& req,
+                                    std::string_view target, url& to, std::unique_ptr<request>& next,
+                                    int redirects) const {
+        auto location = st->head.headers.get("Location");
+        if (!location) return false;
+        // A streamed body cannot be sent again: the redirect is the answer.
+        if (req.body_source && (st->head.status == 307 || st->head.status == 308)) return false;
+        if (redirects >= cl.opts.max_redirects)
+            throw std::system_error(errc::too_many_redirects, cl.who(first.method, first_target) + ": more than " +
+                                                                  std::to_string(cl.opts.max_redirects) +
+                                                                  " redirects, the last to " +
+                                                                  call::url_text(*location));
+        url at;
+        try {
+            at = to.resolve(*location);
+            require_supported(at);
+        } catch (const std::system_error& e) {
+            throw std::system_error(e.code().category() == http::error_category() && e.code() == errc::bad_url
+                                        ? make_error_code(errc::bad_redirect)
+                                        : e.code(),
+                                    cl.who(req.method, target) + " redirects to " + without_message(e));
         }
+        // A redirect within the origin keeps the URL's user and password
+        // (a relative Location does by itself); to another origin, never.
+        if (at.user.empty() && at.password.empty() && at.scheme == to.scheme && at.host == to.host &&
+            at.port == to.port) {
+            at.user = to.user;
+            at.password = to.password;
+        }
+        // The redirect's own body is read away (up to 64 KiB) so that its
+        // connection can serve the next request.
+        const int status = st->head.status;
+        drain(*st);
+        st.reset();
+        auto made = std::make_unique<request>(follow(req, status, to, at));  // req may be *next: made first
+        next = std::move(made);
+        to = std::move(at);
+        return true;
     }
 
     // drain() reads a body that nobody wants away, up to 64 KiB, so that its
@@ -620,18 +736,19 @@ struct session {
 
     // with_retries() is one exchange at `to`, tried again after connection
     // errors and 502/503/504 when options::retries allows.
-    std::unique_ptr<response_stream::state> with_retries(const request& req, const url& to) {
+    std::unique_ptr<response_stream::state> with_retries(const request& req, std::string_view target, const url& to) {
         const options& opts = cl.opts;
         const bool may_retry = opts.retries > 0 && is_idempotent(req.method) && !req.body_source;
         for (int attempt = 0;; ++attempt) {
             const bool last = !may_retry || attempt >= opts.retries;
             std::chrono::nanoseconds wait{};
             try {
-                exchange ex{cl, *owner, owner, req, to};
+                exchange ex{cl, *owner, owner, req, target, to};
                 auto st = ex.run();
-                const bool busy = st->status == 502 || st->status == 503 || st->status == 504;
+                const int status = st->head.status;
+                const bool busy = status == 502 || status == 503 || status == 504;
                 if (last || !busy) return st;
-                auto asked = retry_after(st->fields);
+                auto asked = retry_after(st->head.headers);
                 wait = asked ? *asked : backoff(opts.retry_backoff, attempt + 1);
                 if (!fits(wait)) return st;  // the last answer it is
                 drain(*st);
@@ -648,11 +765,17 @@ struct session {
     bool fits(std::chrono::nanoseconds wait) const { return cl.whole == never || clock::now() + wait < cl.whole; }
 };
 
-// read_whole() reads a stream's body into the response.
-void read_whole(response_stream::state& st, response& out) {
-    out.status = st.status;
-    out.reason = st.reason;
-    out.headers = st.fields;
+// read_whole() reads a stream's body into the response; `take` moves the
+// head's reason and headers there (the stream is not used again).
+void read_whole(response_stream::state& st, response& out, bool take) {
+    out.status = st.head.status;
+    if (take) {
+        out.reason = std::move(st.head.reason);
+        out.headers = std::move(st.head.headers);
+    } else {
+        out.reason = st.head.reason;
+        out.headers = st.head.headers;
+    }
     std::string& body = out.body;
     // A length announced and not decoded: that much, in one allocation.
     if (st.length && !st.decoder && !st.finished) {
@@ -688,21 +811,23 @@ void read_whole(response_stream::state& st, response& out) {
 
 // (The call holds its own reference to the client's state: a client
 // destroyed by another fiber meanwhile cannot take the pool from under it.)
-response send_on(const char* name, std::shared_ptr<client::state> owner, const request& req, const options& opts) {
+// `target` is req's URL: get() passes its argument, with a request that has none.
+response send_on(const char* name, std::shared_ptr<client::state> owner, const request& req, std::string_view target,
+                 const options& opts) {
     weft::detail::require_fiber(name);
     const call cl{name, opts, deadline_after(opts.timeout)};
-    const call_label label{name, &req};
+    const call_label label{name, req.method, target};
     const weft::detail::activity doing(&call_label::describe, &label);
     return weft::detail::with_scope(cl.whole, name, [&] {
-        auto st = session{cl, owner, req}.run();
+        auto st = session{cl, owner, req, target}.run();
         response res;
         try {
-            read_whole(*st, res);
+            read_whole(*st, res, true);
         } catch (const timeout_error&) {
             // The call's own timeout reads as the call's: name it.
             if (cl.whole != never && clock::now() >= cl.whole)
-                throw timeout_error(cl.who(req), std::string("reading the response body; timeout ") +
-                                                     weft::detail::format_duration(opts.timeout));
+                throw timeout_error(cl.who(req.method, target), std::string("reading the response body; timeout ") +
+                                                                    weft::detail::format_duration(opts.timeout));
             throw;
         }
         return res;
@@ -721,22 +846,27 @@ client::~client() = default;
 
 response client::get(std::string_view url) { return get(url, s_->opts.defaults); }
 response client::get(std::string_view url, const options& opts) {
-    request req;
-    req.target = url;
-    return send_on("weft::http::get", s_, req, opts);
+    const request req;  // GET; its URL goes beside it, not copied into it
+    return send_on("weft::http::get", s_, req, url, opts);
 }
 response client::send(const request& req) { return send(req, s_->opts.defaults); }
-response client::send(const request& req, const options& opts) { return send_on("weft::http::send", s_, req, opts); }
+response client::send(const request& req, const options& opts) {
+    return send_on("weft::http::send", s_, req, req.target, opts);
+}
 
 response_stream client::open(const request& req) { return open(req, s_->opts.defaults); }
 response_stream client::open(const request& req, const options& opts) {
     const char* name = "weft::http::client::open";
     weft::detail::require_fiber(name);
     const call cl{name, opts, deadline_after(opts.timeout)};
-    const call_label label{name, &req};
+    const call_label label{name, req.method, req.target};
     const weft::detail::activity doing(&call_label::describe, &label);
     const std::shared_ptr<state> owner = s_;  // held for the call, as send_on() does
-    return response_stream(weft::detail::with_scope(cl.whole, name, [&] { return session{cl, owner, req}.run(); }));
+    return response_stream(weft::detail::with_scope(cl.whole, name, [&] {
+        auto st = session{cl, owner, req, req.target}.run();
+        st->keep_names();  // the stream may outlive the request
+        return st;
+    }));
 }
 
 const client_options& client::settings() const noexcept { return s_->opts; }
@@ -757,9 +887,9 @@ response_stream::response_stream(response_stream&&) noexcept = default;
 response_stream& response_stream::operator=(response_stream&&) noexcept = default;
 response_stream::~response_stream() = default;
 
-int response_stream::status() const noexcept { return s_->status; }
-const std::string& response_stream::reason() const noexcept { return s_->reason; }
-const http::headers& response_stream::headers() const noexcept { return s_->fields; }
+int response_stream::status() const noexcept { return s_->head.status; }
+const std::string& response_stream::reason() const noexcept { return s_->head.reason; }
+const http::headers& response_stream::headers() const noexcept { return s_->head.headers; }
 std::optional<std::uint64_t> response_stream::content_length() const noexcept { return s_->length; }
 bool response_stream::done() const noexcept { return s_->finished; }
 std::uint64_t response_stream::bytes_read() const noexcept { return s_->read; }
@@ -773,7 +903,7 @@ std::size_t response_stream::read_some(std::span<char> buf) {
 
 std::string response_stream::read_all() {
     response r;
-    read_whole(*s_, r);
+    read_whole(*s_, r, false);
     return std::move(r.body);
 }
 

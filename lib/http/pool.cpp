@@ -24,7 +24,7 @@ bool quiet(connection& c) {
 
 // waiter is a request waiting for a slot; it lives on its fiber's stack.
 struct pool::waiter {
-    const std::string* key;
+    place* at;
     weft::detail::fiber* fib;
     std::uint64_t arrival;
     bool granted = false;
@@ -39,10 +39,10 @@ pool::~pool() {
     if (waiting_ != 0) std::abort();
 }
 
-// try_take() takes a slot to `key` if the limits allow: an idle connection
+// try_take() takes a slot at `p` if the limits allow: an idle connection
 // (out), or a new one reserved (out empty). Idle connections that aged out or
 // that the server closed are closed on the way.
-bool pool::try_take(const std::string& key, place& p, std::optional<connection>& out) {
+bool pool::try_take(place& p, std::optional<connection>& out) {
     const auto now = clock::now();
     while (!p.idle.empty()) {
         parked c = std::move(p.idle.back());
@@ -60,7 +60,6 @@ bool pool::try_take(const std::string& key, place& p, std::optional<connection>&
     ++p.open;
     ++open_;
     out.reset();
-    (void)key;
     return true;
 }
 
@@ -87,19 +86,24 @@ void pool::unlink(place& p, waiter& w) noexcept {
     --waiting_;
 }
 
-void pool::forget_if_unused(const std::string& key) {
-    auto it = places_.find(key);
-    if (it != places_.end() && it->second.open == 0 && it->second.first == nullptr) places_.erase(it);
+void pool::forget_if_unused(place& p) {
+    if (p.open == 0 && p.first == nullptr) places_.erase(places_.find(*p.key));
 }
 
-std::optional<connection> pool::acquire(const std::string& key, const char* op) {
+std::optional<connection> pool::acquire(std::string_view key, place*& at, const char* op) {
     weft::detail::require_fiber(op);
-    place& p = places_[key];
+    auto it = places_.find(key);
+    if (it == places_.end()) {
+        it = places_.try_emplace(std::string(key)).first;
+        it->second.key = &it->first;
+    }
+    place& p = it->second;
+    at = &p;
     std::optional<connection> out;
     // Nobody waits for this place: take a slot if there is one. (Those who
     // wait elsewhere could not use this slot, or dispatch() would have served them.)
-    if (p.first == nullptr && try_take(key, p, out)) return out;
-    waiter w{&key, weft::detail::current_fiber(), arrivals_++, false, std::nullopt};
+    if (p.first == nullptr && try_take(p, out)) return out;
+    waiter w{&p, weft::detail::current_fiber(), arrivals_++, false, std::nullopt};
     w.prev = p.last;
     (p.last ? p.last->next : p.first) = &w;
     p.last = &w;
@@ -108,18 +112,17 @@ std::optional<connection> pool::acquire(const std::string& key, const char* op) 
         while (!w.granted) weft::detail::park_or_throw({"a connection slot (http::client limits)", this}, never, op);
     } catch (...) {
         if (w.granted) {
-            release(key, std::move(w.conn));  // granted as it was interrupted: the slot goes on
+            release(p, std::move(w.conn));  // granted as it was interrupted: the slot goes on
         } else {
             unlink(p, w);
-            forget_if_unused(key);
+            forget_if_unused(p);
         }
         throw;
     }
     return std::move(w.conn);
 }
 
-void pool::release(const std::string& key, std::optional<connection> c) {
-    place& p = places_[key];
+void pool::release(place& p, std::optional<connection> c) {
     if (c && p.idle.size() < limits_.max_idle_per_host) {
         p.idle.push_back({std::move(*c), clock::now()});
         ++idle_;
@@ -129,7 +132,7 @@ void pool::release(const std::string& key, std::optional<connection> c) {
         --open_;
     }
     if (waiting_ != 0) dispatch();
-    forget_if_unused(key);
+    forget_if_unused(p);
 }
 
 // dispatch() serves the waiting requests that can go now, oldest first: at
@@ -146,7 +149,7 @@ void pool::dispatch() {
         if (!best) return;
         waiter& w = *best->first;
         std::optional<connection> out;
-        if (!try_take(*w.key, *best, out)) return;  // only max_connections stops it: nobody else goes either
+        if (!try_take(*best, out)) return;  // only max_connections stops it: nobody else goes either
         unlink(*best, w);
         w.conn = std::move(out);
         w.granted = true;
