@@ -2,7 +2,6 @@
 #include "weft/http/message.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <memory>
 #include <system_error>
@@ -15,9 +14,17 @@ namespace weft::http {
 
 namespace {
 
+// same_name() compares field names as HTTP does: ASCII letters without
+// regard to case (not the C library's tolower(), a call per byte that a
+// locale could make say more).
 bool same_name(std::string_view a, std::string_view b) noexcept {
-    return std::ranges::equal(a, b,
-                              [](unsigned char x, unsigned char y) { return std::tolower(x) == std::tolower(y); });
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+        if (x == y) continue;
+        if ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' || (x | 0x20) > 'z') return false;
+    }
+    return true;
 }
 
 // after_authority() skips "scheme://authority" of an absolute target.
@@ -44,7 +51,11 @@ std::vector<std::string_view> headers::get_all(std::string_view name) const {
     return values;
 }
 
-void headers::add(std::string name, std::string value) { fields_.emplace_back(std::move(name), std::move(value)); }
+void headers::add(std::string name, std::string value) {
+    // Room for a message's usual handful of fields at once, not 1, 2, 4...
+    if (fields_.capacity() == 0) fields_.reserve(8);
+    fields_.emplace_back(std::move(name), std::move(value));
+}
 
 void headers::set(std::string_view name, std::string value) {
     auto it = std::ranges::find_if(fields_, [&](const field& f) { return same_name(f.first, name); });

@@ -2,7 +2,6 @@
 #include "weft/http/url.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <ostream>
 #include <vector>
@@ -16,12 +15,17 @@ namespace {
 
 std::uint16_t default_port(std::string_view scheme) noexcept { return scheme == "https" ? 443 : 80; }
 
-bool is_host_char(unsigned char c) noexcept { return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~'; }
+// ASCII only, as URLs are (not the C library's, a call per byte that a
+// locale could make say more).
+bool is_alnum(unsigned char c) noexcept { return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'); }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
+bool is_host_char(unsigned char c) noexcept { return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~'; }
+
+// assign_lower() sets out to s in lower case.
+void assign_lower(std::string& out, std::string_view s) {
+    out.assign(s);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c | 0x20);
 }
 
 // without_userinfo() is text with any "user:password@" of its authority
@@ -95,6 +99,11 @@ bool parse_target(std::string_view text, std::string& out, std::string& why) {
     text = text.substr(0, text.find('#'));
     out.clear();
     if (text.empty() || text.front() == '?') out += '/';
+    // Most targets are printable ASCII already: one copy.
+    if (std::ranges::all_of(text, [](unsigned char c) { return c > 0x20 && c < 0x7f; })) {
+        out.append(text);
+        return true;
+    }
     for (unsigned char c : text) {
         if (c <= 0x20 || c == 0x7f) {
             why = "a space or control character in the path";
@@ -115,19 +124,20 @@ bool parse_target(std::string_view text, std::string& out, std::string& why) {
 std::error_code parse_into(std::string_view text, url& u, std::string& why) {
     auto sep = text.find("://");
     std::string_view scheme = sep == std::string_view::npos ? std::string_view{} : text.substr(0, sep);
-    if (scheme.empty() || !std::ranges::all_of(scheme, [](unsigned char c) {
-            return std::isalnum(c) || c == '+' || c == '-' || c == '.';
-        })) {
+    if (scheme.empty() ||
+        !std::ranges::all_of(scheme, [](unsigned char c) { return is_alnum(c) || c == '+' || c == '-' || c == '.'; })) {
         why = "no scheme (expected http://host/...)";
         return errc::bad_url;
     }
-    u.scheme = lower(scheme);
+    assign_lower(u.scheme, scheme);
     if (u.scheme != "http" && u.scheme != "https") {
         why = "the scheme \"" + u.scheme + "\" is not supported (only http://)";
         return errc::unsupported_scheme;
     }
     std::string_view rest = text.substr(sep + 3);
-    std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+    std::size_t end = 0;  // (find_first_of("/?#") calls memchr for every byte)
+    while (end < rest.size() && rest[end] != '/' && rest[end] != '?' && rest[end] != '#') ++end;
+    std::string_view authority = rest.substr(0, end);
     rest.remove_prefix(authority.size());
     u.user.clear();
     u.password.clear();
@@ -174,7 +184,7 @@ std::error_code parse_into(std::string_view text, url& u, std::string& why) {
         why = "no host";
         return errc::bad_url;
     }
-    u.host = lower(host);
+    assign_lower(u.host, host);
     u.port = default_port(u.scheme);
     if (!port.empty()) {
         unsigned value = 0;
