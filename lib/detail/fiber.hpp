@@ -26,9 +26,10 @@ struct eh_state {
     unsigned int padding_ = 0;
 };
 
-// fiber is the control block of one fiber. It lives at the top of the fiber's
-// own stack, so a fiber is one pooled stack plus its task's heap block. The
-// loop's block (the thread's own stack) lives in the scheduler instead.
+// fiber is the control block of one fiber: one of the scheduler's pooled
+// 64-byte-aligned blocks (scheduler::new_block), so a fiber is a pooled block,
+// a pooled stack from its first run on, and its task's heap block. The loop's
+// block (the thread's own stack) is a member of the scheduler.
 struct fiber {
     fcontext ctx = nullptr;       // where to resume it; valid while it is not running
     fiber* next_ready = nullptr;  // run-queue link
@@ -36,7 +37,7 @@ struct fiber {
     fiber* next_live = nullptr;
     task_base* task = nullptr;      // id, name, outcome; shared with the task<T> handle
     scheduler* owner = nullptr;     // the scheduler of its thread (debug builds check every wake)
-    stack stk;                      // empty for the loop's block
+    stack stk;                      // empty for the loop's block; until its first run, only its size class
     timer wake;                     // armed while parked with a deadline
     wait_desc waiting{nullptr};     // what it is parked on (for the deadlock report)
     deadline scope = never;         // innermost with_timeout() deadline
@@ -64,7 +65,7 @@ struct fiber {
     const struct activity_label* activity = nullptr;  // the call it is in, for the dump (detail/activity.hpp)
 };
 
-// The block sits 64-aligned at the top of its stack (scheduler::spawn).
+// Blocks are 64-aligned (scheduler::new_block).
 static_assert(offsetof(fiber, eh) / 64 == (offsetof(fiber, eh) + sizeof(eh_state) - 1) / 64,
               "fiber::eh straddles a cache line: every switch would pay for it");
 

@@ -4,8 +4,9 @@
 //    fiber is either in the run queue (ready) or parked, never both;
 //  - a parked fiber's timer is armed iff its park() had a finite deadline, and
 //    it is disarmed by whichever wake comes first (unpark() is that single door);
-//  - a fiber's control block sits at the top of its own stack and is dead once
-//    the fiber's last switch lands: the landing side gives the stack back;
+//  - a fiber's control block comes from the scheduler's pool of blocks, its
+//    stack is reserved at spawn and taken at its first switch (launch()); both
+//    are dead once the fiber's last switch lands: the landing side gives them back;
 //  - the task_base outlives the fiber while the handle holds its reference.
 #include "detail/activity.hpp"
 #include "detail/scheduler.hpp"
@@ -37,6 +38,44 @@ constinit thread_local scheduler* tls_scheduler = nullptr;
 void scheduler::landed_from_ended(fiber* from) noexcept {
     from->tsan.destroy();
     stacks_.give(from->stk);
+    delete_block(from);
+}
+
+void scheduler::launch(fiber* self, fiber* next, void* from, bool dying) noexcept {
+    stack s = stacks_.take_reserved(next->stk.size_class);
+    next->stk = s;
+    next->asan_bottom = s.bottom;
+    next->asan_size = s.size;
+    next->ctx = make_context(s.top(), s.size, &entry);
+    next->started = true;
+    self->asan.start(s.bottom, s.size, dying);
+    next->tsan.enter();
+    jump(next->ctx, from);
+}
+
+namespace {
+// Control blocks are 64-aligned and a whole number of cache lines, so no two
+// share one (fiber.hpp's static_assert relies on the alignment).
+constexpr std::size_t block_size = (sizeof(fiber) + 63) & ~std::size_t{63};
+}  // namespace
+
+fiber* scheduler::new_block() {
+    if (free_blocks_.empty()) {
+        block_chunks_.push_back(nullptr);
+        free_blocks_.reserve(block_chunks_.size() * blocks_per_chunk_);
+        void* chunk = ::operator new (blocks_per_chunk_* block_size, std::align_val_t{64});
+        block_chunks_.back() = chunk;
+        for (std::size_t i = blocks_per_chunk_; i-- > 0;)  // the lowest address is taken first
+            free_blocks_.push_back(reinterpret_cast<fiber*>(static_cast<char*>(chunk) + i * block_size));
+    }
+    fiber* f = free_blocks_.back();
+    free_blocks_.pop_back();
+    return new (f) fiber;
+}
+
+void scheduler::delete_block(fiber* f) noexcept {
+    f->~fiber();
+    free_blocks_.push_back(f);  // within capacity (new_block)
 }
 
 void scheduler::learn_loop_stack(const void* bottom, std::size_t size) noexcept {
@@ -65,7 +104,11 @@ scheduler::scheduler() : eh_(abi::__cxa_get_globals()) {
     tls_scheduler = this;
 }
 
-scheduler::~scheduler() { tls_scheduler = nullptr; }
+scheduler::~scheduler() {
+    for (void* chunk : block_chunks_)
+        if (chunk) ::operator delete (chunk, std::align_val_t{64});
+    tls_scheduler = nullptr;
+}
 
 void scheduler::entry(transfer t) {
     scheduler& s = *tls_scheduler;
@@ -109,10 +152,15 @@ void scheduler::finish(fiber* self) noexcept {
     fiber* next = next_to_run();
     running_ = next;
     __builtin_memcpy(eh_, &next->eh, sizeof(eh_state));
-    self->asan.start(next->asan_bottom, next->asan_size, true);
-    next->tsan.enter();
-    resume(next, reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(self) | ended_tag_));
-    __builtin_unreachable();
+    void* from = reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(self) | ended_tag_);
+    if (!next->started) {
+        launch(self, next, from, true);
+    } else {
+        self->asan.start(next->asan_bottom, next->asan_size, true);
+        next->tsan.enter();
+        jump_ontop(next->ctx, from, &landed);
+    }
+    __builtin_unreachable();  // the landing side gave this stack back
 }
 
 void scheduler::yield_slow() {
@@ -138,17 +186,16 @@ void scheduler::io_yield() noexcept {
 }
 
 void scheduler::spawn(task_base* t, spawn_options&& opts) {
-    stack s = stacks_.take(opts.stack_size);
-    // The control block takes the top of the stack; the fiber's frames start below it.
-    auto top = reinterpret_cast<std::uintptr_t>(s.top());
-    auto* f = new (reinterpret_cast<void*>((top - sizeof(fiber)) & ~std::uintptr_t{63})) fiber;
-    f->stk = s;
+    // The stack is only promised now; the fiber takes it when it first runs (launch()).
+    fiber* f = new_block();
+    try {
+        f->stk.size_class = stacks_.reserve(opts.stack_size);
+    } catch (...) {
+        delete_block(f);
+        throw;
+    }
     f->task = t;
     f->owner = this;
-    f->asan_bottom = s.bottom;
-    f->asan_size = s.size;
-    auto* frames_top = reinterpret_cast<char*>(f);
-    f->ctx = make_context(frames_top, static_cast<std::size_t>(frames_top - s.bottom), &entry);
     f->tsan.create();
     f->cancel_requested = tearing_down_;
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 #include "detail/fiber.hpp"
 #include "weft/detail/assert.hpp"
@@ -149,6 +150,8 @@ private:
 #endif
     }
     void learn_loop_stack(const void* bottom, std::size_t size) noexcept;
+    fiber* new_block();
+    void delete_block(fiber* f) noexcept;
 
     // Whether a fiber is in the run queue is tracked (fiber::queued) only
     // under -Dassertions=true (WEFT_ASSERTIONS): its two stores per switch
@@ -215,23 +218,18 @@ private:
         WEFT_ASSERT(next != self, "a fiber never switches to itself: it is not in the run queue while it runs");
         running_ = next;
         swap_eh(self, next);
+        if (!next->started) [[unlikely]]
+            return launch(self, next, self, false);
         self->asan.start(next->asan_bottom, next->asan_size, false);
         next->tsan.enter();
-        resume(next, self);
+        jump_ontop(next->ctx, self, &landed);  // lands in landed(), on next's stack
     }
 
-    // resume() jumps to `next`, passing `from` (the suspending fiber's block,
-    // maybe tagged), and returns once something resumes the caller, landed.
-    // A fiber's first run starts in entry(), which lands itself; every later
-    // one lands in landed(), called on top of the jump (see jump_ontop()).
-    void resume(fiber* next, void* from) noexcept {
-        if (next->started) [[likely]] {
-            jump_ontop(next->ctx, from, &landed);
-        } else {
-            next->started = true;
-            jump(next->ctx, from);
-        }
-    }
+    // launch() is the switch from `self` into a fiber that has never run: it
+    // takes the stack reserved at spawn now, so that a fiber starting after
+    // others ended runs on one they warmed, and enters entry(), which lands
+    // itself. `from` is the jump's data, `dying` whether self has ended.
+    void launch(fiber* self, fiber* next, void* from, bool dying) noexcept;
     // landed() is land() for a resumed fiber; the common case, a fiber that
     // suspended itself, is one store and needs not even the scheduler.
     static transfer landed(transfer t) noexcept {
@@ -265,6 +263,12 @@ private:
     std::uint64_t last_id_ = 0;
     timer_heap timers_;
     stack_pool stacks_;
+    // Control blocks, carved from chunks of blocks_per_chunk_, kept for reuse.
+    // free_blocks_' capacity covers every block made, so that giving one
+    // back never allocates.
+    static constexpr std::size_t blocks_per_chunk_ = 64;
+    std::vector<fiber*> free_blocks_;
+    std::vector<void*> block_chunks_;
 };
 
 }  // namespace weft::detail

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 // Invariants:
 //  - every stack handed out lies inside one of regions_, preceded by its guard;
-//  - a slot's guard is installed once, when the slot is first handed out, and
-//    stays for the pool's lifetime (MADV_DONTNEED in trim() keeps guards);
-//  - in_use_ counts stacks taken and not yet given back.
+//  - a slot's guard is installed once, before the slot is first handed out,
+//    and stays for the pool's lifetime (MADV_DONTNEED in trim() keeps guards);
+//  - in_use_ counts stacks taken and not yet given back;
+//  - per class, free.size() + fresh.size() >= reserved: every promise of
+//    reserve() can be kept without a call that may fail.
 #include "detail/stack_pool.hpp"
 
 #include <sys/mman.h>
@@ -11,6 +13,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <system_error>
 
@@ -82,7 +87,19 @@ bool stack_pool::install_guard(char* guard) noexcept {
     return true;
 }
 
-char* stack_pool::fresh_slot(size_class& c) {
+void stack_pool::throw_no_guard(int err) {
+    if (err == ENOMEM)
+        throw_no_stack(
+            "cannot install a stack guard page: the process reached "
+            "vm.max_map_count (each mprotect-guarded stack costs two "
+            "mappings; Linux >= 6.13 guards without them)");
+    throw_no_stack("cannot install a stack guard page: " + std::generic_category().message(err));
+}
+
+// carve() cuts the next slot of c's newest region (mapping one when it is
+// full) and returns its bottom; with `guard`, its guard installed, else the
+// bottom tagged with the low bit (the guard is owed).
+char* stack_pool::carve(size_class& c, bool guard) {
     if (c.next == c.end) {
         std::size_t slots = std::max(min_slots, region_bytes / c.stride);
         std::size_t bytes = slots * c.stride;
@@ -95,25 +112,27 @@ char* stack_pool::fresh_slot(size_class& c) {
         c.end = c.next + bytes;
     }
     char* slot = c.next;
-    if (mode_ != guard_mode::none && !install_guard(slot)) {
-        int err = errno;
-        if (err == ENOMEM)
-            throw_no_stack(
-                "cannot install a stack guard page: the process reached "
-                "vm.max_map_count (each mprotect-guarded stack costs two "
-                "mappings; Linux >= 6.13 guards without them)");
-        throw_no_stack("cannot install a stack guard page: " + std::generic_category().message(err));
-    }
+    if (guard && mode_ != guard_mode::none && !install_guard(slot)) throw_no_guard(errno);
     c.next += c.stride;
     char* bottom = slot + (c.stride - c.size);
 #if defined(WEFT_HAVE_VALGRIND)
     if (RUNNING_ON_VALGRIND) valgrind_ids_.push_back(VALGRIND_STACK_REGISTER(bottom, bottom + c.size));
 #endif
-    return bottom;
+    return guard ? bottom : bottom + 1;
 }
 
-stack stack_pool::take(std::size_t size) {
+std::size_t stack_pool::reserve(std::size_t size) {
     const std::size_t index = class_for(size);
+    size_class& c = classes_[index];
+    if (c.free.size() + c.fresh.size() <= c.reserved) {
+        // Only MADV_GUARD_INSTALL, once known to work, can be left for later.
+        c.fresh.push_back(carve(c, mode_ != guard_mode::madvise));
+    }
+    ++c.reserved;
+    return index;
+}
+
+stack stack_pool::take_reserved(std::size_t index) noexcept {
     size_class& c = classes_[index];
     char* bottom;
     if (!c.free.empty()) {
@@ -122,11 +141,25 @@ stack stack_pool::take(std::size_t size) {
         c.trimmed = std::min(c.trimmed, c.free.size());
         asan_unpoison(bottom, c.size);
     } else {
-        bottom = fresh_slot(c);
+        bottom = c.fresh.back();
+        c.fresh.pop_back();
+        if (reinterpret_cast<std::uintptr_t>(bottom) & 1) {
+            bottom -= 1;
+            if (!install_guard(bottom - (c.stride - c.size))) {
+                // The kernel could not allocate a page table: the stack's
+                // first touch would not have fared better.
+                std::fprintf(stderr, "weft: cannot install a fiber stack's guard page: %s; aborting\n",
+                             std::generic_category().message(errno).c_str());
+                std::abort();
+            }
+        }
     }
+    --c.reserved;
     ++in_use_;
     return {bottom, c.size, index};
 }
+
+stack stack_pool::take(std::size_t size) { return take_reserved(reserve(size)); }
 
 void stack_pool::give(stack s) noexcept {
     classes_[s.size_class].free.push_back(s.bottom);  // grows to the peak; a failure here is not survivable

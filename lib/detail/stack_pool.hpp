@@ -30,6 +30,11 @@ enum class guard_mode { automatic, madvise, mprotect, none };
 // touch (MAP_NORESERVE), and keeps returned ones for reuse: a pooled stack
 // costs a vector pop, a fresh one an madvise. Owned by the scheduler; every
 // region is unmapped when it is destroyed.
+//
+// The scheduler gives a fiber its stack when it first runs, not when it is
+// spawned (reserve() at spawn, take_reserved() at the first switch), so that a
+// fiber that starts after others ended runs on a stack they warmed: a batch
+// of short fibers touches a few stacks, not one fresh page each.
 class stack_pool {
 public:
     static constexpr std::size_t guard_size = 16 * 1024;
@@ -43,6 +48,14 @@ public:
     // take() returns a stack of at least `size` bytes (0: the default; ×4 under
     // ASan or TSan, whose frames are larger). Throws std::system_error(errc::no_stack).
     stack take(std::size_t size);
+    // reserve() promises a stack of at least `size` bytes to one later
+    // take_reserved() and returns its size class. Whatever can fail (a new
+    // region, a guard under mprotect) happens here: throws
+    // std::system_error(errc::no_stack).
+    std::size_t reserve(std::size_t size);
+    // take_reserved() keeps a promise of reserve(): the most recently given
+    // back stack of the class, else a never-used slot.
+    stack take_reserved(std::size_t size_class) noexcept;
     // give() returns a stack taken from this pool.
     void give(stack s) noexcept;
     // trim() gives the memory of all but the `keep` most recently returned
@@ -59,13 +72,19 @@ private:
         std::size_t stride = 0;   // guard + size
         std::vector<char*> free;  // bottoms of returned stacks, most recent last
         std::size_t trimmed = 0;  // free[0, trimmed) hold no memory
-        char* next = nullptr;     // next never-used slot in the newest region
+        // Bottoms of slots carved for reserve() and never used; the low bit
+        // set: its guard is still to be installed (madvise mode installs it
+        // when the slot is first taken: nothing about it can fail but memory).
+        std::vector<char*> fresh;
+        std::size_t reserved = 0;  // promised by reserve(), not yet taken
+        char* next = nullptr;      // next never-used slot in the newest region
         char* end = nullptr;
     };
 
     std::size_t class_for(std::size_t size);
-    char* fresh_slot(size_class& c);
+    char* carve(size_class& c, bool guard);
     bool install_guard(char* guard) noexcept;
+    [[noreturn]] void throw_no_guard(int err);
 
     guard_mode mode_;
     std::vector<size_class> classes_;                           // few, looked up by size once per take()
