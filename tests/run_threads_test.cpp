@@ -147,6 +147,44 @@ TEST_CASE("run's end cancels and unwinds the fibers of every thread", "[run_thre
     CHECK(unwound.load() == 30);
 }
 
+// Shutdown from any thread: run() ends when its fn returns, so the way to
+// end it from elsewhere is to tell fn. Here a fiber on thread 2, or a plain
+// thread outside the run, says "stop" on a shared_channel that main waits
+// on; every thread's fibers then unwind.
+TEST_CASE("shutdown from any thread: another thread's fiber or a plain thread ends the run", "[run_threads][threads]") {
+    for (bool from_plain_thread : {false, true}) {
+        std::atomic<int> unwound{0};
+        weft::shared_channel<std::size_t> stop(1);
+        std::thread outside;
+        const auto started = std::chrono::steady_clock::now();
+        weft::test::run_bounded(30s, weft::run_options{.threads = 3}, [&] {
+            for (std::size_t i = 0; i < 3; ++i)
+                for (int k = 0; k < 10; ++k)
+                    weft::spawn_on(i, [&] {
+                        struct on_unwind {
+                            std::atomic<int>& n;
+                            ~on_unwind() { ++n; }
+                        } guard{unwound};
+                        weft::this_fiber::sleep_for(1h);
+                    }).detach();
+            if (from_plain_thread) {
+                outside = std::thread([&] { stop.send(99); });
+            } else {
+                weft::spawn_on(2, [&] {
+                    weft::this_fiber::sleep_for(5ms);
+                    stop.send(weft::thread_index());
+                }).detach();
+            }
+            const auto who = stop.recv();
+            REQUIRE(who);
+            CHECK(*who == (from_plain_thread ? 99u : 2u));
+        });
+        if (outside.joinable()) outside.join();
+        CHECK(unwound.load() == 30);
+        CHECK(std::chrono::steady_clock::now() - started < 10s);  // not the sleepers' hour
+    }
+}
+
 TEST_CASE("spawn_on in a one-thread run: thread 0 is the only one", "[run_threads][threads]") {
     weft::test::run_bounded(30s, [] {
         CHECK(weft::thread_count() == 1);
