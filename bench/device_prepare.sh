@@ -20,16 +20,20 @@
 #                             through lib/'s loader with lib/ as the only
 #                             library path, so the machine's own libraries
 #                             (or their absence) do not matter
-#   bin/http_server_go, bin/go_echo_server   the Go peers, static (CGO_ENABLED=0)
+#   libexec/weft_switch, boost_context_switch, weft_spawn, weft_timer,
+#   weft_fetch_many, fetch_epoll   the micro-benchmarks and fetch_many's
+#                             weft and C clients (bench/device_micro.sh)
+#   bin/http_server_go, bin/go_echo_server, bin/go_peer, bin/sleep_server,
+#   bin/fetch_go              the Go peers, static (CGO_ENABLED=0)
 #   device_scaling.sh, harness.sh, http_server.sh, device_echo_scaling.sh,
 #   echo.sh                   copies of the scripts, so that
 #                             DIR/device_scaling.sh DIR runs from DIR alone
 #   MANIFEST                  what was built from what (commit, versions, sizes)
 # and must stay under 50 MiB (the device tool carries 64 MiB at most).
 #
-# Then, on the device, from the repo root: bench/device_scaling.sh .device
-# and bench/device_echo_scaling.sh .device (with .device in the device tool's
-# carry list).
+# Then, on the device, from the repo root: bench/device_scaling.sh .device,
+# bench/device_echo_scaling.sh .device and bench/device_micro.sh .device
+# (with .device in the device tool's carry list).
 #
 # Needs what bench/http_server.sh needs (installed when missing, as root) and
 # network access to Debian's archive for apt-get download. BENCH_BUILD as in
@@ -47,8 +51,9 @@ max_bytes=$((50 * 1024 * 1024))
 mapfile -t need < <({ bench_base_missing; http_server_missing; } | awk '!seen[$0]++')
 bench_install "${need[@]}"
 bench_configure
-bench_build weft_http_server weft_echo_server epoll_echo echo_load
-for p in weft_http_server weft_echo_server epoll_echo echo_load; do
+micro=(weft_switch boost_context_switch weft_spawn weft_timer weft_fetch_many fetch_epoll)
+bench_build weft_http_server weft_echo_server epoll_echo echo_load "${micro[@]}"
+for p in weft_http_server weft_echo_server epoll_echo echo_load "${micro[@]}"; do
     [ -x "$bin/$p" ] || { say "$p did not build"; exit 1; }
 done
 command -v go >/dev/null || { say "go not found (apt-get install golang-go)"; exit 1; }
@@ -66,10 +71,14 @@ case $out in
 esac
 
 cp "$bin/weft_http_server" "$bin/weft_echo_server" "$bin/epoll_echo" "$bin/echo_load" "$out/libexec/"
+for p in "${micro[@]}"; do cp "$bin/$p" "$out/libexec/"; done
 
 export GOCACHE=$build/go-cache GOPATH=$build/go-path GOFLAGS= GOTOOLCHAIN=local
 CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$out/bin/http_server_go" "$here/peers/http_server_go.go" >&2
 CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$out/bin/go_echo_server" "$here/peers/echo_server.go" >&2
+for p in go_peer:go_peer.go sleep_server:sleep_server.go fetch_go:fetch_go.go; do
+    CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$out/bin/${p%%:*}" "$here/peers/${p#*:}" >&2
+done
 
 debs=$(mktemp -d)
 chmod 755 "$debs"  # apt-get download fetches as the _apt user when it can
@@ -89,7 +98,7 @@ for b in "$out"/libexec/*; do
 done | sort -u | while read -r lib; do cp -L "$lib" "$out/lib/"; done
 loader=$(cd "$out/lib" && ls ld-linux-*.so.* | head -1)
 
-for b in weft_http_server wrk nginx weft_echo_server epoll_echo echo_load; do
+for b in weft_http_server wrk nginx weft_echo_server epoll_echo echo_load "${micro[@]}"; do
     cat >"$out/bin/$b" <<EOF
 #!/bin/sh
 # Made by bench/device_prepare.sh: runs libexec/$b with the libraries in lib/
@@ -125,4 +134,4 @@ if ((size > max_bytes)); then
     exit 1
 fi
 say "ready: $out ($((size / 1024 / 1024)) MiB); on the device, from the repo root: bench/device_scaling.sh ${out#"$root"/}"
-say "  and bench/device_echo_scaling.sh ${out#"$root"/}"
+say "  and bench/device_echo_scaling.sh ${out#"$root"/}, bench/device_micro.sh ${out#"$root"/}"

@@ -36,6 +36,13 @@ here=${here:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 root=${root:-$(dirname "$here")}
 build=${build:-$(realpath -m "${BENCH_BUILD:-$root/build-bench}")}  # absolute: Go wants GOPATH so
 bin=$build/bench
+# BENCH_PREBUILT=DIR runs the programs already in DIR (the bin/ of a folder
+# made by bench/device_prepare.sh, on a machine with no compiler or network):
+# nothing is installed or built, and a program DIR lacks is skipped, saying so.
+if [ -n "${BENCH_PREBUILT:-}" ]; then
+    bin=$(realpath -m "$BENCH_PREBUILT")
+    BENCH_NO_INSTALL=1
+fi
 rounds=${rounds:-${ROUNDS:-5}}
 cpu=${BENCH_CPU:-$(($(nproc) - 1))}
 bench_reconfigure=0
@@ -88,6 +95,7 @@ boost_fiber_missing() {
 # up again after an install, or just switched to release with bench on), and
 # build.ninja regenerated so that an option just changed is in its targets.
 bench_configure() {
+    [ -n "${BENCH_PREBUILT:-}" ] && return 0
     if [ ! -f "$build/build.ninja" ]; then
         meson setup "$build" "$root" --buildtype=release -Dtests=false -Ddemos=false -Dbench=true >&2
     elif [ "$bench_reconfigure" = 1 ]; then
@@ -105,6 +113,7 @@ bench_configure() {
 # need not build those.
 bench_build() {
     local t have=() want=()
+    [ -n "${BENCH_PREBUILT:-}" ] && return 0
     mapfile -t have < <(ninja -C "$build" -t targets all | awk -F: '/^bench\/[a-z_]+: / {print $1}')
     for t; do
         [[ " ${have[*]} " == *" bench/$t "* ]] && want+=("bench/$t")
@@ -117,6 +126,7 @@ bench_build() {
 bench_go() {
     local p
     (($# == 0)) && return 0
+    [ -n "${BENCH_PREBUILT:-}" ] && return 0
     if ! command -v go >/dev/null; then
         say "go not found (apt-get install golang-go): Go peers skipped"
         for p; do rm -f "$bin/${p%%:*}"; done
