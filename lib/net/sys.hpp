@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include "detail/reactor.hpp"
@@ -60,18 +61,35 @@ std::string host_port(std::string_view host, std::uint16_t port);
 // or_throw(what, fn) calls fn(ec) and throws what ec stands for, naming
 // `what` (weft::detail::throw_error); otherwise returns fn's result. The
 // second form is for calls with their own timeout, which a timeout_error names.
-template <class Fn>
-auto or_throw(std::string_view what, Fn&& fn) {
+// `what` is a string, or a callable that makes it: a message that names an
+// address takes work, which only an error should pay for.
+template <class What>
+std::string_view what_text(const What& what, std::string& made) {
+    if constexpr (std::is_invocable_v<const What&>) {
+        made = what();
+        return made;
+    } else {
+        return std::string_view(what);
+    }
+}
+template <class What, class Fn>
+auto or_throw(const What& what, Fn&& fn) {
     std::error_code ec;
     auto result = std::forward<Fn>(fn)(ec);
-    if (ec) weft::detail::throw_error(ec, what);
+    if (ec) {
+        std::string made;
+        weft::detail::throw_error(ec, what_text(what, made));
+    }
     return result;
 }
-template <class Fn>
-auto or_throw(std::string_view what, std::chrono::nanoseconds timeout, Fn&& fn) {
+template <class What, class Fn>
+auto or_throw(const What& what, std::chrono::nanoseconds timeout, Fn&& fn) {
     std::error_code ec;
     auto result = std::forward<Fn>(fn)(ec);
-    if (ec) weft::detail::throw_error(ec, what, timeout);
+    if (ec) {
+        std::string made;
+        weft::detail::throw_error(ec, what_text(what, made), timeout);
+    }
     return result;
 }
 

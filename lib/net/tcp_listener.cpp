@@ -98,7 +98,7 @@ tcp_listener tcp_listener::bind(const address& at, int backlog, bind_options opt
 }
 
 tcp_listener tcp_listener::bind(const address& at, int backlog, bind_options opts) {
-    return or_throw("weft::net::tcp_listener::bind " + at.to_string(),
+    return or_throw([&] { return "weft::net::tcp_listener::bind " + at.to_string(); },
                     [&](std::error_code& ec) { return bind(at, backlog, opts, ec); });
 }
 

@@ -198,11 +198,11 @@ tcp_stream tcp_stream::connect(const address& to, std::error_code& ec) {
     return tcp_stream(state::connect(to, never, ec));
 }
 tcp_stream tcp_stream::connect(const address& to, std::chrono::nanoseconds timeout) {
-    return or_throw("weft::net::tcp_stream::connect to " + to.to_string(), timeout,
+    return or_throw([&] { return "weft::net::tcp_stream::connect to " + to.to_string(); }, timeout,
                     [&](std::error_code& ec) { return connect(to, timeout, ec); });
 }
 tcp_stream tcp_stream::connect(const address& to) {
-    return or_throw("weft::net::tcp_stream::connect to " + to.to_string(),
+    return or_throw([&] { return "weft::net::tcp_stream::connect to " + to.to_string(); },
                     [&](std::error_code& ec) { return connect(to, ec); });
 }
 tcp_stream tcp_stream::connect(std::string_view host, std::uint16_t port, std::chrono::nanoseconds timeout,
@@ -225,7 +225,7 @@ tcp_stream tcp_stream::connect(std::string_view host, std::uint16_t port, std::c
     return {};
 }
 tcp_stream tcp_stream::connect(std::string_view host, std::uint16_t port, std::chrono::nanoseconds timeout) {
-    return or_throw("weft::net::tcp_stream::connect to " + detail::host_port(host, port), timeout,
+    return or_throw([&] { return "weft::net::tcp_stream::connect to " + detail::host_port(host, port); }, timeout,
                     [&](std::error_code& ec) { return connect(host, port, timeout, ec); });
 }
 

@@ -105,7 +105,7 @@ udp_socket udp_socket::bind(const address& local, std::error_code& ec) {
 }
 
 udp_socket udp_socket::bind(const address& local) {
-    return or_throw("weft::net::udp_socket::bind " + local.to_string(),
+    return or_throw([&] { return "weft::net::udp_socket::bind " + local.to_string(); },
                     [&](std::error_code& ec) { return bind(local, ec); });
 }
 
@@ -123,10 +123,11 @@ void udp_socket::connect(const address& peer, std::error_code& ec) {
 }
 
 void udp_socket::connect(const address& peer) {
-    or_throw("weft::net::udp_socket::connect to " + peer.to_string(), [&](std::error_code& ec) {
-        connect(peer, ec);
-        return 0;
-    });
+    or_throw([&] { return "weft::net::udp_socket::connect to " + peer.to_string(); },
+             [&](std::error_code& ec) {
+                 connect(peer, ec);
+                 return 0;
+             });
 }
 
 std::size_t udp_socket::send_to(std::span<const char> data, const address& to, std::error_code& ec) {
@@ -137,11 +138,11 @@ std::size_t udp_socket::send_to(std::span<const char> data, const address& to, s
     return do_send(fd_.get(), data, &to, deadline_after(timeout), ec);
 }
 std::size_t udp_socket::send_to(std::span<const char> data, const address& to) {
-    return or_throw("weft::net::udp_socket::send_to " + to.to_string(),
+    return or_throw([&] { return "weft::net::udp_socket::send_to " + to.to_string(); },
                     [&](std::error_code& ec) { return send_to(data, to, ec); });
 }
 std::size_t udp_socket::send_to(std::span<const char> data, const address& to, std::chrono::nanoseconds timeout) {
-    return or_throw("weft::net::udp_socket::send_to " + to.to_string(), timeout,
+    return or_throw([&] { return "weft::net::udp_socket::send_to " + to.to_string(); }, timeout,
                     [&](std::error_code& ec) { return send_to(data, to, timeout, ec); });
 }
 
