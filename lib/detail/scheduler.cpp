@@ -41,12 +41,28 @@ void scheduler::landed_from_ended(fiber* from) noexcept {
     delete_block(from);
 }
 
+namespace {
+constexpr std::size_t stack_colors = 8;
+constexpr std::size_t stack_color_step = 256;
+}  // namespace
+
 void scheduler::launch(fiber* self, fiber* next, void* from, bool dying) noexcept {
     stack s = stacks_.take_reserved(next->stk.size_class);
     next->stk = s;
     next->asan_bottom = s.bottom;
     next->asan_size = s.size;
-    next->ctx = make_context(s.top(), s.size, &entry);
+    // Frames start a little below the top, by one of stack_colors steps in
+    // turn: otherwise every fiber's hottest frames (the saved registers of
+    // its switch, the frames of park or yield) sit at the same offset in
+    // their page, and fibers switched among in turn run some 15% slower
+    // (1,000 of them). A cache simulation (cachegrind) counts the same L1
+    // misses either way: what pays is likely what the CPU tells apart by the low 12
+    // bits of an address alone (4K aliasing between the stores that save one
+    // fiber's registers and the loads that restore the next's, the L1 way
+    // predictor). Photon's paper found the same. The offset (at most
+    // 1.75 KiB) stays within the page an idle fiber touches anyway.
+    const std::size_t offset = (launches_++ % stack_colors) * stack_color_step;
+    next->ctx = make_context(s.top() - offset, s.size - offset, &entry);
     next->started = true;
     self->asan.start(s.bottom, s.size, dying);
     next->tsan.enter();

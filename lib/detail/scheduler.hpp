@@ -261,6 +261,7 @@ private:
     fiber* live_head_ = nullptr;  // every fiber not yet ended
     std::size_t live_ = 0;
     std::uint64_t last_id_ = 0;
+    std::size_t launches_ = 0;  // fibers launched: picks each one's stack color (launch())
     timer_heap timers_;
     stack_pool stacks_;
     // Control blocks, carved from chunks of blocks_per_chunk_, kept for reuse.

@@ -54,6 +54,17 @@ stack_pool::~stack_pool() {
 #if defined(WEFT_HAVE_VALGRIND)
     for (unsigned id : valgrind_ids_) VALGRIND_STACK_DEREGISTER(id);
 #endif
+    // ASan keeps a region's shadow past munmap, so a later pool's stack at
+    // the same address would start with the stale redzones of these stacks'
+    // last frames (those of a fiber's end, which never return): clear them.
+    // Only the top of each used stack, where those frames are: clearing whole
+    // regions would commit their untouched shadow (GBs at a million fibers).
+    if (asan_enabled)
+        for (auto& c : classes_)
+            for (char* bottom : c.free) {
+                const std::size_t top_part = std::min(c.size, std::size_t{32 * 1024});
+                asan_unpoison(bottom + c.size - top_part, top_part);
+            }
     for (auto [p, n] : regions_) ::munmap(p, n);
 }
 
@@ -139,7 +150,7 @@ stack stack_pool::take_reserved(std::size_t index) noexcept {
         bottom = c.free.back();
         c.free.pop_back();
         c.trimmed = std::min(c.trimmed, c.free.size());
-        asan_unpoison(bottom, c.size);
+        asan_unpoison(bottom, c.size);  // the last fiber's frames
     } else {
         bottom = c.fresh.back();
         c.fresh.pop_back();
