@@ -31,6 +31,7 @@ bench_timer() {
     row "thread sleep_until, median (floor)" thread_late_median_us weft_late_median_us
     row "thread sleep_until, p99" thread_late_p99_us weft_late_p99_us
     verdict "median wake-up within 1 ms" "m(weft_late_median_us) <= 1000"
+    verdict "p99 wake-up within 2 ms" "m(weft_late_p99_us) <= 2000"
 }
 
 if bench_executed; then bench_main timer; fi

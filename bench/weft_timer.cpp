@@ -4,7 +4,11 @@
 // is a plain thread sleeping with std::this_thread::sleep_until (clock_nanosleep,
 // the kernel's floor) for a sample of the same deadlines. Prints medians and p99.
 // usage: weft_timer [N]   (default 10,000 sleepers)
+// DUMP=file also writes each sleeper's deadline (µs after the first one) and
+// how late it woke, one "deadline lateness" line each: a late cluster is one
+// stall of the loop (a slow turn, or the process preempted).
 #include <algorithm>
+#include <cstdlib>
 #include <thread>
 #include <vector>
 #include <weft/run.hpp>
@@ -56,6 +60,12 @@ std::vector<double> thread_lateness(long n) {
 int main(int argc, char** argv) {
     const long n = bench::arg_long(argc, argv, 1, 10'000);
     auto w = weft_lateness(n);
+    const char* dump = std::getenv("DUMP");
+    if (FILE* f = dump ? std::fopen(dump, "w") : nullptr) {
+        for (long i = 0; i < n; ++i)
+            std::fprintf(f, "%ld %.1f\n", (i * 7919) % 200'000, w[static_cast<std::size_t>(i)]);
+        std::fclose(f);
+    }
     auto t = thread_lateness(std::min(n, 500L));
     std::printf("RESULT weft_late_median_us=%.1f\n", percentile(w, 0.5));
     std::printf("RESULT weft_late_p99_us=%.1f\n", percentile(w, 0.99));
