@@ -302,6 +302,12 @@ bool scheduler::unpark(fiber* f, wake_reason why) noexcept {
     f->reason = why;
     if (f->wake.armed()) timers_.erase(f->wake);
     push_ready(f);
+    // The top of its stack (the registers its switch saved and the frames of
+    // the call that parked it) is fetched toward the cache now: with a
+    // thousand connections' fibers taking turns, those lines are cold by
+    // the time it runs, a miss each on its first instructions.
+    const char* top = static_cast<const char*>(f->ctx);
+    for (int line = 0; line < woken_stack_lines; ++line) __builtin_prefetch(top + 64 * line);
     return true;
 }
 

@@ -46,6 +46,9 @@ public:
     // io_budget is how many I/O calls in a row a fiber may complete without
     // parking before it must let the others run (Tokio's cooperative budget).
     static constexpr std::uint32_t io_budget = 128;
+    // woken_stack_lines is how many cache lines of a woken fiber's stack,
+    // from where its switch saved its registers up, unpark() prefetches.
+    static constexpr int woken_stack_lines = 8;
 
     scheduler();
     ~scheduler();
@@ -183,7 +186,13 @@ private:
     fiber* pop_ready() noexcept {
         fiber* f = ready_head_;
         ready_head_ = f->next_ready;
-        if (!ready_head_) ready_tail_ = nullptr;
+        if (ready_head_) {
+            // The one after it runs next: its block (ctx, next_ready) is
+            // fetched while this one runs, not when the switch needs it.
+            __builtin_prefetch(ready_head_);
+        } else {
+            ready_tail_ = nullptr;
+        }
         mark_queued(f, false);
         return f;
     }
