@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 // The only place a stack switch happens. weft drives Boost.Context's fcontext
-// layer directly (make_fcontext / jump_fcontext), the layer under
-// boost::context::fiber: a fiber is never destroyed while suspended here, so
-// fiber's forced-unwind destructor would only be a hazard, and the scheduler's
-// own transfer protocol (below) needs exactly one jump per switch.
+// layer directly (make_fcontext, jump_fcontext for a fiber's first run,
+// ontop_fcontext for every later one: the resumed side lands in a function
+// whose ret pairs with the suspending side's call, so the return-stack buffer
+// stays in step), the layer under boost::context::fiber: a fiber is never
+// destroyed while suspended here, so fiber's forced-unwind destructor would
+// only be a hazard, and the scheduler's own transfer protocol (below) needs
+// exactly one jump per switch.
 //
 // Transfer protocol: a switch passes the suspending fiber's control block as
 // the jump's data; the side that lands stores the returned fcontext into it.
