@@ -186,6 +186,43 @@ TEST_CASE("a segfault that is not an overflow still crashes as a segfault", "[st
     CHECK_THAT(r.output, !Catch::Contains("overflowed"));
 }
 
+// A SIGSEGV handler set after a run() (a crash reporter, a test framework)
+// neither silences the next run's overflow report nor loses the faults that
+// are not overflows: the next run puts weft's handler back in front of it.
+extern "C" void exit_42(int) { ::_exit(42); }
+
+TEST_CASE("a SIGSEGV handler set after a run(): the next run still reports overflows and hands it other faults",
+          "[stack]") {
+    auto set_own_handler = [] {
+        weft::run([] {});
+        struct sigaction sa {};
+        sa.sa_handler = &exit_42;
+        sigemptyset(&sa.sa_mask);
+        ::sigaction(SIGSEGV, &sa, nullptr);
+    };
+    auto overflow = weft::test::run_child([&] {
+        set_own_handler();
+        return weft::run([] {
+            return weft::spawn(weft::spawn_options{.name = "deep", .stack_size = 64 * 1024}, [] { return dive(0); })
+                .join();
+        });
+    });
+    INFO(overflow.output);
+    CHECK(overflow.signal == SIGABRT);
+    CHECK_THAT(overflow.output, Catch::Contains("fiber #2 'deep' overflowed its 64 KiB stack"));
+
+    auto other = weft::test::run_child([&] {
+        set_own_handler();
+        return weft::run([] {
+            void* p = ::mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            *static_cast<volatile int*>(p) = 1;
+            return 0;
+        });
+    });
+    INFO(other.output);
+    CHECK(other.exit_code == 42);  // the program's own handler got it
+}
+
 TEST_CASE("a fiber can ask for a big stack and use it", "[stack]") {
     weft::test::run_bounded(10s, [] {
         auto t = weft::spawn(weft::spawn_options{.name = "big", .stack_size = 4 << 20}, [] {

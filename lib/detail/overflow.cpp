@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
@@ -17,7 +18,14 @@ namespace weft::detail {
 
 namespace {
 
+// The handler a fault that is not an overflow goes on to: the one found in
+// place when on_segv was installed.
 struct sigaction previous_action;
+std::mutex install_mutex;
+// Set while on_segv hands a fault on: a previous handler that hands it back
+// (one that restores its own saved action, which was ours, and raises again)
+// then ends in the default action instead of a loop.
+std::atomic<bool> handing_on{false};
 
 // Appends text or a decimal number to a fixed buffer, without allocating.
 struct line {
@@ -53,25 +61,46 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
         ::abort();
     }
     // Not ours: hand the fault to whoever handled it before.
-    if (previous_action.sa_flags & SA_SIGINFO) {
-        if (previous_action.sa_sigaction) return previous_action.sa_sigaction(sig, info, uctx);
-    } else if (previous_action.sa_handler != SIG_DFL && previous_action.sa_handler != SIG_IGN) {
-        return previous_action.sa_handler(sig);
+    if (!handing_on.exchange(true)) {
+        bool handed = true;
+        if (previous_action.sa_flags & SA_SIGINFO) {
+            if (previous_action.sa_sigaction)
+                previous_action.sa_sigaction(sig, info, uctx);
+            else
+                handed = false;
+        } else if (previous_action.sa_handler != SIG_DFL && previous_action.sa_handler != SIG_IGN) {
+            previous_action.sa_handler(sig);
+        } else {
+            handed = false;
+        }
+        handing_on = false;
+        if (handed) return;  // it dealt with the fault (or it repeats, and comes back here)
     }
-    ::sigaction(SIGSEGV, &previous_action, nullptr);  // default: the fault repeats and kills
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    ::sigaction(SIGSEGV, &dfl, nullptr);  // default: the fault repeats and kills
 }
 
 }  // namespace
 
 overflow_guard::overflow_guard() {
-    static std::once_flag installed;
-    std::call_once(installed, [] {
-        struct sigaction sa {};
-        sa.sa_sigaction = &on_segv;
-        sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-        sigemptyset(&sa.sa_mask);
-        ::sigaction(SIGSEGV, &sa, &previous_action);
-    });
+    // Every run() puts on_segv back when it finds another handler in its
+    // place: a program, test framework or crash reporter that sets its own
+    // after a run() would otherwise silence the overflow message of every
+    // later run. The handler it finds is where other faults go.
+    {
+        std::lock_guard lock(install_mutex);
+        struct sigaction current {};
+        ::sigaction(SIGSEGV, nullptr, &current);
+        if (!(current.sa_flags & SA_SIGINFO) || current.sa_sigaction != &on_segv) {
+            struct sigaction sa {};
+            sa.sa_sigaction = &on_segv;
+            sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+            sigemptyset(&sa.sa_mask);
+            ::sigaction(SIGSEGV, &sa, &previous_action);
+        }
+    }
     stack_t current{};
     if (::sigaltstack(nullptr, &current) == 0 && (current.ss_flags & SS_DISABLE)) {
         alt_size_ = 64 * 1024;
