@@ -217,6 +217,7 @@ bench_fetch() {
     fetch_verdict "fetch N=$max: weft's wall within 10% of 1 s" "fetch_${max}_weft_wall_ms" "<=" 1.1 1000
     fetch_verdict "fetch N=$max: weft's CPU <= aiohttp's / 5" "fetch_${max}_weft_cpu_ms" "<=" 0.2 "fetch_${max}_aiohttp_cpu_ms"
     fetch_verdict "fetch N=$max: weft's CPU <= Go's / 2" "fetch_${max}_weft_cpu_ms" "<=" 0.5 "fetch_${max}_go_cpu_ms"
+    fetch_verdict "fetch N=$max: weft's CPU <= 1.15x the C epoll client's (issue 15)" "fetch_${max}_weft_cpu_ms" "<=" 1.15 "fetch_${max}_epoll_cpu_ms"
     printf '  load average (1 min) after each run: %s\n' "$(spread fetch_load1)"
 }
 
