@@ -44,18 +44,24 @@ if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then spin=(taskset -c 
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 
-# run LABEL BIN MODE ROUND: one server under echo_load; appends "MODE_LABEL_KEY VALUE ROUND".
-run() {
-    local label=$1 bin=$2 mode=$3 round=$4 sout spid port="" args=(-c "${ECHO_CONNS:-1000}" -d 1)
-    [ "$mode" = stream ] && args=(-c "${ECHO_STREAM_CONNS:-8}" -d "${ECHO_DEPTH:-64}")
+# start_server PROGRAM: starts PROGRAM (port 0) on the server CPU and sets
+# spid, port and sout (its output) of the caller.
+start_server() {
     sout=$(mktemp)
-    setsid "${spin[@]}" "$bin/weft_echo_server" 0 $((secs + warm + 30)) >"$sout" &
+    setsid "${spin[@]}" "$1" 0 $((secs + warm + 30)) >"$sout" &
     spid=$!
     for _ in $(seq 100); do
         port=$(awk '/^PORT /{print $2; exit}' "$sout")
         [ -n "$port" ] && break
         sleep 0.1
     done
+}
+
+# run LABEL BIN MODE ROUND: one server under echo_load; appends "MODE_LABEL_KEY VALUE ROUND".
+run() {
+    local label=$1 bin=$2 mode=$3 round=$4 sout spid port="" args=(-c "${ECHO_CONNS:-1000}" -d 1)
+    [ "$mode" = stream ] && args=(-c "${ECHO_STREAM_CONNS:-8}" -d "${ECHO_DEPTH:-64}")
+    start_server "$bin/weft_echo_server"
     setsid "${lpin[@]}" "$bin_a/echo_load" "$port" "${args[@]}" -m "${ECHO_MSG:-512}" -t "$secs" -w "$warm" -p "$spid" |
         awk -v p="${mode}_${label}_" -v r="$round" -F'[ =]' '/^RESULT /{print p $2, $3, r}' >>"$results"
     kill "$spid" 2>/dev/null || true
@@ -70,14 +76,7 @@ ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 # "cCONNS_LABEL_KEY VALUE ROUND" for requests/s and CPU ns per request.
 run_http() {
     local label=$1 bin=$2 conns=$3 round=$4 sout spid port="" t0 t1 out
-    sout=$(mktemp)
-    setsid "${spin[@]}" "$bin/weft_http_server" 0 $((secs + warm + 30)) >"$sout" &
-    spid=$!
-    for _ in $(seq 100); do
-        port=$(awk '/^PORT /{print $2; exit}' "$sout")
-        [ -n "$port" ] && break
-        sleep 0.1
-    done
+    start_server "$bin/weft_http_server"
     "${lpin[@]}" wrk -t1 -c"$conns" -d"$warm" "http://127.0.0.1:$port/" >/dev/null
     t0=$(ticks "$spid")
     out=$("${lpin[@]}" wrk -t1 -c"$conns" -d"$secs" "http://127.0.0.1:$port/")

@@ -130,18 +130,24 @@ TEST_CASE("shared_task: a fiber that gets its own handle and drops it just lets 
     });
 }
 
+// spawn_sleepers() starts 10 fibers on each of 3 threads that sleep an hour
+// and count themselves in `unwound` when they unwind.
+static void spawn_sleepers(std::atomic<int>& unwound) {
+    for (std::size_t i = 0; i < 3; ++i)
+        for (int k = 0; k < 10; ++k)
+            weft::spawn_on(i, [&] {
+                struct on_unwind {
+                    std::atomic<int>& n;
+                    ~on_unwind() { ++n; }
+                } guard{unwound};
+                weft::this_fiber::sleep_for(1h);
+            }).detach();
+}
+
 TEST_CASE("run's end cancels and unwinds the fibers of every thread", "[run_threads][threads]") {
     std::atomic<int> unwound{0};
     weft::test::run_bounded(30s, weft::run_options{.threads = 3}, [&] {
-        for (std::size_t i = 0; i < 3; ++i)
-            for (int k = 0; k < 10; ++k)
-                weft::spawn_on(i, [&] {
-                    struct on_unwind {
-                        std::atomic<int>& n;
-                        ~on_unwind() { ++n; }
-                    } guard{unwound};
-                    weft::this_fiber::sleep_for(1h);
-                }).detach();
+        spawn_sleepers(unwound);
         weft::this_fiber::sleep_for(20ms);
     });
     CHECK(unwound.load() == 30);
@@ -158,15 +164,7 @@ TEST_CASE("shutdown from any thread: another thread's fiber or a plain thread en
         std::thread outside;
         const auto started = std::chrono::steady_clock::now();
         weft::test::run_bounded(30s, weft::run_options{.threads = 3}, [&] {
-            for (std::size_t i = 0; i < 3; ++i)
-                for (int k = 0; k < 10; ++k)
-                    weft::spawn_on(i, [&] {
-                        struct on_unwind {
-                            std::atomic<int>& n;
-                            ~on_unwind() { ++n; }
-                        } guard{unwound};
-                        weft::this_fiber::sleep_for(1h);
-                    }).detach();
+            spawn_sleepers(unwound);
             if (from_plain_thread) {
                 outside = std::thread([&] { stop.send(99); });
             } else {

@@ -65,14 +65,18 @@ refusal refuse(std::error_code e, std::string reason) {
     return r;
 }
 
-// tchar (RFC 9110 5.6.2), by byte: what a method and a field name are made of.
-constexpr std::array<bool, 256> token_chars = [] {
+// alnum_and(extra) is a table by byte of the ASCII letters and digits and
+// the characters of `extra`.
+constexpr std::array<bool, 256> alnum_and(std::string_view extra) {
     std::array<bool, 256> t{};
     for (int c = '0'; c <= '9'; ++c) t[c] = true;
     for (int c = 'a'; c <= 'z'; ++c) t[c] = t[c - 'a' + 'A'] = true;
-    for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+    for (char c : extra) t[static_cast<unsigned char>(c)] = true;
     return t;
-}();
+}
+
+// tchar (RFC 9110 5.6.2): what a method and a field name are made of.
+constexpr std::array<bool, 256> token_chars = alnum_and("!#$%&'*+-.^_`|~");
 
 bool is_token(std::string_view s) noexcept {
     if (s.empty()) return false;
@@ -224,14 +228,8 @@ connection_options read_connection(const headers& h) {
     return o;
 }
 
-// unreserved / sub-delims (RFC 3986), by byte: what a reg-name is made of.
-constexpr std::array<bool, 256> host_chars = [] {
-    std::array<bool, 256> t{};
-    for (int c = '0'; c <= '9'; ++c) t[c] = true;
-    for (int c = 'a'; c <= 'z'; ++c) t[c] = t[c - 'a' + 'A'] = true;
-    for (char c : std::string_view("-._~!$&'()*+,;=")) t[static_cast<unsigned char>(c)] = true;
-    return t;
-}();
+// unreserved / sub-delims (RFC 3986): what a reg-name is made of.
+constexpr std::array<bool, 256> host_chars = alnum_and("-._~!$&'()*+,;=");
 
 bool is_host_char(unsigned char c) noexcept { return host_chars[c]; }
 
