@@ -544,3 +544,21 @@ TEST_CASE("a body's string never has more capacity than max_body_bytes", "[http]
         }
     });
 }
+
+TEST_CASE("a request's head: Host first, then the request's own fields, then what the client adds", "[http][client]") {
+    weft::test::run_bounded(10s, [] {
+        http_peer peer("HTTP/1.1 204 No Content\r\n\r\n");
+        request req{.target = peer.url("/p?q=1")};
+        req.headers.add("X-First", "1");
+        req.headers.add("X-Second", "2");
+        CHECK(weft::http::send(req).status == 204);
+        REQUIRE(peer.heads().size() == 1);
+        const std::string& head = peer.heads()[0];
+        INFO(head);
+        // RFC 9112 3.2: a user agent sends Host as the first field.
+        CHECK(head.starts_with("GET /p?q=1 HTTP/1.1\r\nHost: " + peer.url("").substr(7) +
+                               "\r\nX-First: 1\r\nX-Second: 2\r\n"));
+        CHECK(head.find("User-Agent: ") > head.find("X-Second"));
+        CHECK(head.ends_with("\r\n\r\n"));
+    });
+}

@@ -96,6 +96,41 @@ TEST_CASE("keep-alive, pipelining, HTTP/1.0 and HEAD over a raw connection", "[h
     });
 }
 
+TEST_CASE("the server frames a handler's response: its own length, coding and Connection give way", "[http][server]") {
+    weft::test::run_bounded(10s, [] {
+        serving s([](const request& req) {
+            response r(200, "hello");
+            r.headers.add("Content-Length", "999");                            // wrong: the server's own replaces it
+            r.headers.add("Transfer-Encoding", "chunked");                     // so does this
+            r.headers.add("Server", "mine");                                   // kept, and no "Server: weft" beside it
+            if (req.target == "/close") r.headers.add("Connection", "close");  // honoured
+            return r;
+        });
+        tcp_stream c = s.raw();
+        c.write_all("GET /keep HTTP/1.1\r\nHost: x\r\n\r\n");
+        std::string got;
+        c.read_until(got, "\r\n\r\n");
+        CHECK(status_line(got) == "HTTP/1.1 200 OK");
+        CHECK(got.find("Content-Length: 5\r\n") != std::string::npos);
+        CHECK(got.find("999") == std::string::npos);
+        CHECK(got.find("Transfer-Encoding") == std::string::npos);
+        CHECK(got.find("Server: mine\r\n") != std::string::npos);
+        CHECK(got.find("Server: weft") == std::string::npos);
+        CHECK(got.find("Connection:") == std::string::npos);  // HTTP/1.1 keeps it without saying so
+        std::string body(5, '\0');
+        c.read_exact(body);
+        CHECK(body == "hello");
+
+        // The handler's "Connection: close": this answer, then the end, even
+        // though the next request is already there.
+        c.write_all("GET /close HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+        std::string rest = all_of(c);
+        CHECK(rest.find("Connection: close\r\n") != std::string::npos);
+        CHECK(rest.ends_with("\r\n\r\nhello"));  // one response, nothing for /after
+        CHECK(rest.find("HTTP/1.1", 1) == std::string::npos);
+    });
+}
+
 TEST_CASE("Expect: 100-continue gets its interim answer before the body is sent", "[http][server]") {
     weft::test::run_bounded(10s, [] {
         serving s([](const request& req) { return response(200, "got " + req.body); });

@@ -80,6 +80,12 @@ struct server_options {
 // connection); "Expect: 100-continue" gets its interim answer from HTTP/1.1
 // clients only (RFC 9110 10.1.1).
 //
+// The server frames what the handler returns: Content-Length (or chunked, for
+// a body_source without body_length) replaces the response's own
+// Content-Length and Transfer-Encoding, Connection says what the connection
+// does (a response's "Connection: close" closes it after the response),
+// and "Server: weft" is added when the response names no Server.
+//
 // The handler runs in the connection's fiber: it may block (sleep, fetch,
 // lock), which parks only that connection.
 class server {
