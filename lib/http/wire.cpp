@@ -835,10 +835,13 @@ bool connection::wait_request(std::chrono::nanoseconds idle) {
         if (blank > max_empty_lines) return false;
         if (p_->buffer.size() > 0 && p_->pending() != "\r") return true;  // (a CR alone: its LF is on its way)
         std::error_code ec;
-        auto space = p_->buffer.prepare(4096);
+        // As fill() does: the connection's read size, which starts at 1 KiB,
+        // so that a connection idle between requests holds no more.
+        auto space = p_->buffer.prepare(p_->block);
         n = p_->stream.read_some(std::span<char>(static_cast<char*>(space.data()), space.size()), until - clock::now(),
                                  ec);
         p_->buffer.commit(n);
+        if (n == space.size() && p_->block < impl::read_block) p_->block *= 2;
         if (ec == weft::errc::cancelled) throw cancelled();
         if (n == 0) return false;
     }
