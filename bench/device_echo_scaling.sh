@@ -45,42 +45,21 @@ source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 # shellcheck source=echo.sh
 source "$(dirname "${BASH_SOURCE[0]}")/echo.sh"
 
-ncpu=$(nproc)
 echo_conns=${DEVICE_CONNS:-1000}
 echo_seconds=${DEVICE_SECONDS:-5}
 echo_warmup=${DEVICE_WARMUP:-1}
 rounds=${DEVICE_ROUNDS:-1}
 servers=${ECHO_SERVERS:-weft epoll go}
-ns=() max=1
-for n in ${DEVICE_N:-1 2 4 8}; do
-    if ((n < ncpu)); then ns+=("$n"); ((n > max)) && max=$n; else say "N=$n leaves no CPU for echo_load on $ncpu CPUs: skipped"; fi
-done
-((${#ns[@]})) || { say "no N fits $ncpu CPUs"; exit 2; }
-half=$((ncpu / 2))
-((half < max)) && half=$max
-load_cpus=${DEVICE_LOAD_CPUS:-$(echo_cpu_list "$half" $((ncpu - 1)))}
-load_threads=${DEVICE_LOAD_THREADS:-$(awk -v l="$load_cpus" 'BEGIN {n = split(l, p, ","); c = 0
-    for (i = 1; i <= n; i++) {if (split(p[i], r, "-") == 2) c += r[2] - r[1] + 1; else if (p[i] != "") c++}
-    print c}')}
-command -v taskset >/dev/null || say "*** taskset not found: nothing is pinned, the servers and echo_load share every CPU ***"
-ulimit -n 20000 2>/dev/null || ulimit -n 8192 2>/dev/null || true
-if [ "$(ulimit -n)" != unlimited ] && (($(ulimit -n) < echo_conns + 64)); then
-    say "*** ulimit -n is $(ulimit -n), too few for $echo_conns connections: echo_load will fail ***"
-fi
-
-results=$(mktemp)
-trap 'if [ -n "${BENCH_RAW:-}" ]; then cp "$results" "$BENCH_RAW"; fi; rm -f "$results"' EXIT
+device_setup echo_load "$echo_conns"
+load_threads=${DEVICE_LOAD_THREADS:-$(cpu_count "$load_cpus")}
 
 runs=$((${#ns[@]} * $(wc -w <<<"$servers") * rounds))
-printf 'machine: %s CPUs, %s, Linux %s; load %s; SMT siblings of CPU 0: %s\n' "$ncpu" \
-    "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)" "$(uname -r)" "$(cut -d' ' -f1-3 /proc/loadavg)" \
-    "$(cat /sys/devices/system/cpu/cpu0/topology/thread_siblings_list 2>/dev/null || echo '?')"
-[ -f "$dir/MANIFEST" ] && sed -n 's/^\(weft\|go\): /  &/p' "$dir/MANIFEST"
+device_machine_line "$dir" "weft|go"
 say "device_echo_scaling: N = ${ns[*]}, $echo_conns ping-pong connections, ${echo_warmup}+${echo_seconds} s runs, echo_load -T $load_threads on CPU $load_cpus, $rounds round(s): $runs runs, about $((runs * (echo_warmup + echo_seconds + 1))) s"
 
 for n in "${ns[@]}"; do
     echo_threads=$n
-    ECHO_SERVER_CPU=$(echo_cpu_list 0 $((n - 1)))
+    ECHO_SERVER_CPU=$(cpu_list 0 $((n - 1)))
     ECHO_LOAD_CPU=$load_cpus
     ECHO_LOAD_THREADS=$load_threads
     echo_pin

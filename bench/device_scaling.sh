@@ -43,38 +43,19 @@ source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 # shellcheck source=http_server.sh
 source "$(dirname "${BASH_SOURCE[0]}")/http_server.sh"
 
-ncpu=$(nproc)
 http_conns=${DEVICE_CONNS:-1000}
 http_seconds=${DEVICE_SECONDS:-5}
 http_warmup=${DEVICE_WARMUP:-1}
 rounds=${DEVICE_ROUNDS:-1}
-ns=() max=1
-for n in ${DEVICE_N:-1 2 4 8}; do
-    if ((n < ncpu)); then ns+=("$n"); ((n > max)) && max=$n; else say "N=$n leaves no CPU for wrk on $ncpu CPUs: skipped"; fi
-done
-((${#ns[@]})) || { say "no N fits $ncpu CPUs"; exit 2; }
-half=$((ncpu / 2))
-((half < max)) && half=$max
-load_cpus=${DEVICE_LOAD_CPUS:-$(http_cpu_list "$half" $((ncpu - 1)))}
-command -v taskset >/dev/null || say "*** taskset not found: nothing is pinned, the servers and wrk share every CPU ***"
-ulimit -n 20000 2>/dev/null || ulimit -n 8192 2>/dev/null || true
-if [ "$(ulimit -n)" != unlimited ] && (($(ulimit -n) < http_conns + 64)); then
-    say "*** ulimit -n is $(ulimit -n), too few for $http_conns connections: wrk's socket errors will show ***"
-fi
-
-results=$(mktemp)
-trap 'if [ -n "${BENCH_RAW:-}" ]; then cp "$results" "$BENCH_RAW"; fi; rm -f "$results"' EXIT
+device_setup wrk "$http_conns"
 
 runs=$((${#ns[@]} * $(wc -w <<<"$http_servers") * rounds))
-printf 'machine: %s CPUs, %s, Linux %s; load %s; SMT siblings of CPU 0: %s\n' "$ncpu" \
-    "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)" "$(uname -r)" "$(cut -d' ' -f1-3 /proc/loadavg)" \
-    "$(cat /sys/devices/system/cpu/cpu0/topology/thread_siblings_list 2>/dev/null || echo '?')"
-[ -f "$dir/MANIFEST" ] && sed -n 's/^\(weft\|wrk\|nginx\|go\): /  &/p' "$dir/MANIFEST"
+device_machine_line "$dir" "weft|wrk|nginx|go"
 say "device_scaling: N = ${ns[*]}, $http_conns connections, ${http_warmup}+${http_seconds} s runs, wrk on CPU $load_cpus, $rounds round(s): $runs runs, about $((runs * (http_warmup + http_seconds + 1))) s"
 
 for n in "${ns[@]}"; do
     http_threads=$n
-    HTTP_SERVER_CPUS=$(http_cpu_list 0 $((n - 1)))
+    HTTP_SERVER_CPUS=$(cpu_list 0 $((n - 1)))
     HTTP_LOAD_CPUS=$load_cpus
     http_pin
     for ((r = 1; r <= rounds; r++)); do

@@ -52,19 +52,13 @@ echo_threads=${THREADS:-1}
 # The programs: bench/device_echo_scaling.sh sets this to its folder's.
 echo_bin=${echo_bin:-$bin}
 
-# echo_cpu_list FIRST LAST: "FIRST-LAST" (or "FIRST"); empty when LAST < FIRST.
-echo_cpu_list() {
-    if (($2 < $1)); then return 0; fi
-    if (($1 == $2)); then echo "$1"; else echo "$1-$2"; fi
-}
-
 # echo_pin: sets spin and lpin (taskset prefixes) and echo_load_threads from
 # THREADS and the variables above.
 echo_pin() {
     local scpus lcpus n
     n=$(nproc)
-    scpus=${ECHO_SERVER_CPU:-$(echo_cpu_list 0 $((echo_threads - 1)))}
-    lcpus=${ECHO_LOAD_CPU:-$(echo_cpu_list "$echo_threads" $((n - 1)))}
+    scpus=${ECHO_SERVER_CPU:-$(cpu_list 0 $((echo_threads - 1)))}
+    lcpus=${ECHO_LOAD_CPU:-$(cpu_list "$echo_threads" $((n - 1)))}
     spin=() lpin=()
     if [ "$cpu" != none ] && [ -n "$lcpus" ] && command -v taskset >/dev/null; then
         spin=(taskset -c "$scpus")

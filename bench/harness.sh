@@ -53,6 +53,53 @@ say() { printf '%s\n' "$*" >&2; }
 # is sourced (by run.sh).
 bench_executed() { [ "${BASH_SOURCE[1]}" = "$0" ]; }
 
+# cpu_list FIRST LAST: "FIRST-LAST" (or "FIRST"); empty when LAST < FIRST.
+cpu_list() {
+    if (($2 < $1)); then return 0; fi
+    if (($1 == $2)); then echo "$1"; else echo "$1-$2"; fi
+}
+
+# cpu_count LIST: how many CPUs a taskset list ("0-3,6") names.
+cpu_count() {
+    awk -v l="$1" 'BEGIN {n = split(l, p, ","); c = 0
+        for (i = 1; i <= n; i++) {if (split(p[i], r, "-") == 2) c += r[2] - r[1] + 1; else if (p[i] != "") c++}
+        print c}'
+}
+
+# device_setup LOAD CONNS (bench/device_scaling.sh, device_echo_scaling.sh):
+# sets ncpu, ns (the N of DEVICE_N that leave a CPU for the load generator
+# LOAD) and load_cpus (DEVICE_LOAD_CPUS, else the upper half of the CPUs, the
+# same for every N); raises ulimit -n for CONNS connections, or says it
+# could not; makes $results, kept in BENCH_RAW at exit.
+device_setup() {
+    local load=$1 conns=$2 n max=1 half
+    ncpu=$(nproc) ns=()
+    for n in ${DEVICE_N:-1 2 4 8}; do
+        if ((n < ncpu)); then ns+=("$n"); ((n > max)) && max=$n; else say "N=$n leaves no CPU for $load on $ncpu CPUs: skipped"; fi
+    done
+    ((${#ns[@]})) || { say "no N fits $ncpu CPUs"; exit 2; }
+    half=$((ncpu / 2))
+    ((half < max)) && half=$max
+    load_cpus=${DEVICE_LOAD_CPUS:-$(cpu_list "$half" $((ncpu - 1)))}
+    command -v taskset >/dev/null || say "*** taskset not found: nothing is pinned, the servers and $load share every CPU ***"
+    ulimit -n 20000 2>/dev/null || ulimit -n 8192 2>/dev/null || true
+    if [ "$(ulimit -n)" != unlimited ] && (($(ulimit -n) < conns + 64)); then
+        say "*** ulimit -n is $(ulimit -n), too few for $conns connections: $load will fail ***"
+    fi
+    results=$(mktemp)
+    trap 'if [ -n "${BENCH_RAW:-}" ]; then cp "$results" "$BENCH_RAW"; fi; rm -f "$results"' EXIT
+}
+
+# device_machine_line DIR FIELDS: the machine (CPUs, model, kernel, load, CPU
+# 0's SMT siblings) and the MANIFEST lines of DIR named in FIELDS ("weft|go").
+device_machine_line() {
+    printf 'machine: %s CPUs, %s, Linux %s; load %s; SMT siblings of CPU 0: %s\n' "$ncpu" \
+        "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)" "$(uname -r)" "$(cut -d' ' -f1-3 /proc/loadavg)" \
+        "$(cat /sys/devices/system/cpu/cpu0/topology/thread_siblings_list 2>/dev/null || echo '?')"
+    [ -f "$1/MANIFEST" ] && sed -En "s/^($2): /  &/p" "$1/MANIFEST"
+    return 0
+}
+
 # --- what is missing ----------------------------------------------------------
 
 # bench_install PKG...: apt-get installs these Debian packages (the ones the

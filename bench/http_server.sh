@@ -70,26 +70,13 @@ http_go=${http_go:-$bin/http_server_go}
 http_wrk=${http_wrk:-${WRK:-wrk}}
 http_nginx=${http_nginx:-}
 
-# http_cpu_list FIRST LAST: "FIRST-LAST" (or "FIRST"); empty when LAST < FIRST.
-http_cpu_list() {
-    if (($2 < $1)); then return 0; fi
-    if (($1 == $2)); then echo "$1"; else echo "$1-$2"; fi
-}
-
-# http_cpu_count LIST: how many CPUs a taskset list ("0-3,6") names.
-http_cpu_count() {
-    awk -v l="$1" 'BEGIN {n = split(l, p, ","); c = 0
-        for (i = 1; i <= n; i++) {if (split(p[i], r, "-") == 2) c += r[2] - r[1] + 1; else if (p[i] != "") c++}
-        print c}'
-}
-
 # http_pin: sets http_spin and http_lpin (taskset prefixes, each in a session
 # of its own as echo's are) and http_wrk_threads from the variables above.
 http_pin() {
     local scpus lcpus n
     n=$(nproc)
-    scpus=${HTTP_SERVER_CPUS:-$(http_cpu_list 0 $((http_threads - 1)))}
-    lcpus=${HTTP_LOAD_CPUS:-$(http_cpu_list "$http_threads" $((n - 1)))}
+    scpus=${HTTP_SERVER_CPUS:-$(cpu_list 0 $((http_threads - 1)))}
+    lcpus=${HTTP_LOAD_CPUS:-$(cpu_list "$http_threads" $((n - 1)))}
     http_spin=() http_lpin=()
     if [ "$cpu" = none ] || ! command -v taskset >/dev/null; then
         scpus="" lcpus=""
@@ -100,7 +87,7 @@ http_pin() {
     [ -n "$scpus" ] && http_spin=(taskset -c "$scpus")
     [ -n "$lcpus" ] && http_lpin=(taskset -c "$lcpus")
     if command -v setsid >/dev/null; then http_spin=(setsid "${http_spin[@]}") http_lpin=(setsid "${http_lpin[@]}"); fi
-    http_wrk_threads=${HTTP_WRK_THREADS:-$([ -n "$lcpus" ] && http_cpu_count "$lcpus" || echo 1)}
+    http_wrk_threads=${HTTP_WRK_THREADS:-$([ -n "$lcpus" ] && cpu_count "$lcpus" || echo 1)}
     http_where="servers $([ -n "$scpus" ] && echo "on CPU $scpus" || echo unpinned), wrk -t$http_wrk_threads $([ -n "$lcpus" ] && echo "on CPU $lcpus" || echo unpinned)"
 }
 

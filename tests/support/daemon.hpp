@@ -21,6 +21,24 @@
 
 namespace weft::test {
 
+// end_child() ends the child process `pid` (if it is > 0) and reaps it:
+// SIGTERM, then SIGKILL when it is still there after 2 s. Sets pid to -1.
+inline void end_child(pid_t& pid) {
+    if (pid <= 0) return;
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (::waitpid(pid, &status, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() >= end) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    pid = -1;
+}
+
 class daemon {
 public:
     daemon() = default;
@@ -66,20 +84,7 @@ public:
 
     // stop() ends it: SIGTERM, then SIGKILL after 2 s.
     void stop() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGTERM);
-            int status = 0;
-            const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-            while (::waitpid(pid_, &status, WNOHANG) == 0) {
-                if (std::chrono::steady_clock::now() >= end) {
-                    ::kill(pid_, SIGKILL);
-                    ::waitpid(pid_, &status, 0);
-                    break;
-                }
-                std::this_thread::sleep_for(std::chrono::milliseconds(5));
-            }
-            pid_ = -1;
-        }
+        end_child(pid_);
         if (out_ >= 0) ::close(out_);
         out_ = -1;
     }

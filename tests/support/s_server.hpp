@@ -29,6 +29,8 @@
 #include <thread>
 #include <vector>
 
+#include "daemon.hpp"
+
 namespace weft::test {
 
 class s_server {
@@ -184,20 +186,7 @@ private:
     }
 
     void stop() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGTERM);
-            int status = 0;
-            auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-            while (::waitpid(pid_, &status, WNOHANG) == 0) {
-                if (std::chrono::steady_clock::now() >= end) {
-                    ::kill(pid_, SIGKILL);
-                    ::waitpid(pid_, &status, 0);
-                    break;
-                }
-                std::this_thread::sleep_for(std::chrono::milliseconds(5));
-            }
-            pid_ = -1;
-        }
+        end_child(pid_);
         drain(0);
         close_fds();
     }
