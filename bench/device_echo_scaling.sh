@@ -77,12 +77,6 @@ for n in "${ns[@]}"; do
     done
 done
 
-# cell KEY: the median of KEY as fmt() writes it, or "-".
-cell() {
-    local m
-    m=$(median "$1")
-    if [ -n "$m" ]; then fmt "$m"; else echo -; fi
-}
 # util KEY: the median of KEY with two decimals, or "-".
 util() {
     local m
@@ -90,10 +84,7 @@ util() {
     if [ -n "$m" ]; then printf '%.2f' "$m"; else echo -; fi
 }
 # scale N LABEL: LABEL's rate at N over N times its rate at the first N.
-scale() {
-    awk -v a="$(median "echo_n$1_$2_msgs_per_s")" -v b="$(median "echo_n${ns[0]}_$2_msgs_per_s")" -v n="$1" \
-        -v n0="${ns[0]}" 'BEGIN {if (a != "" && b > 0) printf "%.2f", a / (b * n / n0); else printf "-"}'
-}
+scale() { scaling "echo_n$1_$2_msgs_per_s" "echo_n${ns[0]}_$2_msgs_per_s" "$1" "${ns[0]}"; }
 
 printf '\ndevice_echo_scaling — loopback echo, %s ping-pong connections of %s-byte messages, echo_load -T%s on CPU %s,\n' \
     "$echo_conns" "$echo_msg" "$load_threads" "$load_cpus"

@@ -66,17 +66,8 @@ for n in "${ns[@]}"; do
     done
 done
 
-# cell KEY: the median of KEY as fmt() writes it, or "-".
-cell() {
-    local m
-    m=$(median "$1")
-    if [ -n "$m" ]; then fmt "$m"; else echo -; fi
-}
 # scale N LABEL: LABEL's rate at N over N times its rate at the first N.
-scale() {
-    awk -v a="$(median "dev_$1_$2_rps")" -v b="$(median "dev_${ns[0]}_$2_rps")" -v n="$1" -v n0="${ns[0]}" \
-        'BEGIN {if (a != "" && b > 0) printf "%.2f", a / (b * n / n0); else printf "-"}'
-}
+scale() { scaling "dev_$1_$2_rps" "dev_${ns[0]}_$2_rps" "$1" "${ns[0]}"; }
 
 printf '\ndevice_scaling — hello world over keep-alive, %s connections, wrk -t%s on CPU %s, %s s per run after %s s\n' \
     "$http_conns" "$http_wrk_threads" "$load_cpus" "$http_seconds" "$http_warmup"

@@ -90,6 +90,20 @@ device_setup() {
     trap 'if [ -n "${BENCH_RAW:-}" ]; then cp "$results" "$BENCH_RAW"; fi; rm -f "$results"' EXIT
 }
 
+# cell KEY: the median of KEY as fmt() writes it, or "-".
+cell() {
+    local m
+    m=$(median "$1")
+    if [ -n "$m" ]; then fmt "$m"; else echo -; fi
+}
+
+# scaling KEY_N KEY_FIRST N FIRST: a rate at N threads over N/FIRST times the
+# rate at FIRST threads (1.00: linear), or "-".
+scaling() {
+    awk -v a="$(median "$1")" -v b="$(median "$2")" -v n="$3" -v n0="$4" \
+        'BEGIN {if (a != "" && b > 0) printf "%.2f", a / (b * n / n0); else printf "-"}'
+}
+
 # device_machine_line DIR FIELDS: the machine (CPUs, model, kernel, load, CPU
 # 0's SMT siblings) and the MANIFEST lines of DIR named in FIELDS ("weft|go").
 device_machine_line() {
