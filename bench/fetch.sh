@@ -14,6 +14,8 @@
 # VERBOSE and BENCH_RAW: see bench/harness.sh):
 #   FETCH_ROUNDS=3    rounds (each runs weft, aiohttp, Go and the C floor once per N)
 #   FETCH_N="5 1000 10000"  concurrent GETs per run, one list entry after the other
+#   FETCH_CLIENTS="weft aiohttp go epoll"  the clients run (a subset for a quicker
+#                     comparison: "weft epoll" for the C floor alone)
 #   FETCH_SERVER_CPU=0 FETCH_CLIENT_CPU=1   where the Go sleep server and the client run
 #                     (not pinned with BENCH_CPU=none or on one CPU)
 #   FETCH_NETNS=0     run fetch in this network namespace (default, as root: each run in
@@ -191,6 +193,7 @@ bench_fetch() {
             printf ' N=%s' "$n" >&2
             for c in "${fetch_clients[@]}"; do
                 read -r lbl cmd <<<"$c"
+                [[ " ${FETCH_CLIENTS:-$lbl} " == *" $lbl "* ]] || continue
                 [ "$lbl" = aiohttp ] && ! /usr/bin/python3 -c 'import aiohttp' 2>/dev/null && continue
                 read -ra cmd <<<"$cmd"
                 fetch_run "$lbl" "$n" "$r" "${cmd[@]}"

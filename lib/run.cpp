@@ -66,11 +66,15 @@ struct runtime {
 thread_local runtime* tls_runtime = nullptr;
 
 // Free stacks kept warm when the loop goes idle; the rest go back to the
-// kernel, at most trim_batch per idle pass, and only when the next timer is
-// more than trim_when_idle_for away.
+// kernel once they have stayed free for a whole trim_period (so within two
+// of a burst's end: a stack given back a moment ago is likely taken again
+// soon, and a short program's stacks go with their regions at the end), at
+// most trim_batch per idle pass, and only when the next timer is more than
+// trim_when_idle_for away.
 constexpr std::size_t warm_stacks = 256;
 constexpr std::size_t trim_batch = 64;
 constexpr auto trim_when_idle_for = std::chrono::milliseconds(2);
+constexpr auto trim_period = std::chrono::seconds(1);
 // How long the loop watches for a to_thread result before it sleeps.
 constexpr auto remote_spin = std::chrono::microseconds(50);
 
@@ -202,6 +206,7 @@ void run_scope::drive(task_base* main) {
     dump_signal_hook* dump_hook = tls_runtime->dump_hook.get();
     bool tearing_down = false;
     std::string deadlock_report;
+    deadline next_settle{};  // when the free stacks are next settled (trim_period)
 
     while (s.live() > 0) {
         if (io.has_posted()) io.run_posted();  // work other threads handed this loop
@@ -226,7 +231,13 @@ void run_scope::drive(task_base* main) {
             }
             // Give memory back only when the loop has time to spare, a little at a
             // time, so trimming never makes a sleeper late.
-            if (next == never || next - clock::now() > trim_when_idle_for) s.stacks().trim(warm_stacks, trim_batch);
+            if (const deadline now = clock::now(); next == never || next - now > trim_when_idle_for) {
+                if (now >= next_settle) {
+                    s.stacks().settle();
+                    next_settle = now + trim_period;
+                }
+                s.stacks().trim_settled(warm_stacks, trim_batch);
+            }
             // A fiber waits for a to_thread job that may be done within
             // microseconds: watch for it before paying for a sleep in epoll
             // and the eventfd write that would end it.

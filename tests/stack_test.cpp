@@ -6,10 +6,12 @@
 #include <csignal>
 #include <cstdint>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "detail/context.hpp"
+#include "detail/scheduler.hpp"
 #include "detail/stack_pool.hpp"
 #include "support/run_bounded.hpp"
 #include "support/subprocess.hpp"
@@ -36,7 +38,7 @@ int dive(int depth) {
 }
 
 // stacks_among() is how many fiber stacks the frame addresses lie on. A
-// fiber's frames start at most 1.75 KiB below its stack's top (one of 8
+// fiber's frames start at most 896 bytes below its stack's top (one of 8
 // offsets, scheduler::launch), and two stacks' tops are a whole slot apart
 // (guard + size, 80 KiB at least), so sorted addresses more than half a
 // default stack apart are on different stacks.
@@ -285,6 +287,65 @@ TEST_CASE("trim gives cold free stacks back, a batch at a time, and they still w
     CHECK(zeroed == 6);
     CHECK(kept == 2);
     CHECK(pool.in_use() == 8);
+}
+
+TEST_CASE("trim_settled gives back only the stacks that stayed free since the settle before", "[stack]") {
+    weft::detail::stack_pool pool;
+    std::vector<weft::detail::stack> stacks;
+    for (int i = 0; i < 6; ++i) {
+        stacks.push_back(pool.take(0));
+        stacks.back().top()[-1] = 1;
+    }
+    for (auto s : stacks) pool.give(s);
+    pool.trim_settled(0, 100);  // never settled: none has stayed free a whole period
+    pool.settle();              // a period starts with all six free
+    pool.trim_settled(0, 100);  // none yet: the period has not ended
+    for (auto s : stacks) CHECK(s.top()[-1] == 1);
+    pool.give(pool.take(0));  // the most recent one is used again in this period
+    pool.settle();            // the other five stayed free all through it
+    pool.trim_settled(1, 2);  // two of them
+    pool.trim_settled(1, 100);
+    pool.trim_settled(1, 100);  // nothing left to do
+    int zeroed = 0, kept = 0;
+    for (int i = 0; i < 6; ++i) (pool.take(0).top()[-1] == 0 ? zeroed : kept) += 1;
+    CHECK(zeroed == 5);
+    CHECK(kept == 1);
+}
+
+TEST_CASE("a call on the side stack runs off the fiber's stack, and what it throws comes back", "[stack]") {
+    using weft::detail::scheduler;
+    auto frame = [] { return reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)); };
+    auto apart = [](std::uintptr_t a, std::uintptr_t b) { return a > b ? a - b : b - a; };
+    constexpr std::uintptr_t stack_size = weft::detail::stack_pool::default_stack_size;
+    std::uintptr_t sides[2] = {0, 0};
+    weft::test::run_bounded(10s, [&] {
+        auto call = [&](int i) {
+            const std::uintptr_t here = frame();
+            std::uintptr_t nested = 0;
+            scheduler::on_side_stack([&] {
+                sides[i] = frame();
+                scheduler::on_side_stack([&] { nested = frame(); });  // already there: runs in place
+            });
+            CHECK(apart(here, sides[i]) > stack_size);
+            CHECK(apart(sides[i], nested) < 4096);
+            CHECK_THROWS_WITH(scheduler::on_side_stack([] { throw std::runtime_error("thrown on the side"); }),
+                              "thrown on the side");
+            int after = 0;
+            scheduler::on_side_stack([&] { after = 1; });  // still usable after a throw
+            CHECK(after == 1);
+            weft::this_fiber::yield();
+        };
+        auto a = weft::spawn(call, 0);
+        auto b = weft::spawn(call, 1);
+        a.join();
+        b.join();
+        CHECK(apart(sides[0], sides[1]) < 4096);  // both fibers' calls ran on the one side stack
+    });
+    // Outside weft::run there is no side stack: the call runs in place.
+    const std::uintptr_t here = frame();
+    std::uintptr_t there = 0;
+    scheduler::on_side_stack([&] { there = frame(); });
+    CHECK(apart(here, there) < 4096);
 }
 
 TEST_CASE("a batch of short fibers runs on a few warm stacks, not a stack each", "[stack]") {

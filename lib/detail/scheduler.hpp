@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "detail/fiber.hpp"
+#include "detail/side_stack.hpp"
 #include "weft/detail/assert.hpp"
 #include "detail/stack_pool.hpp"
 #include "detail/timer_heap.hpp"
@@ -128,6 +129,16 @@ public:
 
     timer_heap& timers() noexcept { return timers_; }
     stack_pool& stacks() noexcept { return stacks_; }
+
+    // on_side_stack() runs f() on this thread's side stack (side_stack.hpp)
+    // when called on a fiber; on the caller's own stack on the loop, outside
+    // weft::run, or when the side stack cannot be had. f must not switch.
+    template <class F>
+    static void on_side_stack(F&& f) {
+        scheduler* s = tls_scheduler;
+        if (s && s->running_ != &s->loop_ && s->side_.call(f, s->stacks_)) return;
+        f();
+    }
 
 private:
     // A switch passes the suspending fiber's block as the jump's data, tagged
@@ -273,6 +284,7 @@ private:
     std::size_t launches_ = 0;  // fibers launched: picks each one's stack color (launch())
     timer_heap timers_;
     stack_pool stacks_;
+    side_stack side_;  // given back to stacks_ by ~scheduler
     // Control blocks, carved from chunks of blocks_per_chunk_, kept for reuse.
     // free_blocks_' capacity covers every block made, so that giving one
     // back never allocates.

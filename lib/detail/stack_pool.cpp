@@ -150,6 +150,8 @@ stack stack_pool::take_reserved(std::size_t index) noexcept {
         bottom = c.free.back();
         c.free.pop_back();
         c.trimmed = std::min(c.trimmed, c.free.size());
+        c.low_water = std::min(c.low_water, c.free.size());
+        c.settled = std::min(c.settled, c.free.size());
         asan_unpoison(bottom, c.size);  // the last fiber's frames
     } else {
         bottom = c.fresh.back();
@@ -177,14 +179,49 @@ void stack_pool::give(stack s) noexcept {
     --in_use_;
 }
 
-void stack_pool::trim(std::size_t keep, std::size_t most) noexcept {
+void stack_pool::trim(std::size_t keep, std::size_t most) noexcept { trim_below(keep, most, false); }
+
+void stack_pool::trim_settled(std::size_t keep, std::size_t most) noexcept { trim_below(keep, most, true); }
+
+void stack_pool::settle() noexcept {
+    for (auto& c : classes_) {
+        c.settled = c.low_water;
+        c.low_water = c.free.size();
+    }
+}
+
+void stack_pool::trim_below(std::size_t keep, std::size_t most, bool settled_only) noexcept {
     for (auto& c : classes_) {
         if (c.free.size() <= keep) continue;
         std::size_t cold = c.free.size() - keep;
+        if (settled_only) cold = std::min(cold, c.settled);
         if (cold > c.trimmed && cold - c.trimmed > most) cold = c.trimmed + most;
-        for (std::size_t i = c.trimmed; i < cold; ++i) ::madvise(c.free[i], c.size, MADV_DONTNEED);
+        if (cold > c.trimmed) release(c, c.trimmed, cold);
         most -= cold > c.trimmed ? cold - c.trimmed : 0;
         c.trimmed = std::max(c.trimmed, cold);
+    }
+}
+
+// release() gives the memory of the free stacks c.free[from, to) back to the
+// kernel. Stacks that lie next to each other in their region go in one
+// madvise, guards between them included (MADV_DONTNEED keeps guards; slots
+// a stride apart have no hole between them, even across two regions): fibers
+// that started together mostly end together, so a batch is a few calls, not
+// one per stack, each with its TLB flush.
+void stack_pool::release(size_class& c, std::size_t from, std::size_t to) noexcept {
+    constexpr std::size_t batch = 64;
+    char* bottoms[batch];
+    while (from < to) {
+        const std::size_t n = std::min(batch, to - from);
+        std::copy_n(c.free.begin() + static_cast<std::ptrdiff_t>(from), n, bottoms);
+        std::sort(bottoms, bottoms + n);
+        for (std::size_t i = 0; i < n;) {
+            std::size_t j = i + 1;
+            while (j < n && bottoms[j] == bottoms[j - 1] + c.stride) ++j;
+            ::madvise(bottoms[i], static_cast<std::size_t>(bottoms[j - 1] - bottoms[i]) + c.size, MADV_DONTNEED);
+            i = j;
+        }
+        from += n;
     }
 }
 

@@ -62,6 +62,12 @@ public:
     // free stacks back to the kernel (MADV_DONTNEED; guards survive it), at
     // most `most` stacks per call.
     void trim(std::size_t keep, std::size_t most = static_cast<std::size_t>(-1)) noexcept;
+    // trim_settled() is trim() for the stacks that have stayed free since the
+    // last settle() (the loop settles once a period): a stack given back a
+    // moment ago is likely taken again soon, and one that ends in a region
+    // about to be unmapped costs less there than in an madvise of its own.
+    void trim_settled(std::size_t keep, std::size_t most) noexcept;
+    void settle() noexcept;
 
     guard_mode mode() const noexcept { return mode_; }
     std::size_t in_use() const noexcept { return in_use_; }
@@ -72,6 +78,10 @@ private:
         std::size_t stride = 0;   // guard + size
         std::vector<char*> free;  // bottoms of returned stacks, most recent last
         std::size_t trimmed = 0;  // free[0, trimmed) hold no memory
+        // free[0, low_water) have stayed free since the last settle(), and
+        // free[0, settled) since the one before it.
+        std::size_t low_water = 0;
+        std::size_t settled = 0;
         // Bottoms of slots carved for reserve() and never used; the low bit
         // set: its guard is still to be installed (madvise mode installs it
         // when the slot is first taken: nothing about it can fail but memory).
@@ -82,6 +92,8 @@ private:
     };
 
     std::size_t class_for(std::size_t size);
+    void trim_below(std::size_t keep, std::size_t most, bool settled_only) noexcept;
+    void release(size_class& c, std::size_t from, std::size_t to) noexcept;
     char* carve(size_class& c, bool guard);
     bool install_guard(char* guard) noexcept;
     [[noreturn]] void throw_no_guard(int err);

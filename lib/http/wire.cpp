@@ -21,6 +21,7 @@
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include "detail/scheduler.hpp"
 #include "weft/errors.hpp"
 #include "weft/http/errors.hpp"
 #include "weft/timeout.hpp"
@@ -494,6 +495,16 @@ struct connection::impl {
         return {static_cast<const char*>(buffer.data().data()), buffer.size()};
     }
 
+    // put() hands `parser` what is buffered, on this thread's side stack:
+    // Beast's field parser keeps a 4 KiB buffer in its frame, which would
+    // take each connection's fiber a page of stack deeper (detail/side_stack.hpp).
+    template <class Parser>
+    std::size_t put(Parser& parser, boost::system::error_code& ec) {
+        std::size_t used = 0;
+        weft::detail::scheduler::on_side_stack([&] { used = parser.put(buffer.data(), ec); });
+        return used;
+    }
+
     // fill() reads once into the buffer; false at the end of the stream.
     // Throws as the transport does.
     bool fill(std::size_t limit) {
@@ -518,7 +529,7 @@ struct connection::impl {
         for (;;) {
             if (buffer.size() > 0) {
                 boost::system::error_code ec;
-                const std::size_t used = parser.put(buffer.data(), ec);
+                const std::size_t used = put(parser, ec);
                 buffer.consume(used);
                 seen += used;
                 if (parser.is_header_done()) return seen > limit ? errc::header_too_large : std::error_code();
@@ -545,7 +556,7 @@ struct connection::impl {
         while (!parser.is_done()) {
             if (buffer.size() > 0) {
                 boost::system::error_code ec;
-                buffer.consume(parser.put(buffer.data(), ec));
+                buffer.consume(put(parser, ec));
                 if (parser.is_done()) break;
                 if (ec && ec != bhttp::error::need_more) return from_beast(ec, isRequest);
                 if (buffer.size() >= limit) return overlong(pending());
@@ -605,7 +616,7 @@ struct connection::impl {
             parser.read_into(buf);
             if (buffer.size() > 0) {
                 boost::system::error_code ec;
-                buffer.consume(parser.put(buffer.data(), ec));
+                buffer.consume(put(parser, ec));
                 n = parser.taken();
                 if (parser.is_done()) {
                     body_finished = true;
