@@ -329,7 +329,7 @@ void scheduler::cancel_all() noexcept {
 
 int scheduler::fire_due_timers(deadline now) {
     int n = 0;
-    while (!timers_.empty() && timers_.top()->when <= now) {
+    while (!timers_.empty() && timers_.top_when() <= now) {
         timer* t = timers_.top();
         timers_.erase(*t);
         t->fire(*t);

@@ -48,8 +48,9 @@ public:
     // parking before it must let the others run (Tokio's cooperative budget).
     static constexpr std::uint32_t io_budget = 128;
     // woken_stack_lines is how many cache lines of a woken fiber's stack,
-    // from where its switch saved its registers up, unpark() prefetches.
-    static constexpr int woken_stack_lines = 8;
+    // from where its switch saved its registers up, unpark() prefetches:
+    // 2 KiB, the frames an HTTP GET unwinds through after a read parked it.
+    static constexpr int woken_stack_lines = 32;
 
     scheduler();
     ~scheduler();
@@ -113,7 +114,7 @@ public:
     bool has_ready() const noexcept { return ready_head_ != nullptr; }
     std::size_t live() const noexcept { return live_; }
     // next_timer() is the earliest armed deadline, or `never`.
-    deadline next_timer() const noexcept { return timers_.empty() ? never : timers_.top()->when; }
+    deadline next_timer() const noexcept { return timers_.empty() ? never : timers_.top_when(); }
     // fire_due_timers() fires every timer due at `now`; returns how many.
     int fire_due_timers(deadline now);
     // run_ready() runs ready fibers until control comes back to the loop.

@@ -392,9 +392,9 @@ namespace {
 
 // exchange is one try at one URL: the connection, the request, the head.
 // (Its frame and session's lie under every read of a response: what they
-// hold is kept small, the rare paths out of line, so that a request's
-// deepest frame, Beast's header parser with its 4 KB buffer, stays within
-// a fiber's second page of stack.)
+// hold is kept small, the rare paths out of line, so that a GET stays
+// within its fiber's top page of stack; Beast's header parser, with its
+// 4 KB buffer, runs on the side stack. http_client_test checks the page.)
 struct exchange {
     const call& cl;
     client::state& cs;
