@@ -370,6 +370,11 @@ TEST_CASE("bad URLs and unsupported schemes are clear errors", "[http][client]")
         bad_header.target = "http://127.0.0.1:1/";
         bad_header.headers.add("X-Evil", "a\r\nInjected: yes");
         CHECK(error_of([&] { weft::http::send(bad_header); }).code() == errc::bad_header);
+        // A client's own fields, added to every request, are checked too (once).
+        weft::http::client evil({.headers = {{"X-Evil", "a\r\nInjected: yes"}}});
+        const auto own = error_of([&] { evil.get("http://127.0.0.1:1/"); });
+        CHECK(own.code() == errc::bad_header);
+        CHECK_THAT(own.what(), Catch::Contains("X-Evil"));
     });
 }
 

@@ -255,6 +255,7 @@ struct client::state {
         for (const auto& [name, value] : opts.headers) h.add(name, value);
         if (!user_agent.empty()) h.add("User-Agent", user_agent);
         if (decode) h.add("Accept-Encoding", std::string(detail::accept_encoding()));
+        detail::check_fields(h);  // once, not in every request's head (write_request's added_checked)
         return h;
     }
 };
@@ -510,13 +511,14 @@ struct exchange {
         const bool absolute = px && to.scheme == "http";
         const bool decode = opts.decompress && !req.headers.contains("Accept-Encoding");
         headers own;
-        const headers* fields = added(own, decode, px.get(), absolute);
+        const headers* fields = nullptr;
 
         const detail::limits lim{opts.max_header_bytes, opts.max_body_bytes};
         const bool head = req.method == "HEAD";
         const bool upgrade = req.headers.contains("Upgrade");  // else a 101 is an error, not a response
         try {
-            for (;;) {  // again only when a pooled connection had gone stale
+            fields = added(own, decode, px.get(), absolute);  // (a bad field in the options throws here)
+            for (;;) {                                        // again only when a pooled connection had gone stale
                 at = phase::waiting;
                 detail::pool::place* place = nullptr;
                 std::optional<detail::connection> c = cs.pool.acquire(pool_key(ctx, px.get()), place, cl.name);
@@ -541,7 +543,7 @@ struct exchange {
                 bool written = false;
                 try {
                     at = phase::sending;
-                    st->conn->write_request(req, to, *fields, absolute);
+                    st->conn->write_request(req, to, *fields, absolute, fields != &own);
                     written = true;
                     at = phase::headers;
                     ec = timed(opts.read_timeout, read_timed,

@@ -206,6 +206,17 @@ void append_number(head_buffer& out, std::uint64_t n) {
     } while (n != 0);
     out.append(p, static_cast<std::size_t>(end - p));
 }
+// append_host() writes the Host field for `to`, its authority as
+// url::authority() spells it, without making that string.
+void append_host(head_buffer& out, const url& to) {
+    const bool v6 = to.host.find(':') != std::string::npos;
+    out.append("Host: ", 6);
+    if (v6) out.append("[", 1);
+    out.append(to.host);
+    if (v6) out.append("]", 1);
+    if (to.port != (to.scheme == "https" ? 443 : 80)) append_number(out.append(":", 1), to.port);
+    out.append("\r\n", 2);
+}
 
 // connection_options is what a message's own Connection fields say: the
 // options other than close and keep-alive (which the writer decides), and
@@ -466,7 +477,11 @@ std::error_code overlong(std::string_view rest) {
 
 void check_request(const request& req) {
     check_method(req.method);
-    for (const auto& [name, value] : req.headers) check_field(name, value);
+    check_fields(req.headers);
+}
+
+void check_fields(const headers& fields) {
+    for (const auto& [name, value] : fields) check_field(name, value);
 }
 
 struct connection::impl {
@@ -709,7 +724,8 @@ std::size_t connection::buffered() const noexcept { return p_->buffer.size() + p
 bool connection::response_started() const noexcept { return p_->started; }
 bool connection::header_done() const noexcept { return p_->head_done; }
 
-void connection::write_request(const request& req, const url& to, const headers& added, bool absolute_form) {
+void connection::write_request(const request& req, const url& to, const headers& added, bool absolute_form,
+                               bool added_checked) {
     check_method(req.method);
     const bool streamed = static_cast<bool>(req.body_source);
     const bool has_length = has_field(req.headers, "Content-Length");
@@ -729,14 +745,14 @@ void connection::write_request(const request& req, const url& to, const headers&
     out.append(" HTTP/1.1\r\n", 11);
     // Host first (RFC 9112 3.2), then the request's fields, then what the
     // client adds that the request does not set.
-    if (!has_field(req.headers, "Host")) append_field(out, "Host", to.authority());
+    if (!has_field(req.headers, "Host")) append_host(out, to);
     for (const auto& [name, value] : req.headers) {
         check_field(name, value);
         append_field(out, name, value);
     }
     for (const auto& [name, value] : added) {
         if (has_field(req.headers, name)) continue;
-        check_field(name, value);
+        if (!added_checked) check_field(name, value);
         append_field(out, name, value);
     }
     if (streamed) {

@@ -45,6 +45,8 @@ struct refusal {
 // method or a header field is not valid HTTP (a CR or LF in a value would
 // let one header smuggle in another); the client calls it before connecting.
 void check_request(const request& req);
+// check_fields() is check_request() for fields alone.
+void check_fields(const headers& fields);
 
 // connection is a transport (TCP or TLS) and the bytes read past the last message.
 class connection {
@@ -63,11 +65,14 @@ public:
     // absolute form for a proxy; with Host, and each field of `added` the
     // request does not have (User-Agent, Accept-Encoding, Authorization...),
     // and Content-Length filled in (or chunked, for a body_source without
-    // body_length). Throws std::system_error (errc::bad_header for a field
-    // that is not valid HTTP, errc::bad_content_length for a body_source that
-    // gives another length than body_length, socket errors),
-    // weft::timeout_error, weft::cancelled, and what a body_source throws.
-    void write_request(const request& req, const url& to, const headers& added, bool absolute_form);
+    // body_length); `added_checked`: check_fields() passed `added` already
+    // (a client's fields for every request, checked once). Throws
+    // std::system_error (errc::bad_header for a field that is not valid
+    // HTTP, errc::bad_content_length for a body_source that gives another
+    // length than body_length, socket errors), weft::timeout_error,
+    // weft::cancelled, and what a body_source throws.
+    void write_request(const request& req, const url& to, const headers& added, bool absolute_form,
+                       bool added_checked = false);
     // read_response_head() reads a response's status line and header into
     // `out` (its body stays empty), after at most max_interim_responses
     // interim (1xx) ones; `head` says it answers a HEAD (no body), `upgrade`
