@@ -206,6 +206,7 @@ void append_number(head_buffer& out, std::uint64_t n) {
     } while (n != 0);
     out.append(p, static_cast<std::size_t>(end - p));
 }
+
 // append_host() writes the Host field for `to`, its authority as
 // url::authority() spells it, without making that string.
 void append_host(head_buffer& out, const url& to) {
