@@ -2,7 +2,6 @@
 #pragma once
 
 #include <exception>
-#include <type_traits>
 #include <utility>
 
 #include "detail/context.hpp"
