@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // weft::http's client against weft's own server and against http_peer, a
 // real socket peer that sends exactly the bytes a test scripts, broken or not.
+#include <malloc.h>
 #include <sys/mman.h>
 
 #include <catch2/catch.hpp>
@@ -97,6 +98,64 @@ TEST_CASE("a GET on a new connection touches one page of its fiber's stack", "[h
         round();
         weft::detail::scheduler::current()->stacks().trim(0);  // the first round's stacks: nothing resident
         CHECK(round() == std::vector<std::size_t>(8, 1));
+    });
+}
+
+TEST_CASE("a GET waiting for its answer, and its connection idle in the pool, hold no read buffer", "[http][client]") {
+    // The heap a waiting GET holds is its task, its connection, its socket
+    // and its response's state: its request's head and its read buffer
+    // (1 KB) go before it waits and come back with the answer's first
+    // bytes, and a connection going into the pool lets them go again. The
+    // peer reads each request into its fiber's stack and answers when all
+    // have come. (Sanitizers' allocators keep no mallinfo.)
+    if (weft::detail::asan_enabled || weft::detail::tsan_enabled) return;
+    weft::test::run_bounded(20s, [] {
+        constexpr int n = 64;
+        auto l = weft::net::tcp_listener::bind(address::loopback());
+        const std::string url = "http://" + l.local_address().to_string() + "/";
+        int heads = 0;
+        weft::event all_in, answer;
+        std::vector<weft::net::tcp_stream> conns;
+        conns.reserve(n + 1);
+        std::vector<weft::task<void>> peers;
+        peers.reserve(n + 1);
+        auto peer = weft::spawn([&] {
+            for (;;) {
+                conns.push_back(l.accept());
+                peers.push_back(weft::spawn([&, &c = conns.back()] {
+                    char buf[1024];
+                    std::size_t got = 0;
+                    while (std::string_view(buf, got).find("\r\n\r\n") == std::string_view::npos)
+                        got += c.read_some(std::span<char>(buf + got, sizeof buf - got));
+                    if (++heads == n) all_in.set();
+                    answer.wait();
+                    c.write_all("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nHello!");
+                    c.read_some(std::span<char>(buf, sizeof buf));  // until the client closes
+                }));
+            }
+        });
+        weft::http::client client({.max_connections = 0, .max_connections_per_host = 0});
+        std::vector<weft::task<bool>> gets;
+        gets.reserve(n);
+        auto in_use = [] { return static_cast<long>(::mallinfo2().uordblks); };
+        const long before = in_use();
+        for (int i = 0; i < n; ++i) gets.push_back(weft::spawn([&] { return client.get(url).body == "Hello!"; }));
+        all_in.wait();
+        const long waiting = (in_use() - before) / n;
+        answer.set();
+        int answered = 0;
+        for (auto& g : gets) answered += g.join() ? 1 : 0;
+        CHECK(answered == n);
+        gets.clear();
+        const long idle = (in_use() - before) / n;
+        INFO("heap per waiting GET " << waiting << " bytes, per idle connection " << idle);
+        // Both count the peer's side too (its stream and task) and the
+        // reactor's and scheduler's tables. Measured: 2.1 KB per waiting GET,
+        // 1.5 KB per idle connection; with the head's buffer and a read
+        // buffer each, 3.4 and 2.2 KB.
+        CHECK(waiting < 2600);
+        CHECK(idle < 1850);
+        peer.cancel();
     });
 }
 

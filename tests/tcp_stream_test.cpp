@@ -3,12 +3,14 @@
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 #include <weft/net/tcp_listener.hpp>
 #include <weft/net/tcp_stream.hpp>
+#include <weft/net/wait.hpp>
 
 #include "support/error_of.hpp"
 #include "support/run_bounded.hpp"
@@ -450,6 +452,38 @@ TEST_CASE("close() from another fiber wakes a parked reader with EBADF", "[tcp_s
         CHECK(error_of([&] { c.read_some(buf); }).code() == std::errc::bad_file_descriptor);
         CHECK(error_of([&] { c.write_all("x"); }).code() == std::errc::bad_file_descriptor);
         CHECK(moved.is_open());
+    });
+}
+
+TEST_CASE("a socket closed while a copy of its descriptor lives: its events never wake the next socket at its number",
+          "[tcp_stream]") {
+    // Closing a socket leaves its removal from the epoll set to close(),
+    // which does it only when no other descriptor (a dup, a forked child's
+    // copy) holds the socket: until then its registration stays, and its
+    // events name the fd number the next socket gets. They carry the old
+    // registration's generation, and the reactor drops them.
+    weft::test::run_bounded(10s, [] {
+        auto l = tcp_listener::bind(address::loopback(0));
+        tcp_stream a = tcp_stream::connect(l.local_address(), 5s);
+        tcp_stream a_peer = l.accept(5s);
+        const int number = a.native_handle();
+        const int copy = ::dup(number);
+        REQUIRE(copy > number);
+        a.close();
+        tcp_stream b = tcp_stream::connect(l.local_address(), 5s);
+        tcp_stream b_peer = l.accept(5s);
+        REQUIRE(b.native_handle() == number);                  // the lowest free number: the closed one
+        a_peer.write_all("x");                                 // an edge on the old socket, still in the epoll set
+        CHECK_FALSE(weft::net::wait_readable(number, 100ms));  // b has nothing to read
+        char got = 0;
+        CHECK(::recv(copy, &got, 1, 0) == 1);
+        CHECK(got == 'x');
+        b_peer.write_all("y");
+        CHECK(weft::net::wait_readable(number, 5s));
+        std::string buf(4, '\0');
+        CHECK(b.read_some(buf, 5s) == 1);
+        CHECK(buf[0] == 'y');
+        ::close(copy);
     });
 }
 

@@ -192,10 +192,13 @@ int reactor::watch(int fd, fd_callback cb, void* ctx) noexcept {
     return 0;
 }
 
-void reactor::remove(int fd) noexcept {
+void reactor::remove(int fd) noexcept { drop(fd, true); }
+void reactor::forget(int fd) noexcept { drop(fd, false); }
+
+void reactor::drop(int fd, bool deregister) noexcept {
     if (!watched(fd)) return;
     slot& s = slots_[fd];
-    ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+    if (deregister) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
     s.watched = false;
     if (s.cb) --callbacks_;
     s.cb = nullptr;

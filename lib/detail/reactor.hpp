@@ -42,9 +42,15 @@ public:
     // writable) on the loop. The callback may add, watch or remove fds.
     using fd_callback = void (*)(void* ctx, int fd, bool readable, bool writable);
     int watch(int fd, fd_callback cb, void* ctx) noexcept;
-    // remove() forgets fd (before it is closed); a fiber still parked on it
-    // is woken, and its retry then sees the closed descriptor.
+    // remove() takes fd out of the epoll set and forgets it; a fiber still
+    // parked on it is woken, and its retry then sees the closed descriptor.
     void remove(int fd) noexcept;
+    // forget() is remove() for an fd its owner closes right after: close()
+    // takes it out of the epoll set (an EPOLL_CTL_DEL would be a syscall per
+    // socket for nothing). Where a copy of the descriptor outlives the close
+    // (a forked child's, a dup), its registration stays in the set until the
+    // copy goes too; its events carry its generation and are dropped.
+    void forget(int fd) noexcept;
     // add_waker() puts an fd in the epoll set whose edges only end a sleeping
     // poll() early: no fiber waits on it, no callback runs, nobody reads it
     // (run_options::dump_signal's eventfd, which several loops share and
@@ -172,6 +178,7 @@ private:
     };
 
     void read_eventfd() noexcept;
+    void drop(int fd, bool deregister) noexcept;
 
     int epfd_ = -1;
     std::vector<slot> slots_;  // indexed by fd; grows in add()

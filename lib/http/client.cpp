@@ -290,7 +290,10 @@ struct response_stream::state {
     void give_back() noexcept {
         if (!owner) return;
         std::optional<detail::connection> c;
-        if (conn && finished && reuse && conn->reusable()) c = std::move(conn);
+        if (conn && finished && reuse && conn->reusable()) {
+            c = std::move(conn);
+            c->let_go();  // an idle connection holds no buffer
+        }
         conn.reset();
         owner->pool.release(*place, std::move(c));
         owner.reset();

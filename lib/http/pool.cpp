@@ -43,7 +43,7 @@ pool::~pool() {
 // (out), or a new one reserved (out empty). Idle connections that aged out or
 // that the server closed are closed on the way.
 bool pool::try_take(place& p, std::optional<connection>& out) {
-    const auto now = clock::now();
+    const auto now = p.idle.empty() ? deadline{} : clock::now();
     while (!p.idle.empty()) {
         parked c = std::move(p.idle.back());
         p.idle.pop_back();

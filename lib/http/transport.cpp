@@ -3,6 +3,7 @@
 
 #include "detail/io_wait.hpp"
 #include "weft/errors.hpp"
+#include "weft/net/wait.hpp"
 
 namespace weft::http::detail {
 
@@ -25,6 +26,11 @@ std::size_t transport::read_some(std::span<char> buf) {
         truncated_ = true;
         return 0;
     }
+}
+
+void transport::wait_readable() {
+    if (buffered() > 0) return;  // TLS holds bytes above the socket
+    net::wait_readable(tcp().native_handle());
 }
 
 void transport::write_all(std::string_view bytes) {

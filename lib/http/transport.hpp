@@ -25,6 +25,10 @@ public:
     // already ended (then nothing was lost) or not.
     std::size_t read_some(std::span<char> buf);
     std::size_t read_some(std::span<char> buf, std::chrono::nanoseconds timeout, std::error_code& ec);
+    // wait_readable() parks until a read would find something (bytes, the
+    // end, an error) without reading: the caller takes a buffer after.
+    // Throws as read_some() does.
+    void wait_readable();
     void write_all(std::string_view bytes);
     // shutdown() ends the sending side: close_notify (TLS, at most a second)
     // and the TCP FIN.

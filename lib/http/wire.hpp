@@ -59,6 +59,11 @@ public:
     transport& stream() noexcept;
     // buffered() is how many bytes were read past the last message.
     std::size_t buffered() const noexcept;
+    // let_go() frees the buffers a client's connection keeps between
+    // messages: the head's, and the read buffer when nothing is in it (one
+    // going into a pool). read_response_head() does it too, before it waits
+    // for the answer's first bytes.
+    void let_go() noexcept;
 
     // --- client side
     // write_request() sends req to `to`: the target in origin form, or in

@@ -36,7 +36,7 @@ weft::detail::reactor& socket_fd::reactor() const { return weft::detail::current
 
 void socket_fd::close() noexcept {
     if (fd_ < 0) return;
-    if (weft::detail::reactor* r = weft::detail::running_reactor()) r->remove(fd_);
+    if (weft::detail::reactor* r = weft::detail::running_reactor()) r->forget(fd_);
     ::close(std::exchange(fd_, -1));
 }
 

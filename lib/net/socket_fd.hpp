@@ -2,7 +2,8 @@
 // socket_fd: the one owner of a socket's file descriptor inside weft's net
 // layer. It opens sockets non-blocking and close-on-exec, registers them with
 // this thread's reactor once (edge-triggered, for their whole life), and
-// deregisters before closing, so a fd number reused later starts clean.
+// has the reactor forget it as it closes it (the close takes it out of the
+// epoll set), so a fd number reused later starts clean.
 #pragma once
 
 #include <system_error>
@@ -37,7 +38,7 @@ public:
     // reactor() is the reactor this socket is registered with (the running one).
     weft::detail::reactor& reactor() const;
 
-    // close() deregisters (waking a fiber still parked on it) and closes.
+    // close() has the reactor forget it (waking a fiber still parked on it) and closes it.
     void close() noexcept;
 
 private:
