@@ -20,6 +20,21 @@ socket_fd socket_fd::open(int domain, int type, std::error_code& ec) noexcept {
     return adopt(fd, ec);
 }
 
+socket_fd socket_fd::open_unwatched(int domain, int type, std::error_code& ec) noexcept {
+    ec.clear();
+    int fd = ::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        ec.assign(errno, std::generic_category());
+        return {};
+    }
+    return socket_fd(fd);
+}
+
+int socket_fd::watch(bool assume_ready) noexcept {
+    weft::detail::reactor* r = weft::detail::running_reactor();
+    return r ? r->add(fd_, assume_ready) : static_cast<int>(std::errc::operation_not_permitted);
+}
+
 socket_fd socket_fd::adopt(int fd, std::error_code& ec) noexcept {
     ec.clear();
     weft::detail::reactor* r = weft::detail::running_reactor();

@@ -104,20 +104,24 @@ struct tcp_stream::state {
         weft::detail::reactor& r = *io;
         const detail::sockaddr_of sa(to);
         auto st = std::make_unique<state>();
-        st->fd = detail::socket_fd::open(to.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM, ec);
+        // Registered after connect(), as not ready: its handshake (done within
+        // connect() on loopback) wakes no epoll set, and the registration
+        // reports what the socket is by then. Nothing can be read before the
+        // peer sends, and its first bytes bring an edge: the first read waits
+        // for it instead of trying a recv that could only say EAGAIN.
+        st->fd = detail::socket_fd::open_unwatched(to.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM, ec);
         if (ec) return nullptr;
         int fd = st->fd.get();
-        if (::connect(fd, sa.get(), sa.len) == 0) return st;
-        if (errno != EINPROGRESS && errno != EINTR) {
+        const bool connected = ::connect(fd, sa.get(), sa.len) == 0;
+        if (!connected && errno != EINPROGRESS && errno != EINTR) {
             ec = errno_code(errno);
             return nullptr;
         }
-        // The socket was registered as ready both ways; only the handshake's
-        // edge counts. Nothing can be read before the peer sends, and its
-        // first bytes bring an edge: the first read waits for it instead of
-        // trying a recv that could only say EAGAIN.
-        r.clear_ready(fd, io_dir::write);
-        r.clear_ready(fd, io_dir::read);
+        if (int err = st->fd.watch(connected)) {
+            ec = errno_code(err);
+            return nullptr;
+        }
+        if (connected) return st;
         for (;;) {
             weft::detail::wake_reason why = r.wait(fd, io_dir::write, until);  // the socket is new: nobody else waits
             if (why != weft::detail::wake_reason::ready) {
@@ -132,9 +136,9 @@ struct tcp_stream::state {
                 return nullptr;
             }
             // Writable without an error: connected. (A connecting socket is
-            // not writable, and the stale edges of its registration were
-            // cleared above; a getpeername() to make sure would cost a
-            // syscall per connection for a case that does not come.)
+            // not writable, and it was registered as not ready; a
+            // getpeername() to make sure would cost a syscall per
+            // connection for a case that does not come.)
             return st;
         }
     }
