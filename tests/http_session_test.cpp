@@ -623,3 +623,38 @@ TEST_CASE("a server that accepts and never answers fails after read_timeout, nam
         acceptor.cancel();
     });
 }
+
+TEST_CASE("a body that stops halfway fails after read_timeout; what came with the head is read without one",
+          "[http][session][timeout]") {
+    weft::test::run_bounded(30s, [] {
+        auto peer = weft::net::tcp_listener::bind(weft::net::address::loopback());
+        std::vector<weft::net::tcp_stream> held;
+        auto server = weft::spawn([&] {
+            for (;;) {
+                held.push_back(peer.accept());
+                std::string buf(4096, '\0');
+                held.back().read_some(buf);
+                held.back().write_all("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello");  // and no more
+            }
+        });
+        const std::string url = "http://" + peer.local_address().to_string() + "/";
+        weft::http::options o;
+        o.read_timeout = 200ms;
+        auto start = weft::clock::now();
+        auto e = error_of([&] { (void)weft::http::get(url, o); });
+        CHECK(e.code() == weft::errc::timed_out);
+        CHECK(std::string(e.what()) ==
+              "weft::http::get " + url + " (reading the response body; read_timeout 200 ms): deadline passed");
+        CHECK(weft::clock::now() - start < 2s);
+        // A stream hands out the five bytes that came, then waits for the rest.
+        weft::http::request req;
+        req.target = url;
+        weft::http::client client;
+        auto stream = client.open(req, o);
+        std::string got(10, '\0');
+        CHECK(stream.read_some(got) == 5);
+        CHECK(got.substr(0, 5) == "hello");
+        CHECK(error_of([&] { stream.read_some(got); }).code() == weft::errc::timed_out);
+        server.cancel();
+    });
+}

@@ -150,7 +150,7 @@ decltype(auto) timed(std::chrono::nanoseconds timeout, bool& hit, Fn&& fn) {
     if (timeout == no_timeout) return fn();
     const deadline until = deadline_after(timeout);
     try {
-        return with_timeout(timeout, std::forward<Fn>(fn));
+        return with_deadline(until, std::forward<Fn>(fn));
     } catch (const timeout_error&) {
         hit = clock::now() >= until;
         throw;
@@ -324,7 +324,9 @@ struct response_stream::state {
         std::error_code ec;
         bool read_timed = false;
         try {
-            ec = timed(read_timeout, read_timed, [&] { return conn->read_body_some(buf, n); });
+            // What is at hand needs no timeout (and no clock read to set one).
+            ec = conn->body_at_hand() ? conn->read_body_some(buf, n)
+                                      : timed(read_timeout, read_timed, [&] { return conn->read_body_some(buf, n); });
         } catch (const timeout_error&) {
             conn.reset();
             give_back();

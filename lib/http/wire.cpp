@@ -869,6 +869,9 @@ std::error_code connection::read_body_some(std::span<char> buf, std::size_t& n) 
 }
 
 bool connection::body_done() const noexcept { return p_->body_finished; }
+bool connection::body_at_hand() const noexcept {
+    return p_->body_finished || (p_->length_left && p_->buffer.size() > 0);
+}
 bool connection::reusable() const noexcept { return p_->body_finished && p_->keep && p_->buffer.size() == 0; }
 
 bool connection::wait_request(std::chrono::nanoseconds idle) {

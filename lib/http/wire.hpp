@@ -95,6 +95,10 @@ public:
     // without close_notify; throws as read_response_head().
     std::error_code read_body_some(std::span<char> buf, std::size_t& n);
     bool body_done() const noexcept;
+    // body_at_hand() is whether the next read_body_some() reads nothing from
+    // the socket: the body has ended, or bytes of a body of known length
+    // are buffered (it then needs no timeout).
+    bool body_at_hand() const noexcept;
     // reusable() is, once the body is done, whether the connection may
     // carry another request (keep-alive, nothing unread, not an upgrade).
     bool reusable() const noexcept;
