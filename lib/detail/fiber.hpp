@@ -47,6 +47,7 @@ struct fiber {
     wake_reason reason = wake_reason::ready;
     bool parked = false;                // in park(), not yet woken
     bool started = false;               // has been switched to (scheduler::resume)
+    bool woken = false;                 // woken from a park, not run since (its stack is likely cold)
     bool cancel_requested = false;      // sticky: every later park() returns `cancelled`;
                                         // always set on the loop's block, so yield() needs one test
     bool interruptible = true;          // whether cancel() wakes the current park()

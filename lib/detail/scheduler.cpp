@@ -303,6 +303,7 @@ bool scheduler::unpark(fiber* f, wake_reason why) noexcept {
     if (!f->parked) return false;  // already woken (by its timer, a cancel, another waker)
     WEFT_ASSERT(!queued(f) && f != running_, "a parked fiber is neither running nor in the run queue");
     f->parked = false;
+    f->woken = true;
     f->reason = why;
     if (f->wake.armed()) timers_.erase(f->wake);
     push_ready(f);
@@ -310,8 +311,7 @@ bool scheduler::unpark(fiber* f, wake_reason why) noexcept {
     // the call that parked it) is fetched toward the cache now: with a
     // thousand connections' fibers taking turns, those lines are cold by
     // the time it runs, a miss each on its first instructions.
-    const char* top = static_cast<const char*>(f->ctx);
-    for (int line = 0; line < woken_stack_lines; ++line) __builtin_prefetch(top + 64 * line);
+    prefetch_stack(f);
     return true;
 }
 
