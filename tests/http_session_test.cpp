@@ -603,6 +603,22 @@ TEST_CASE("a client with cookies keeps them: Set-Cookie in, Cookie out, per path
 
 // ------------------------------------------------------------------ timeouts
 
+namespace {
+
+// check_read_timeout() expects a GET of url with a read_timeout of 200 ms to
+// fail with timed_out within 2 s, its message naming `phase`.
+void check_read_timeout(const std::string& url, const std::string& phase) {
+    weft::http::options o;
+    o.read_timeout = 200ms;
+    auto start = weft::clock::now();
+    auto e = error_of([&] { (void)weft::http::get(url, o); });
+    CHECK(e.code() == weft::errc::timed_out);
+    CHECK(std::string(e.what()) == "weft::http::get " + url + " (" + phase + "; read_timeout 200 ms): deadline passed");
+    CHECK(weft::clock::now() - start < 2s);
+}
+
+}  // namespace
+
 TEST_CASE("a server that accepts and never answers fails after read_timeout, naming the phase",
           "[http][session][timeout]") {
     weft::test::run_bounded(30s, [] {
@@ -611,15 +627,7 @@ TEST_CASE("a server that accepts and never answers fails after read_timeout, nam
         auto acceptor = weft::spawn([&] {
             for (;;) held.push_back(mute.accept());
         });
-        const std::string url = "http://" + mute.local_address().to_string() + "/";
-        weft::http::options o;
-        o.read_timeout = 200ms;
-        auto start = weft::clock::now();
-        auto e = error_of([&] { (void)weft::http::get(url, o); });
-        CHECK(e.code() == weft::errc::timed_out);
-        CHECK(std::string(e.what()) ==
-              "weft::http::get " + url + " (waiting for the response headers; read_timeout 200 ms): deadline passed");
-        CHECK(weft::clock::now() - start < 2s);
+        check_read_timeout("http://" + mute.local_address().to_string() + "/", "waiting for the response headers");
         acceptor.cancel();
     });
 }
@@ -638,15 +646,10 @@ TEST_CASE("a body that stops halfway fails after read_timeout; what came with th
             }
         });
         const std::string url = "http://" + peer.local_address().to_string() + "/";
+        check_read_timeout(url, "reading the response body");
+        // A stream hands out the five bytes that came, then waits for the rest.
         weft::http::options o;
         o.read_timeout = 200ms;
-        auto start = weft::clock::now();
-        auto e = error_of([&] { (void)weft::http::get(url, o); });
-        CHECK(e.code() == weft::errc::timed_out);
-        CHECK(std::string(e.what()) ==
-              "weft::http::get " + url + " (reading the response body; read_timeout 200 ms): deadline passed");
-        CHECK(weft::clock::now() - start < 2s);
-        // A stream hands out the five bytes that came, then waits for the rest.
         weft::http::request req;
         req.target = url;
         weft::http::client client;

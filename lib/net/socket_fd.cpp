@@ -11,13 +11,8 @@
 namespace weft::net::detail {
 
 socket_fd socket_fd::open(int domain, int type, std::error_code& ec) noexcept {
-    ec.clear();
-    int fd = ::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        ec.assign(errno, std::generic_category());
-        return {};
-    }
-    return adopt(fd, ec);
+    socket_fd s = open_unwatched(domain, type, ec);
+    return s ? adopt(std::exchange(s.fd_, -1), ec) : socket_fd();
 }
 
 socket_fd socket_fd::open_unwatched(int domain, int type, std::error_code& ec) noexcept {
@@ -37,14 +32,12 @@ int socket_fd::watch(bool assume_ready) noexcept {
 
 socket_fd socket_fd::adopt(int fd, std::error_code& ec) noexcept {
     ec.clear();
-    weft::detail::reactor* r = weft::detail::running_reactor();
-    int err = r ? r->add(fd) : static_cast<int>(std::errc::operation_not_permitted);
-    if (err != 0) {
-        ::close(fd);
+    socket_fd s(fd);
+    if (int err = s.watch(true)) {
         ec.assign(err, std::generic_category());
-        return {};
+        return {};  // s closes it
     }
-    return socket_fd(fd);
+    return s;
 }
 
 weft::detail::reactor& socket_fd::reactor() const { return weft::detail::current_reactor("weft::net"); }
