@@ -209,18 +209,6 @@ void append_number(head_buffer& out, std::uint64_t n) {
     out.append(p, static_cast<std::size_t>(end - p));
 }
 
-// append_host() writes the Host field for `to`, its authority as
-// url::authority() spells it, without making that string.
-void append_host(head_buffer& out, const url& to) {
-    const bool v6 = to.host.find(':') != std::string::npos;
-    out.append("Host: ", 6);
-    if (v6) out.append("[", 1);
-    out.append(to.host);
-    if (v6) out.append("]", 1);
-    if (to.port != (to.scheme == "https" ? 443 : 80)) append_number(out.append(":", 1), to.port);
-    out.append("\r\n", 2);
-}
-
 // connection_options is what a message's own Connection fields say: the
 // options other than close and keep-alive (which the writer decides), and
 // whether one of them was close.
@@ -538,6 +526,13 @@ struct connection::impl {
         return used;
     }
 
+    // commit() keeps the n bytes a read put into the `offered` bytes the
+    // buffer prepared; a read that filled them doubles the next one's offer.
+    void commit(std::size_t n, std::size_t offered) {
+        buffer.commit(n);
+        if (n == offered) block = std::min(2 * block, read_block);
+    }
+
     // fill() reads once into the buffer; false at the end of the stream.
     // Throws as the transport does.
     bool fill(std::size_t limit) {
@@ -545,8 +540,7 @@ struct connection::impl {
         buffer.max_size(window);
         auto space = buffer.prepare(std::min(block, window - buffer.size()));
         std::size_t n = stream.read_some(std::span<char>(static_cast<char*>(space.data()), space.size()));
-        buffer.commit(n);
-        if (n == space.size()) block = std::min(2 * block, read_block);
+        commit(n, space.size());
         return n > 0;
     }
 
@@ -761,7 +755,7 @@ void connection::write_request(const request& req, const url& to, const headers&
     out.append(" HTTP/1.1\r\n", 11);
     // Host first (RFC 9112 3.2), then the request's fields, then what the
     // client adds that the request does not set.
-    if (!has_field(req.headers, "Host")) append_host(out, to);
+    if (!has_field(req.headers, "Host")) append_field(out, "Host", to.authority());
     for (const auto& [name, value] : req.headers) {
         check_field(name, value);
         append_field(out, name, value);
@@ -893,8 +887,7 @@ bool connection::wait_request(std::chrono::nanoseconds idle) {
         auto space = p_->buffer.prepare(p_->block);
         n = p_->stream.read_some(std::span<char>(static_cast<char*>(space.data()), space.size()), until - clock::now(),
                                  ec);
-        p_->buffer.commit(n);
-        if (n == space.size()) p_->block = std::min(2 * p_->block, impl::read_block);
+        p_->commit(n, space.size());
         if (ec == weft::errc::cancelled) throw cancelled();
         if (n == 0) return false;
     }
