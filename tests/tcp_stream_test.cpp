@@ -143,6 +143,33 @@ TEST_CASE("tiny socket buffers: every write and read is partial, no byte is lost
     });
 }
 
+TEST_CASE("a connect whose handshake is over when connect() returns does not park", "[tcp_stream]") {
+    // On loopback the kernel runs the whole handshake within the first
+    // connect(): asking again says it is done, so the fiber goes on without
+    // waiting for writability (another fiber that is ready does not run in
+    // between), and the stream works at once, both ways, over v4 and v6.
+    weft::test::run_bounded(10s, [] {
+        for (auto f : {address::family::v4, address::family::v6}) {
+            auto l = tcp_listener::bind(address::loopback(0, f));
+            bool other_ran = false;
+            auto other = weft::spawn([&] { other_ran = true; });
+            tcp_stream c = tcp_stream::connect(l.local_address(), 5s);
+            CHECK_FALSE(other_ran);
+            CHECK(c.remote_address() == l.local_address());
+            other.join();
+            tcp_stream s = l.accept(5s);
+            c.write_all("hello");
+            std::string buf(5, '\0');
+            s.read_exact(buf, 5s);
+            CHECK(buf == "hello");
+            s.write_all("back");
+            buf.assign(4, '\0');
+            c.read_exact(buf, 5s);
+            CHECK(buf == "back");
+        }
+    });
+}
+
 TEST_CASE("connecting to a closed port is refused", "[tcp_stream]") {
     weft::test::run_bounded(10s, [] {
         auto l = tcp_listener::bind(address::loopback());
@@ -452,6 +479,38 @@ TEST_CASE("close() from another fiber wakes a parked reader with EBADF", "[tcp_s
         CHECK(error_of([&] { c.read_some(buf); }).code() == std::errc::bad_file_descriptor);
         CHECK(error_of([&] { c.write_all("x"); }).code() == std::errc::bad_file_descriptor);
         CHECK(moved.is_open());
+    });
+}
+
+TEST_CASE("a socket closed under a parked reader: the next socket at its number can be waited on at once",
+          "[tcp_stream]") {
+    // The closed socket's reader is woken but has not run yet when the
+    // closing fiber opens the next socket, which gets the same number, and
+    // reads from it: that read parks as the only reader (not EBUSY).
+    weft::test::run_bounded(10s, [] {
+        auto l = tcp_listener::bind(address::loopback(0));
+        tcp_stream c = tcp_stream::connect(l.local_address(), 5s);
+        tcp_stream s = l.accept(5s);
+        auto reader = weft::spawn([&] {
+            std::string buf(4, '\0');
+            std::error_code ec;
+            s.read_some(buf, ec);
+            return ec;
+        });
+        weft::this_fiber::sleep_for(5ms);
+        const int number = s.native_handle();
+        s.close();
+        tcp_stream next = tcp_stream::connect(l.local_address(), 5s);
+        REQUIRE(next.native_handle() == number);
+        tcp_stream next_peer = l.accept(5s);
+        auto writer = weft::spawn([&] { next_peer.write_all("y"); });
+        std::string buf(4, '\0');
+        std::error_code ec;
+        CHECK(next.read_some(buf, 5s, ec) == 1);
+        CHECK_FALSE(ec);
+        CHECK(buf[0] == 'y');
+        writer.join();
+        CHECK(reader.join() == std::errc::bad_file_descriptor);
     });
 }
 

@@ -25,6 +25,7 @@
 #include <cerrno>
 #include <climits>
 #include <system_error>
+#include <utility>
 
 #include "detail/scheduler.hpp"
 
@@ -152,7 +153,7 @@ bool reactor::spin_for_posts(deadline limit) const noexcept {
     }
 }
 
-int reactor::add(int fd, bool assume_ready) noexcept {
+int reactor::add(int fd, bool readable, bool writable) noexcept {
     if (fd < 0) return EBADF;
     if (static_cast<std::size_t>(fd) >= slots_.size()) {
         try {
@@ -169,7 +170,8 @@ int reactor::add(int fd, bool assume_ready) noexcept {
     ev.data.u64 = (std::uint64_t{s.gen} << 32) | static_cast<std::uint32_t>(fd);
     if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return errno;
     s.watched = true;
-    s.readable = s.writable = assume_ready;
+    s.readable = readable;
+    s.writable = writable;
     s.read_hup = s.write_hup = false;
     s.cb = nullptr;
     s.cb_ctx = nullptr;
@@ -186,7 +188,7 @@ int reactor::add_waker(int fd) noexcept {
 void reactor::remove_waker(int fd) noexcept { ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
 
 int reactor::watch(int fd, fd_callback cb, void* ctx) noexcept {
-    if (int err = add(fd, false)) return err;
+    if (int err = add(fd, false, false)) return err;
     slots_[fd].cb = cb;
     slots_[fd].cb_ctx = ctx;
     ++callbacks_;
@@ -204,9 +206,12 @@ void reactor::drop(int fd, bool deregister) noexcept {
     if (s.cb) --callbacks_;
     s.cb = nullptr;
     s.readable = s.writable = false;
+    // The waiters leave the slot now, not when they next run: the number may
+    // be the next socket's before then, and its first wait must find the
+    // slot free (a woken waiter clears only a slot that still names it).
     scheduler* sched = scheduler::current();
-    if (s.reader) sched->unpark(s.reader, wake_reason::ready);
-    if (s.writer) sched->unpark(s.writer, wake_reason::ready);
+    if (fiber* f = std::exchange(s.reader, nullptr)) sched->unpark(f, wake_reason::ready);
+    if (fiber* f = std::exchange(s.writer, nullptr)) sched->unpark(f, wake_reason::ready);
 }
 
 wake_reason reactor::wait(int fd, io_dir dir, deadline until, bool& busy) {

@@ -31,12 +31,12 @@ public:
     reactor(const reactor&) = delete;
     reactor& operator=(const reactor&) = delete;
 
-    // add() registers fd (both directions, edge-triggered). With
-    // assume_ready it counts as ready both ways until told otherwise, so the
-    // owner's first call just tries the syscall; without, it waits for the
-    // edge epoll reports at registration when the fd is already ready.
+    // add() registers fd (both directions, edge-triggered). A direction
+    // assumed ready counts as ready until told otherwise, so the owner's
+    // first call just tries the syscall; one not assumed waits for the edge
+    // epoll reports at registration when the fd is already ready that way.
     // Returns an errno value (0 on success); EEXIST if fd is already added.
-    int add(int fd, bool assume_ready = true) noexcept;
+    int add(int fd, bool readable = true, bool writable = true) noexcept;
     // watch() is add() for an fd driven by a callback instead of parked fibers
     // (c-ares' sockets): on every edge, poll() calls cb(ctx, fd, readable,
     // writable) on the loop. The callback may add, watch or remove fds.

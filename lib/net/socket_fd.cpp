@@ -25,15 +25,15 @@ socket_fd socket_fd::open_unwatched(int domain, int type, std::error_code& ec) n
     return socket_fd(fd);
 }
 
-int socket_fd::watch(bool assume_ready) noexcept {
+int socket_fd::watch(bool readable, bool writable) noexcept {
     weft::detail::reactor* r = weft::detail::running_reactor();
-    return r ? r->add(fd_, assume_ready) : static_cast<int>(std::errc::operation_not_permitted);
+    return r ? r->add(fd_, readable, writable) : static_cast<int>(std::errc::operation_not_permitted);
 }
 
 socket_fd socket_fd::adopt(int fd, std::error_code& ec) noexcept {
     ec.clear();
     socket_fd s(fd);
-    if (int err = s.watch(true)) {
+    if (int err = s.watch(true, true)) {
         ec.assign(err, std::generic_category());
         return {};  // s closes it
     }

@@ -33,10 +33,10 @@ public:
     // makes later: a connect's handshake then wakes no epoll set. (Until it
     // is watched the socket must not be waited on.)
     static socket_fd open_unwatched(int domain, int type, std::error_code& ec) noexcept;
-    // watch() registers an open_unwatched() socket, as ready both ways or,
-    // without assume_ready, as neither (epoll reports what it already is
-    // at once). Returns an errno value.
-    int watch(bool assume_ready) noexcept;
+    // watch() registers an open_unwatched() socket, as ready for reads
+    // and for writes or not (epoll reports what it already is at once).
+    // Returns an errno value.
+    int watch(bool readable, bool writable) noexcept;
     // adopt() takes ownership of an already non-blocking fd (accept4's) and
     // registers it; on failure closes fd and sets ec.
     static socket_fd adopt(int fd, std::error_code& ec) noexcept;

@@ -95,8 +95,11 @@ struct tcp_stream::state {
         return sent;
     }
 
-    // connect() opens a socket and connects it: EINPROGRESS, a park until the
-    // socket turns writable, then SO_ERROR says how the handshake ended.
+    // connect() opens a socket and connects it: EINPROGRESS, a second
+    // connect() that says whether the handshake is already over (on loopback
+    // it always is: the SYN, SYN-ACK and ACK all run within the first call),
+    // and only when it is not, a park until the socket turns writable, after
+    // which SO_ERROR says how the handshake ended.
     static std::unique_ptr<state> connect(const address& to, deadline until, std::error_code& ec) {
         ec.clear();
         weft::detail::reactor* io = detail::fiber_reactor(ec);
@@ -104,20 +107,32 @@ struct tcp_stream::state {
         weft::detail::reactor& r = *io;
         const detail::sockaddr_of sa(to);
         auto st = std::make_unique<state>();
-        // Registered after connect(), as not ready: its handshake (done within
-        // connect() on loopback) wakes no epoll set, and the registration
-        // reports what the socket is by then. Nothing can be read before the
-        // peer sends, and its first bytes bring an edge: the first read waits
-        // for it instead of trying a recv that could only say EAGAIN.
+        // Registered after connect(): its handshake (done within connect() on
+        // loopback) wakes no epoll set, and the registration reports what the
+        // socket is by then. Writable once connected; never readable at
+        // first: nothing can be read before the peer sends, and its first
+        // bytes bring an edge, so the first read waits for it instead of
+        // trying a recv that could only say EAGAIN.
         st->fd = detail::socket_fd::open_unwatched(to.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM, ec);
         if (ec) return nullptr;
         int fd = st->fd.get();
-        const bool connected = ::connect(fd, sa.get(), sa.len) == 0;
+        bool connected = ::connect(fd, sa.get(), sa.len) == 0;
         if (!connected && errno != EINPROGRESS && errno != EINTR) {
             ec = errno_code(errno);
             return nullptr;
         }
-        if (int err = st->fd.watch(connected)) {
+        // Asked again, connect() ends a handshake that is over (0, or its
+        // error: ECONNREFUSED) and says EALREADY while it goes on. This saves
+        // a park, a wake-up and the getsockopt() below wherever the peer is
+        // this host, and costs one syscall where it is not.
+        if (!connected) {
+            connected = ::connect(fd, sa.get(), sa.len) == 0 || errno == EISCONN;
+            if (!connected && errno != EALREADY && errno != EINPROGRESS && errno != EINTR) {
+                ec = errno_code(errno);
+                return nullptr;
+            }
+        }
+        if (int err = st->fd.watch(false, connected)) {
             ec = errno_code(err);
             return nullptr;
         }

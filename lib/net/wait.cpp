@@ -25,7 +25,7 @@ std::error_code wait_for(int fd, io_dir dir, deadline until, bool& own_timeout) 
     if (!r) return ec;
     bool temporary = !r->watched(fd);
     if (temporary) {
-        if (int err = r->add(fd, false)) return {err, std::generic_category()};
+        if (int err = r->add(fd, false, false)) return {err, std::generic_category()};
     }
     bool busy = false;
     weft::detail::wake_reason why = r->wait(fd, dir, until, busy);
