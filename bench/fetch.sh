@@ -14,8 +14,9 @@
 # VERBOSE and BENCH_RAW: see bench/harness.sh):
 #   FETCH_ROUNDS=3    rounds (each runs weft, aiohttp, Go and the C floor once per N)
 #   FETCH_N="5 1000 10000"  concurrent GETs per run, one list entry after the other
-#   FETCH_CLIENTS="weft aiohttp go epoll"  the clients run (a subset for a quicker
-#                     comparison: "weft epoll" for the C floor alone)
+#   FETCH_CLIENTS="weft aiohttp go epoll epoll_again"  the clients run (a subset for a
+#                     quicker comparison: "weft epoll" for the C floor alone; epoll_again
+#                     is the floor with weft's second connect(), fetch_epoll --ask-again)
 #   FETCH_SERVER_CPU=0 FETCH_CLIENT_CPU=1   where the Go sleep server and the client run
 #                     (not pinned with BENCH_CPU=none or on one CPU)
 #   FETCH_NETNS=0     run fetch in this network namespace (default, as root: each run in
@@ -42,9 +43,10 @@ fi
 # Each in a session of its own, as in echo (autogroup: one session's share each).
 command -v setsid >/dev/null && { fetch_spin="setsid $fetch_spin"; fetch_cpin="setsid $fetch_cpin"; }
 # The clients, in the order each round runs them: label and command. The
-# last is the floor: a hand-written C epoll client, the kernel's share alone.
+# last two are the floor: a hand-written C epoll client, the kernel's share alone
+# (and the same with weft's second connect(), --ask-again).
 fetch_clients=("weft $bin/weft_fetch_many" "aiohttp /usr/bin/python3 $here/peers/fetch_aiohttp.py" "go $bin/fetch_go"
-    "epoll $bin/fetch_epoll")
+    "epoll $bin/fetch_epoll" "epoll_again $bin/fetch_epoll --ask-again")
 
 # listen_drops: the count of connections dropped at a full listen queue
 # (TcpExt ListenDrops, which includes ListenOverflows) in this network
@@ -216,11 +218,13 @@ bench_fetch() {
         fetch_row "$n" aiohttp "asyncio + aiohttp"
         fetch_row "$n" go "Go net/http"
         fetch_row "$n" epoll "C epoll client (floor)"
+        fetch_row "$n" epoll_again "C epoll, connect again"
     done
     fetch_verdict "fetch N=$max: weft's wall within 10% of 1 s" "fetch_${max}_weft_wall_ms" "<=" 1.1 1000
     fetch_verdict "fetch N=$max: weft's CPU <= aiohttp's / 5" "fetch_${max}_weft_cpu_ms" "<=" 0.2 "fetch_${max}_aiohttp_cpu_ms"
     fetch_verdict "fetch N=$max: weft's CPU <= Go's / 2" "fetch_${max}_weft_cpu_ms" "<=" 0.5 "fetch_${max}_go_cpu_ms"
     fetch_verdict "fetch N=$max: weft's CPU <= 1.15x the C epoll client's (issue 15)" "fetch_${max}_weft_cpu_ms" "<=" 1.15 "fetch_${max}_epoll_cpu_ms"
+    fetch_verdict "fetch N=$max: the same against the floor with weft's second connect()" "fetch_${max}_weft_cpu_ms" "<=" 1.15 "fetch_${max}_epoll_again_cpu_ms"
     printf '  load average (1 min) after each run: %s\n' "$(spread fetch_load1)"
 }
 
