@@ -11,6 +11,8 @@
 #include <weft/net/tcp_listener.hpp>
 #include <weft/net/tcp_stream.hpp>
 #include <weft/net/wait.hpp>
+#include <weft/task.hpp>
+#include <weft/this_fiber.hpp>
 
 #include "support/error_of.hpp"
 #include "support/run_bounded.hpp"
@@ -28,13 +30,18 @@ struct pair {
     tcp_stream client, server;
 };
 
-pair connected(address::family f = address::family::v4) {
-    auto l = tcp_listener::bind(address::loopback(0, f));
+// connected_to(l) is a pair whose server end l accepted.
+pair connected_to(tcp_listener& l) {
     pair p;
     // The kernel completes the handshake; accept() need not run first.
     p.client = tcp_stream::connect(l.local_address(), 5s);
     p.server = l.accept(5s);
     return p;
+}
+
+pair connected(address::family f = address::family::v4) {
+    auto l = tcp_listener::bind(address::loopback(0, f));
+    return connected_to(l);
 }
 
 void set_int(int fd, int level, int opt, int v) { REQUIRE(::setsockopt(fd, level, opt, &v, sizeof v) == 0); }
@@ -47,6 +54,19 @@ std::string pattern(std::size_t n) {
 }
 
 bool is_open_fd(int fd) { return ::fcntl(fd, F_GETFD) >= 0; }
+
+// parked_reader(s) is a fiber parked in s.read_some() (its task gives the
+// read's error_code), once it has had time to park.
+weft::task<std::error_code> parked_reader(tcp_stream& s) {
+    auto reader = weft::spawn([&s] {
+        std::string buf(4, '\0');
+        std::error_code ec;
+        s.read_some(buf, ec);
+        return ec;
+    });
+    weft::this_fiber::sleep_for(5ms);
+    return reader;
+}
 
 using weft::test::error_of;
 
@@ -463,13 +483,7 @@ TEST_CASE("a second reader of one stream gets EBUSY", "[tcp_stream]") {
 TEST_CASE("close() from another fiber wakes a parked reader with EBADF", "[tcp_stream]") {
     weft::test::run_bounded(10s, [] {
         auto [c, s] = connected();
-        auto reader = weft::spawn([&] {
-            std::string buf(4, '\0');
-            std::error_code ec;
-            s.read_some(buf, ec);
-            return ec;
-        });
-        weft::this_fiber::sleep_for(5ms);
+        auto reader = parked_reader(s);
         s.close();
         CHECK(reader.join() == std::errc::bad_file_descriptor);
         CHECK_FALSE(s.is_open());
@@ -489,20 +503,12 @@ TEST_CASE("a socket closed under a parked reader: the next socket at its number 
     // reads from it: that read parks as the only reader (not EBUSY).
     weft::test::run_bounded(10s, [] {
         auto l = tcp_listener::bind(address::loopback(0));
-        tcp_stream c = tcp_stream::connect(l.local_address(), 5s);
-        tcp_stream s = l.accept(5s);
-        auto reader = weft::spawn([&] {
-            std::string buf(4, '\0');
-            std::error_code ec;
-            s.read_some(buf, ec);
-            return ec;
-        });
-        weft::this_fiber::sleep_for(5ms);
+        auto [c, s] = connected_to(l);
+        auto reader = parked_reader(s);
         const int number = s.native_handle();
         s.close();
-        tcp_stream next = tcp_stream::connect(l.local_address(), 5s);
+        auto [next, next_peer] = connected_to(l);
         REQUIRE(next.native_handle() == number);
-        tcp_stream next_peer = l.accept(5s);
         auto writer = weft::spawn([&] { next_peer.write_all("y"); });
         std::string buf(4, '\0');
         std::error_code ec;
@@ -523,14 +529,12 @@ TEST_CASE("a socket closed while a copy of its descriptor lives: its events neve
     // registration's generation, and the reactor drops them.
     weft::test::run_bounded(10s, [] {
         auto l = tcp_listener::bind(address::loopback(0));
-        tcp_stream a = tcp_stream::connect(l.local_address(), 5s);
-        tcp_stream a_peer = l.accept(5s);
+        auto [a, a_peer] = connected_to(l);
         const int number = a.native_handle();
         const int copy = ::dup(number);
         REQUIRE(copy > number);
         a.close();
-        tcp_stream b = tcp_stream::connect(l.local_address(), 5s);
-        tcp_stream b_peer = l.accept(5s);
+        auto [b, b_peer] = connected_to(l);
         REQUIRE(b.native_handle() == number);                  // the lowest free number: the closed one
         a_peer.write_all("x");                                 // an edge on the old socket, still in the epoll set
         CHECK_FALSE(weft::net::wait_readable(number, 100ms));  // b has nothing to read
