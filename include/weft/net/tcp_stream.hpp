@@ -50,7 +50,9 @@ public:
     tcp_stream& operator=(const tcp_stream&) = delete;
 
     // connect(to) opens a socket and connects it (non-blocking connect, then a
-    // park until the handshake ends). Throws std::system_error:
+    // park until the handshake ends; none where it ended within the call, as
+    // on loopback, where another ready fiber does not run in between).
+    // Throws std::system_error:
     // connection_refused (nobody listens), network_unreachable,
     // timed_out (ETIMEDOUT: the kernel gave up on the SYNs), ...; `timeout`
     // bounds the whole connect and ends it with weft::timeout_error.
