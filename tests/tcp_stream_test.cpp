@@ -464,6 +464,29 @@ TEST_CASE("a connect that cannot finish times out or is cancelled", "[tcp_stream
     });
 }
 
+TEST_CASE("a connect still going on after connect() returns parks until the handshake ends", "[tcp_stream]") {
+    // Backlog 0 holds one finished connection and drops the next SYN, so the
+    // second connect is still in SYN_SENT when connect() returns (asked
+    // again, it says EALREADY): its fiber parks. Accepting the first makes
+    // room, the SYN's retransmission (about 1 s later) gets through, and the
+    // parked connect ends connected.
+    weft::test::run_bounded(20s, [] {
+        auto l = tcp_listener::bind(address::loopback(), 0);
+        auto first = tcp_stream::connect(l.local_address(), 2s);
+        auto second = weft::spawn([&] { return tcp_stream::connect(l.local_address(), 10s); });
+        weft::this_fiber::sleep_for(50ms);
+        REQUIRE(second.state() == weft::task_state::suspended);
+        tcp_stream first_peer = l.accept(2s);
+        tcp_stream c = std::move(second).join();
+        tcp_stream s = l.accept(5s);
+        c.write_all("late");
+        std::string buf(4, '\0');
+        s.read_exact(buf, 5s);
+        CHECK(buf == "late");
+        CHECK(first.is_open());
+    });
+}
+
 TEST_CASE("a second reader of one stream gets EBUSY", "[tcp_stream]") {
     weft::test::run_bounded(10s, [] {
         auto [c, s] = connected();
