@@ -11,7 +11,7 @@
 // the EINPROGRESS it calls connect() once more, which on loopback always
 // finds the handshake over (0), and then writes the request at once instead
 // of waiting for EPOLLOUT and asking SO_ERROR (bench/fetch.sh's row "C epoll,
-// connect asked again": the floor with weft's trick).
+// connect again": the floor with weft's trick).
 // usage: fetch_epoll [--ask-again] URL [N]   (URL: http://127.0.0.1:PORT/...; default 1,000; bounded by 60 s)
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -62,13 +62,14 @@ static int complete(const struct conn* c) {
 }
 
 int main(int argc, char** argv) {
+    const char* prog = argv[0];
     int ask_again = argc > 1 && strcmp(argv[1], "--ask-again") == 0;
     if (ask_again) {
         argv++;
         argc--;
     }
     if (argc < 2) {
-        fprintf(stderr, "usage: %s [--ask-again] URL [N]\n", argv[0]);
+        fprintf(stderr, "usage: %s [--ask-again] URL [N]\n", prog);
         return 2;
     }
     char host[64] = "";
