@@ -190,6 +190,28 @@ TEST_CASE("a connect whose handshake is over when connect() returns does not par
     });
 }
 
+TEST_CASE("a fiber whose connects never park still lets the others run", "[tcp_stream]") {
+    // Refused at once on loopback, a connect retried in a loop never parks;
+    // like every I/O call it takes its turn, so another ready fiber runs
+    // after at most an I/O budget's worth of them.
+    weft::test::run_bounded(10s, [] {
+        auto l = tcp_listener::bind(address::loopback());
+        address to = l.local_address();
+        l.close();
+        bool other_ran = false;
+        auto other = weft::spawn([&] { other_ran = true; });
+        int refused = 0;
+        while (!other_ran) {
+            std::error_code ec;
+            tcp_stream::connect(to, 2s, ec);
+            REQUIRE(ec == std::errc::connection_refused);
+            REQUIRE(++refused < 20000);
+        }
+        CHECK(refused < 1000);
+        other.join();
+    });
+}
+
 TEST_CASE("connecting to a closed port is refused", "[tcp_stream]") {
     weft::test::run_bounded(10s, [] {
         auto l = tcp_listener::bind(address::loopback());

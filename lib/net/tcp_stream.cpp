@@ -105,6 +105,8 @@ struct tcp_stream::state {
         weft::detail::reactor* io = detail::fiber_reactor(ec);
         if (!io) return nullptr;
         weft::detail::reactor& r = *io;
+        // A loopback connect (or its refusal) never parks: take turns anyway.
+        weft::detail::tls_scheduler->io_turn();
         const detail::sockaddr_of sa(to);
         auto st = std::make_unique<state>();
         // Registered after connect(): its handshake (done within connect() on
@@ -117,20 +119,15 @@ struct tcp_stream::state {
         if (ec) return nullptr;
         int fd = st->fd.get();
         bool connected = ::connect(fd, sa.get(), sa.len) == 0;
-        if (!connected && errno != EINPROGRESS && errno != EINTR) {
-            ec = errno_code(errno);
-            return nullptr;
-        }
         // Asked again, connect() ends a handshake that is over (0, or its
         // error: ECONNREFUSED) and says EALREADY while it goes on. This saves
         // a park, a wake-up and the getsockopt() below wherever the peer is
         // this host, and costs one syscall where it is not.
-        if (!connected) {
+        if (!connected && (errno == EINPROGRESS || errno == EINTR))
             connected = ::connect(fd, sa.get(), sa.len) == 0 || errno == EISCONN;
-            if (!connected && errno != EALREADY && errno != EINPROGRESS && errno != EINTR) {
-                ec = errno_code(errno);
-                return nullptr;
-            }
+        if (!connected && errno != EALREADY && errno != EINPROGRESS && errno != EINTR) {
+            ec = errno_code(errno);  // the first call's error, or the handshake's
+            return nullptr;
         }
         if (int err = st->fd.watch(false, connected)) {
             ec = errno_code(err);
